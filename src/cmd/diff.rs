@@ -1,0 +1,172 @@
+//! `kleak diff`: two samples (live, or saved snapshots), only what changed.
+
+use super::{quiet, report_skipped, start, summary};
+use crate::cli::{parse_duration, Ctx};
+use crate::limits::{MAX_CACHES, READ_BUF_BYTES};
+use crate::out::fmt::Dur;
+use crate::out::view::{self, before, gauge_before, Span};
+use crate::out::{Closed, Out};
+use crate::outln;
+use crate::sample::Tables;
+use crate::snapshot;
+use crate::table::SlabEntry;
+use crate::{sys, Error, Exit};
+use argh::FromArgs;
+
+/// show what changed between two samples (live, or saved snapshots)
+#[derive(FromArgs, Debug)]
+#[argh(
+    subcommand,
+    name = "diff",
+    example = "what a test did to the slab caches:\n  $ kleak snapshot -o before; ./test; kleak diff before",
+    example = "compare two saved copies of /proc/slabinfo:\n  $ kleak diff slabinfo.monday slabinfo.friday"
+)]
+pub struct DiffArgs {
+    /// seconds between the two live samples (fractions allowed; default 5)
+    #[argh(option, default = "5.0", from_str_fn(parse_duration))]
+    pub interval: f64,
+    /// BEFORE [AFTER]: snapshots (`kleak snapshot`) or copies of a /proc file; AFTER
+    /// defaults to the running system now
+    #[argh(positional, arg_name = "SNAPSHOT")]
+    pub files: Vec<String>,
+}
+
+/// Runs `kleak diff`.
+pub fn run(ctx: &mut Ctx, args: &DiffArgs) -> Result<Exit, Error> {
+    if args.files.len() > 2 {
+        return Err(Error::usage("diff: at most two snapshots, BEFORE and AFTER"));
+    }
+    match (args.files.first(), args.files.get(1)) {
+        (None, _) => {
+            let mut s = start(ctx)?;
+            if !sys::sleep(args.interval) {
+                return Ok(Exit::Ok);
+            }
+            s.sample(sys::monotonic_secs());
+            super::report_status(&mut s);
+            let r = show(&mut ctx.out, &s.tables, Span::Interval, "diff");
+            if !ctx.out.style.json {
+                report_skipped(&s.tables);
+            }
+            quiet(r)
+        }
+        (Some(b), None) => {
+            let mut s = crate::sample::Sampler::new(ctx.root.clone());
+            let mut buf = vec![0u8; READ_BUF_BYTES];
+            let head = snapshot::load(b, &mut s.tables, &mut buf)?;
+            let host = s.host();
+            if let (Some(then), true) = (head.uptime, host.uptime > 0.0) {
+                if then > host.uptime {
+                    crate::out::note(format_args!("{b} was taken before the last reboot: comparing anyway"));
+                }
+            }
+            // Space the samples by uptime when both have it; else no rates.
+            let now = if head.uptime.is_some() && host.uptime > 0.0 { host.uptime } else { head.t().unwrap_or(0.0) };
+            s.sample(now);
+            super::report_status(&mut s);
+            let r = show(&mut ctx.out, &s.tables, Span::Interval, "diff");
+            if !ctx.out.style.json {
+                report_skipped(&s.tables);
+            }
+            quiet(r)
+        }
+        (Some(b), Some(a)) => {
+            let mut t = Tables::default();
+            let mut buf = vec![0u8; READ_BUF_BYTES];
+            snapshot::load(b, &mut t, &mut buf)?;
+            snapshot::load(a, &mut t, &mut buf)?;
+            let r = show(&mut ctx.out, &t, Span::Interval, "diff");
+            if !ctx.out.style.json {
+                report_skipped(&t);
+            }
+            quiet(r)
+        }
+    }
+}
+
+/// True if a cache's objects changed over `span`, or it came or went.
+pub fn changed(e: &SlabEntry, span: Span) -> bool {
+    let b = before(e, span);
+    b.num_objs != e.cur.num_objs
+        || b.active_objs != e.cur.active_objs
+        || (span == Span::Interval && (e.presence.appeared() || e.presence.vanished()))
+}
+
+/// Prints the caches, meminfo figures and vmstat gauges that changed over `span`, largest
+/// change in bytes first, and event counters as rates.
+pub fn show(out: &mut Out, t: &Tables, span: Span, command: &str) -> Result<Exit, Closed> {
+    let secs = match span {
+        Span::SinceStart => t.times.elapsed(),
+        _ => t.times.interval(),
+    };
+    let ps = t.page_size;
+    let entries = t.slab.entries();
+    let mut order: heapless::Vec<u16, MAX_CACHES> = heapless::Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        if changed(e, span) {
+            let _ = order.push(i as u16);
+        }
+    }
+    let d = |e: &SlabEntry| (e.cur.bytes() as i64 - before(e, span).bytes() as i64).unsigned_abs();
+    order.sort_unstable_by(|&a, &b| d(&entries[b as usize]).cmp(&d(&entries[a as usize])));
+    let gauges = |g: &&crate::table::Gauge| !g.is_counter() && g.cur != gauge_before(g, span);
+    let counters = |g: &&crate::table::Gauge| g.is_counter() && g.cur > gauge_before(g, span);
+
+    if out.style.json {
+        for &i in &order {
+            view::slab_json(out, &entries[i as usize], ps, span, secs)?;
+        }
+        for g in t.meminfo.entries().iter().filter(gauges) {
+            view::gauge_json(out, "meminfo", g, ps, span, secs)?;
+        }
+        for g in t.vmstat.entries().iter().filter(|g| gauges(g) || counters(g)) {
+            view::gauge_json(out, "vmstat", g, ps, span, secs)?;
+        }
+        summary(out, command, t, |j| {
+            j.f64("interval_secs", secs).u64("caches_changed", order.len() as u64);
+        })?;
+        return Ok(Exit::Ok);
+    }
+    if secs > 0.0 {
+        outln!(out, "changes over {} ({} caches changed)", Dur(secs), order.len())?;
+    } else {
+        outln!(out, "changes ({} caches changed)", order.len())?;
+    }
+    if !order.is_empty() {
+        view::delta_header(out, false)?;
+        for &i in &order {
+            view::delta_row(out, &entries[i as usize], span, 0.0)?;
+        }
+    }
+    let mut header = true;
+    for g in t.meminfo.entries().iter().filter(gauges) {
+        if header {
+            outln!(out, "")?;
+            outln!(out, "{:<32} {:>12} {:>8} {:>8}", "MEMINFO", "COUNT", "SIZE", "CHANGE")?;
+            header = false;
+        }
+        view::gauge_row(out, g, ps, span)?;
+    }
+    header = true;
+    for g in t.vmstat.entries().iter().filter(gauges) {
+        if header {
+            outln!(out, "")?;
+            outln!(out, "{:<32} {:>12} {:>8} {:>8}", "VMSTAT", "VALUE", "SIZE", "CHANGE")?;
+            header = false;
+        }
+        view::gauge_row(out, g, ps, span)?;
+    }
+    if secs > 0.0 {
+        header = true;
+        for g in t.vmstat.entries().iter().filter(counters) {
+            if header {
+                outln!(out, "")?;
+                outln!(out, "{:<32} {:>14} {:>12}", "VMSTAT EVENTS", "TOTAL", "PER SECOND")?;
+                header = false;
+            }
+            let rate = (g.cur - gauge_before(g, span)) as f64 / secs;
+            view::counter_row(out, g, rate)?;
+        }
+    }
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,96 @@
+//! One module per subcommand, and what they share: starting a sampler, telling the user
+//! once what cannot be read, and the closing summary.
+
+pub mod all;
+pub mod diff;
+pub mod snapshot;
+pub mod top;
+pub mod watch;
+
+use crate::cli::Ctx;
+use crate::out::{note, Closed, Json, Out};
+use crate::sample::{FileStatus, Root, Sampler, Source, Tables};
+use crate::{sys, Error};
+
+/// Opens the sampler on the command's root and takes the first sample. Fails with an
+/// environment error when none of the three files can be read.
+pub fn start(ctx: &Ctx) -> Result<Sampler<crate::sample::FsRoot>, Error> {
+    let mut s = Sampler::new(ctx.root.clone());
+    s.sample(sys::monotonic_secs());
+    report_status(&mut s);
+    if s.tables.have.iter().all(|h| !h) {
+        return Err(Error::env(format_args!(
+            "nothing to read: {}/proc/slabinfo, /proc/vmstat and /proc/meminfo are all unavailable (is /proc mounted?)",
+            ctx.root.prefix()
+        )));
+    }
+    Ok(s)
+}
+
+/// Tells the user, once per change, about a source that cannot be read.
+pub fn report_status<R: Root>(s: &mut Sampler<R>) {
+    for src in Source::ALL {
+        let i = src.index();
+        if !s.status_changed[i] {
+            continue;
+        }
+        s.status_changed[i] = false;
+        let st = s.status[i];
+        if let Some(why) = st.explain(src) {
+            match st {
+                FileStatus::Failed(e) => note(format_args!("{}: {e}: {why}", src.path())),
+                _ if src == Source::Slabinfo => note(format_args!("{why}")),
+                _ => note(format_args!("{}: {why}", src.path())),
+            }
+        }
+    }
+}
+
+/// Notes about what was skipped or did not fit, for the end of a text command.
+pub fn report_skipped(t: &Tables) {
+    let stats =
+        [("slabinfo", t.slabinfo_parser.stats), ("vmstat", t.vmstat_parser.stats), ("meminfo", t.meminfo_parser.stats)];
+    for (name, st) in stats {
+        if st.malformed > 0 {
+            note(format_args!(
+                "{name}: {} malformed line(s) skipped (first at line {})",
+                st.malformed, st.first_malformed
+            ));
+        }
+    }
+    let o = t.slab.overflow;
+    if o.untracked > 0 {
+        note(format_args!(
+            "{} caches not tracked: table full ({}); raise MAX_CACHES in src/limits.rs",
+            o.untracked,
+            crate::limits::MAX_CACHES
+        ));
+    }
+    let g = t.vmstat.overflow.untracked + t.meminfo.overflow.untracked;
+    if g > 0 {
+        note(format_args!("{g} vmstat/meminfo values not tracked: table full"));
+    }
+}
+
+/// The closing `{"kind":"summary",…}` object; `extra` adds command-specific fields.
+pub fn summary(out: &mut Out, command: &str, t: &Tables, extra: impl FnOnce(&mut Json<'_>)) -> Result<(), Closed> {
+    let present = t.slab.entries().iter().filter(|e| e.presence.now).count();
+    let mut j = out.line().json("summary");
+    j.str("command", command)
+        .u64("samples", t.samples as u64)
+        .u64("caches", present as u64)
+        .u64("caches_untracked", t.slab.overflow.untracked as u64)
+        .u64("skipped_lines", t.malformed() as u64)
+        .u64("page_size", t.page_size)
+        .bool("slabinfo", t.have[0])
+        .bool("vmstat", t.have[1])
+        .bool("meminfo", t.have[2]);
+    extra(&mut j);
+    j.end();
+    out.emit()
+}
+
+/// Runs a command body that may find its output closed: a closed stdout ends it quietly.
+pub fn quiet(r: Result<crate::Exit, Closed>) -> Result<crate::Exit, Error> {
+    Ok(r.unwrap_or(crate::Exit::Ok))
+}

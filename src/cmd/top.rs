@@ -1,0 +1,112 @@
+//! `kleak top`: the caches that grew most, in bytes, over an interval.
+
+use super::{quiet, report_skipped, start, summary};
+use crate::cli::{parse_duration, Ctx};
+use crate::limits::MAX_CACHES;
+use crate::out::fmt::Dur;
+use crate::out::view::{self, Span};
+use crate::out::{Closed, Out};
+use crate::outln;
+use crate::sample::Tables;
+use crate::table::SlabEntry;
+use crate::{sys, Error, Exit};
+use argh::FromArgs;
+
+/// the slab caches that grew most in bytes over an interval
+#[derive(FromArgs, Debug)]
+#[argh(
+    subcommand,
+    name = "top",
+    example = "the 5 fastest-growing caches over a minute:\n  $ kleak top -n 5 --interval 60"
+)]
+pub struct TopArgs {
+    /// how many caches to show (default 10)
+    #[argh(option, short = 'n', default = "10")]
+    pub n: usize,
+    /// seconds to measure growth over (fractions allowed; default 5)
+    #[argh(option, default = "5.0", from_str_fn(parse_duration))]
+    pub interval: f64,
+}
+
+/// Runs `kleak top`.
+pub fn run(ctx: &mut Ctx, args: &TopArgs) -> Result<Exit, Error> {
+    if args.n == 0 {
+        return Err(Error::usage("top: -n must be at least 1"));
+    }
+    let mut s = start(ctx)?;
+    if !sys::sleep(args.interval) {
+        return Ok(Exit::Ok);
+    }
+    s.sample(sys::monotonic_secs());
+    super::report_status(&mut s);
+    let r = show(&mut ctx.out, &s.tables, args.n, Span::Interval);
+    if !ctx.out.style.json {
+        report_skipped(&s.tables);
+    }
+    quiet(r)
+}
+
+/// Growth of a cache's bytes over `span`.
+pub fn growth(e: &SlabEntry, span: Span) -> i64 {
+    e.cur.bytes() as i64 - view::before(e, span).bytes() as i64
+}
+
+/// The indices of the (at most) `n` caches that grew most over `span`, largest first.
+pub fn top_growers(t: &Tables, n: usize, span: Span) -> heapless::Vec<u16, MAX_CACHES> {
+    let entries = t.slab.entries();
+    let mut order: heapless::Vec<u16, MAX_CACHES> = heapless::Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        if growth(e, span) > 0 {
+            let _ = order.push(i as u16);
+        }
+    }
+    order.sort_unstable_by(|&a, &b| growth(&entries[b as usize], span).cmp(&growth(&entries[a as usize], span)));
+    order.truncate(n);
+    order
+}
+
+/// Prints the top `n` growers over `span`.
+pub fn show(out: &mut Out, t: &Tables, n: usize, span: Span) -> Result<Exit, Closed> {
+    let secs = match span {
+        Span::SinceStart => t.times.elapsed(),
+        _ => t.times.interval(),
+    };
+    let order = top_growers(t, n, span);
+    let entries = t.slab.entries();
+    if out.style.json {
+        for &i in &order {
+            view::slab_json(out, &entries[i as usize], t.page_size, span, secs)?;
+        }
+        summary(out, "top", t, |j| {
+            j.f64("interval_secs", secs).u64("caches_grown", order.len() as u64);
+        })?;
+        return Ok(Exit::Ok);
+    }
+    if !t.have[0] {
+        // No per-cache data (not root, or no slabinfo): the slab totals are what there is.
+        outln!(out, "slab totals over {} (per-cache data unavailable)", Dur(secs))?;
+        outln!(out, "{:<32} {:>12} {:>8} {:>8}", "MEMINFO", "COUNT", "SIZE", "CHANGE")?;
+        for name in ["Slab", "SReclaimable", "SUnreclaim"] {
+            if let Some(g) = t.meminfo.get(name) {
+                view::gauge_row(out, g, t.page_size, span)?;
+            }
+        }
+        return Ok(Exit::Ok);
+    }
+    if order.is_empty() {
+        outln!(out, "no cache grew in {}", Dur(secs))?;
+        return Ok(Exit::Ok);
+    }
+    outln!(
+        out,
+        "top {} of {} caches by growth over {}",
+        order.len(),
+        entries.iter().filter(|e| e.presence.now).count(),
+        Dur(secs)
+    )?;
+    view::delta_header(out, secs > 0.0)?;
+    for &i in &order {
+        view::delta_row(out, &entries[i as usize], span, secs)?;
+    }
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,115 @@
+//! A fake proc root in memory, for tests and soak runs: files whose contents a test
+//! changes between samples, and faults it injects on purpose — short reads, EINTR,
+//! EAGAIN, permission denied at open, a file that vanishes mid-run, a failing read.
+//!
+//! Modelled on smoltcp's fault injector: robustness is a component, not an afterthought.
+
+use crate::sample::{ReadAt, Root};
+use crate::sys::Errno;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// Faults a fake file injects.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Faults {
+    /// Return at most this many bytes per read (0: no limit).
+    pub max_read: usize,
+    /// Fail every n-th read with EINTR (0: never).
+    pub eintr_every: u32,
+    /// Fail every n-th read with EAGAIN (0: never).
+    pub eagain_every: u32,
+    /// Fail opening with this error.
+    pub open_error: Option<Errno>,
+    /// Fail every read with this error (a file that vanished under an open descriptor).
+    pub read_error: Option<Errno>,
+}
+
+/// One fake file: contents and faults, shared between the test and open handles.
+#[derive(Debug, Default)]
+pub struct FakeFile {
+    /// What a read returns.
+    pub data: Vec<u8>,
+    /// What goes wrong.
+    pub faults: Faults,
+    calls: u32,
+}
+
+/// A fake root: a list of (path, file).
+#[derive(Clone, Debug, Default)]
+pub struct FakeRoot {
+    files: Rc<RefCell<Vec<(String, Rc<RefCell<FakeFile>>)>>>,
+}
+
+impl FakeRoot {
+    /// An empty root.
+    pub fn new() -> Self {
+        FakeRoot::default()
+    }
+
+    /// The file at `path`, created empty if missing. Change `data` or `faults` through it.
+    pub fn file(&self, path: &str) -> Rc<RefCell<FakeFile>> {
+        let mut files = self.files.borrow_mut();
+        if let Some((_, f)) = files.iter().find(|(p, _)| p == path) {
+            return f.clone();
+        }
+        let f = Rc::new(RefCell::new(FakeFile::default()));
+        files.push((path.to_string(), f.clone()));
+        f
+    }
+
+    /// Sets the contents of `path`, reusing its buffer (no allocation once it is big enough).
+    pub fn set(&self, path: &str, data: &[u8]) {
+        let f = self.file(path);
+        let mut f = f.borrow_mut();
+        f.data.clear();
+        f.data.extend_from_slice(data);
+    }
+
+    /// Removes `path`: later opens fail with ENOENT (open handles keep reading it).
+    pub fn remove(&self, path: &str) {
+        self.files.borrow_mut().retain(|(p, _)| p != path);
+    }
+}
+
+/// An open fake file.
+#[derive(Debug)]
+pub struct FakeHandle(Rc<RefCell<FakeFile>>);
+
+impl ReadAt for FakeHandle {
+    fn read_at(&mut self, buf: &mut [u8], off: u64) -> Result<usize, Errno> {
+        let mut f = self.0.borrow_mut();
+        f.calls += 1;
+        let (calls, faults) = (f.calls, f.faults);
+        if let Some(e) = faults.read_error {
+            return Err(e);
+        }
+        if faults.eintr_every > 0 && calls % faults.eintr_every == 0 {
+            return Err(Errno::EINTR);
+        }
+        if faults.eagain_every > 0 && calls % faults.eagain_every == 0 {
+            return Err(Errno::EAGAIN);
+        }
+        let off = (off as usize).min(f.data.len());
+        let mut n = (f.data.len() - off).min(buf.len());
+        if faults.max_read > 0 {
+            n = n.min(faults.max_read);
+        }
+        buf[..n].copy_from_slice(&f.data[off..off + n]);
+        Ok(n)
+    }
+}
+
+impl Root for FakeRoot {
+    type File = FakeHandle;
+    fn open(&self, path: &str) -> Result<FakeHandle, Errno> {
+        let files = self.files.borrow();
+        let Some((_, f)) = files.iter().find(|(p, _)| p == path) else { return Err(Errno::ENOENT) };
+        if let Some(e) = f.borrow().faults.open_error {
+            return Err(e);
+        }
+        Ok(FakeHandle(f.clone()))
+    }
+    fn is_live(&self) -> bool {
+        false
+    }
+}

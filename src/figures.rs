@@ -1,0 +1,216 @@
+//! Every figure kleak derives from what the kernel prints, defined once. Code, output and
+//! README use these names.
+//!
+//! | figure          | definition                                              |
+//! |-----------------|---------------------------------------------------------|
+//! | cache `bytes`   | `num_objs × objsize`                                    |
+//! | `slab_bytes`    | `num_slabs × pagesperslab × page_size` (an upper bound under SLUB) |
+//! | `use %`         | `active_objs / num_objs`                                |
+//! | `Unaccounted`   | see [`UNACCOUNTED_TERMS`]                               |
+
+use crate::table::{GaugeTable, SlabStats};
+
+impl SlabStats {
+    /// Memory held by the cache's objects: `num_objs × objsize`.
+    pub fn bytes(&self) -> u64 {
+        self.num_objs.saturating_mul(self.objsize as u64)
+    }
+
+    /// Memory in objects in use: `active_objs × objsize`.
+    pub fn active_bytes(&self) -> u64 {
+        self.active_objs.saturating_mul(self.objsize as u64)
+    }
+
+    /// Memory in the cache's slabs: `num_slabs × pagesperslab × page_size`.
+    pub fn slab_bytes(&self, page_size: u64) -> u64 {
+        self.num_slabs.saturating_mul(self.pagesperslab as u64).saturating_mul(page_size)
+    }
+
+    /// Objects in use as a percentage of objects allocated (0 for an empty cache).
+    pub fn use_pct(&self) -> f64 {
+        if self.num_objs == 0 {
+            0.0
+        } else {
+            self.active_objs as f64 * 100.0 / self.num_objs as f64
+        }
+    }
+}
+
+/// The meminfo figures subtracted from `MemTotal` to give `Unaccounted`: memory the kernel
+/// handed out that no meminfo line explains. Drivers that call `alloc_pages()` directly
+/// (DMA buffers, GPU and network page pools) land here, invisible to slab and to kmemleak.
+///
+/// `Unaccounted = MemTotal − (MemFree + Buffers + Cached + SwapCached + AnonPages + Slab +
+/// KernelStack + PageTables + SecPageTables + ShadowCallStack + VmallocUsed + Percpu +
+/// Hugetlb + Zswap + Unaccepted)`.
+///
+/// Not subtracted, because they are parts of figures above: Shmem, Mapped, Active/Inactive,
+/// KReclaimable, AnonHugePages, *HugePages. Where `Hugetlb` is missing (before 4.16),
+/// `HugePages_Total × Hugepagesize` stands in; where `AnonPages` is missing (2.4),
+/// `Active(anon) + Inactive(anon)` would, but those kernels lack it too, so none is used.
+/// The figure is never zero on a healthy system (kernel data, page frags for network
+/// buffers): its *growth* is the signal.
+pub const UNACCOUNTED_TERMS: &[&str] = &[
+    "MemFree",
+    "Buffers",
+    "Cached",
+    "SwapCached",
+    "AnonPages",
+    "Slab",
+    "KernelStack",
+    "PageTables",
+    "SecPageTables",
+    "ShadowCallStack",
+    "VmallocUsed",
+    "Percpu",
+    "Hugetlb",
+    "Zswap",
+    "Unaccepted",
+];
+
+/// The name kleak gives its derived meminfo figure.
+pub const UNACCOUNTED: &str = "Unaccounted";
+
+/// `Unaccounted` in bytes for the latest meminfo sample, or `None` without `MemTotal` and
+/// `MemFree`.
+pub fn unaccounted<const N: usize>(meminfo: &GaugeTable<N>) -> Option<i64> {
+    let total = meminfo.cur("MemTotal")?;
+    meminfo.cur("MemFree")?;
+    let mut used: i64 = 0;
+    for key in UNACCOUNTED_TERMS {
+        used = used.saturating_add(meminfo.cur(key).unwrap_or(0));
+    }
+    if meminfo.cur("Hugetlb").is_none() {
+        let pages = meminfo.cur("HugePages_Total").unwrap_or(0);
+        let size = meminfo.cur("Hugepagesize").unwrap_or(0);
+        used = used.saturating_add(pages.saturating_mul(size));
+    }
+    Some(total - used)
+}
+
+/// Pairs of the same amount printed twice: in vmstat pages and in meminfo bytes.
+const PAGE_PAIRS: [(&str, &str); 8] = [
+    ("nr_slab_reclaimable", "SReclaimable"),
+    ("nr_slab_unreclaimable", "SUnreclaim"),
+    ("nr_page_table_pages", "PageTables"),
+    ("nr_mapped", "Mapped"),
+    ("nr_anon_pages", "AnonPages"),
+    ("nr_shmem", "Shmem"),
+    ("nr_free_pages", "MemFree"),
+    ("nr_dirty", "Dirty"),
+];
+
+/// The page size implied by a sample, for a `--root` tree that does not say it: each
+/// amount printed in both files (e.g. `SReclaimable` bytes over `nr_slab_reclaimable`
+/// pages) votes for the nearest power of two, and the most votes win. A vote needs 64
+/// pages or more, so rounding noise between the two reads cannot swing it; one figure that
+/// disagrees (MemFree on kernels with lazily initialised memory) is outvoted.
+pub fn page_size_from<const M: usize, const V: usize>(meminfo: &GaugeTable<M>, vmstat: &GaugeTable<V>) -> Option<u64> {
+    let mut votes = [0u32; 9]; // 4 KiB << 0..=8 (up to 1 MiB)
+    for (pages, bytes) in PAGE_PAIRS {
+        let (Some(p), Some(b)) = (vmstat.cur(pages), meminfo.cur(bytes)) else { continue };
+        if p < 64 || b <= 0 {
+            continue;
+        }
+        let raw = (b / p) as u64;
+        let up = raw.next_power_of_two();
+        let size = if up - raw > raw - up / 2 { up / 2 } else { up };
+        if let Some(i) = (0..9).find(|&i| 4096u64 << i == size) {
+            votes[i] += 1;
+        }
+    }
+    let (best, &n) = votes.iter().enumerate().max_by_key(|&(i, n)| (*n, core::cmp::Reverse(i)))?;
+    (n > 0).then_some(4096 << best)
+}
+
+/// The kmalloc size class an object of `size` bytes comes from (`kmalloc-<n>`), for naming
+/// the cache a kmemleak report's objects live in.
+pub fn kmalloc_class(size: u64) -> u64 {
+    match size {
+        0..=8 => 8,
+        9..=16 => 16,
+        17..=32 => 32,
+        33..=64 => 64,
+        65..=96 => 96,
+        97..=128 => 128,
+        129..=192 => 192,
+        _ => size.next_power_of_two(),
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use crate::table::Unit;
+
+    #[test]
+    fn slab_figures() {
+        let s = SlabStats {
+            active_objs: 50,
+            num_objs: 100,
+            objsize: 64,
+            objperslab: 64,
+            pagesperslab: 1,
+            active_slabs: 2,
+            num_slabs: 2,
+        };
+        assert_eq!(s.bytes(), 6400);
+        assert_eq!(s.slab_bytes(4096), 8192);
+        assert_eq!(s.use_pct(), 50.0);
+    }
+
+    fn meminfo(pairs: &[(&str, i64)]) -> GaugeTable<64> {
+        let mut t = GaugeTable::<64>::default();
+        t.begin(0);
+        for (k, v) in pairs {
+            t.update(k.as_bytes(), Unit::Bytes, *v, None);
+        }
+        t.end(true);
+        t
+    }
+
+    #[test]
+    fn unaccounted_subtracts_every_term() {
+        let t = meminfo(&[
+            ("MemTotal", 1000),
+            ("MemFree", 100),
+            ("Cached", 200),
+            ("Slab", 50),
+            ("Shmem", 30),
+            ("AnonPages", 100),
+        ]);
+        assert_eq!(unaccounted(&t), Some(550));
+        let t = meminfo(&[("MemTotal", 1000), ("MemFree", 100), ("HugePages_Total", 2), ("Hugepagesize", 100)]);
+        assert_eq!(unaccounted(&t), Some(700));
+        assert_eq!(unaccounted(&meminfo(&[("MemTotal", 1)])), None);
+    }
+
+    #[test]
+    fn page_size_is_voted_by_figures_printed_in_both_files() {
+        // MemFree disagrees (lazily initialised memory on a VM); the others outvote it.
+        let m = meminfo(&[("MemFree", 23433720 * 1024), ("SReclaimable", 227060 * 1024), ("SUnreclaim", 28028 * 1024)]);
+        let mut v = GaugeTable::<64>::default();
+        v.begin(0);
+        for (k, n) in [("nr_free_pages", 1250659), ("nr_slab_reclaimable", 56765), ("nr_slab_unreclaimable", 7007)] {
+            v.update(k.as_bytes(), Unit::Pages, n, None);
+        }
+        v.end(true);
+        assert_eq!(page_size_from(&m, &v), Some(4096));
+        // 64 KiB pages (arm64 with CONFIG_ARM64_64K_PAGES).
+        let m = meminfo(&[("SUnreclaim", 1000 * 65536)]);
+        let mut v = GaugeTable::<64>::default();
+        v.begin(0);
+        v.update(b"nr_slab_unreclaimable", Unit::Pages, 1000, None);
+        v.end(true);
+        assert_eq!(page_size_from(&m, &v), Some(65536));
+        assert_eq!(page_size_from(&meminfo(&[]), &v), None);
+    }
+
+    #[test]
+    fn kmalloc_classes() {
+        assert_eq!(kmalloc_class(32), 32);
+        assert_eq!(kmalloc_class(100), 128);
+        assert_eq!(kmalloc_class(150), 192);
+        assert_eq!(kmalloc_class(1000), 1024);
+    }
+}

@@ -1,0 +1,84 @@
+//! kleak finds kernel memory leaks from user space, on a board with a serial console.
+//!
+//! # How bytes flow
+//!
+//! ```text
+//!  /proc/slabinfo ─┐                                     ┌─ tables (all, diff, top)
+//!  /proc/vmstat   ─┼─ sys ─ sample ─ parse ─ table ──────┼─ watch lines, JSON
+//!  /proc/meminfo  ─┘  pread   read_lines  records  base/prev/cur
+//! ```
+//!
+//! - [`sys`] is the only module that talks to the kernel and the only `unsafe` code: open
+//!   once, `pread` from offset 0 into a caller's buffer, clocks, signals, writes.
+//! - [`sample`] re-reads each file into one fixed buffer, piece by piece, and hands whole
+//!   lines to the parsers; [`sample::Root`] is where files come from (the live system, a
+//!   `--root` tree, a fault injector in tests).
+//! - [`parse`] turns a line into a record that borrows from the buffer; a line that makes
+//!   no sense is counted, never a panic.
+//! - [`table`] holds fixed-capacity tables; each entry keeps its first, previous and
+//!   current values, so a diff is a subtraction and needs no second copy.
+//! - [`figures`] defines every derived figure once (cache bytes, slab memory, the
+//!   `Unaccounted` remainder of meminfo).
+//! - [`out`] formats lines into a fixed buffer and writes each one whole.
+//! - [`cmd`] holds one module per subcommand; [`cli`] parses arguments.
+//!
+//! A module never reaches back up the chain. Capacities live in [`limits`]. Nothing
+//! allocates once sampling has started: tables and the read buffer are allocated once.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod cmd;
+pub mod fake;
+pub mod figures;
+pub mod limits;
+pub mod out;
+pub mod parse;
+pub mod sample;
+pub mod snapshot;
+pub mod sys;
+pub mod table;
+
+use core::fmt;
+
+/// kleak's exit codes, documented in the README.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum Exit {
+    /// Done, nothing found.
+    Ok = 0,
+    /// A judgement found a leak or crossed a threshold.
+    Leak = 1,
+    /// Bad command line.
+    Usage = 2,
+    /// The environment lacks something kleak needs (file, kernel option, permission).
+    Env = 3,
+    /// The command `kleak run` ran failed.
+    CmdFailed = 4,
+}
+
+/// An error that ends a command: what to print, and the exit code.
+#[derive(Debug)]
+pub struct Error {
+    /// Exit code.
+    pub exit: Exit,
+    /// One line for the user, naming the problem and, where there is one, the fix.
+    pub msg: String,
+}
+
+impl Error {
+    /// A usage error (exit 2).
+    pub fn usage(msg: impl fmt::Display) -> Error {
+        Error { exit: Exit::Usage, msg: msg.to_string() }
+    }
+    /// An environment error (exit 3).
+    pub fn env(msg: impl fmt::Display) -> Error {
+        Error { exit: Exit::Env, msg: msg.to_string() }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.msg)
+    }
+}

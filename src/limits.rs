@@ -1,0 +1,45 @@
+//! Every fixed capacity in kleak, in one place.
+//!
+//! kleak never grows a table while it samples: each limit below is allocated once at
+//! start-up. When a limit is reached kleak counts what it could not keep, says so in its
+//! output ("12 caches not tracked: table full (1024)"), and carries on. Raise a limit here
+//! and nowhere else.
+
+/// Bytes of the one read buffer every /proc file is read through, in pieces. A line longer
+/// than this is skipped and counted (no real /proc line comes close: slabinfo rows with
+/// statistics are ~250 bytes).
+pub const READ_BUF_BYTES: usize = 64 * 1024;
+
+/// Slab caches tracked at once. Real machines show 45 (a minimal board) to ~300 (a
+/// desktop with many drivers); per-netns caches can push a busy server past 500.
+pub const MAX_CACHES: usize = 1024;
+
+/// Bytes of a stored cache name. Longest seen in real captures: 29; procps allows 128.
+/// Longer names are shortened (and still told apart by their order in the file).
+pub const NAME_BYTES: usize = 64;
+
+/// Bytes of a slabinfo row kept after the cache name, to recognise an unchanged row next
+/// sample without parsing it (a SLUB row is ~100 bytes; longer rows are parsed every time).
+pub const SLAB_TAIL_BYTES: usize = 128;
+
+/// Bytes of a vmstat or meminfo line kept after its key, for the same purpose.
+pub const GAUGE_TAIL_BYTES: usize = 32;
+
+/// /proc/vmstat keys tracked. 6.x kernels print ~200.
+pub const MAX_VMSTAT: usize = 384;
+
+/// /proc/meminfo keys tracked (plus kleak's own `Unaccounted`). 6.x kernels print ~60.
+pub const MAX_MEMINFO: usize = 128;
+
+/// Bytes of a vmstat or meminfo key. Longest real key: ~40 (`nr_zone_write_pending`...).
+pub const KEY_BYTES: usize = 48;
+
+/// Bytes of a slabinfo row held while waiting for the rest of a line a mail client
+/// wrapped in two.
+pub const WRAPPED_ROW_BYTES: usize = 512;
+
+/// Bytes of one output line before it is cut (tables, alerts, JSON objects).
+pub const LINE_BYTES: usize = 1024;
+
+/// Bytes of a path kleak builds (a `--root` prefix plus a /proc or /sys path).
+pub const PATH_BYTES: usize = 1024;

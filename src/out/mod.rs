@@ -1,0 +1,300 @@
+//! Output: lines built in a fixed buffer and written whole with one `write(2)`.
+//!
+//! Every line goes out as soon as it is complete, so a serial log holds everything up to
+//! the moment a board dies. Nothing here allocates: numbers are formatted by `core::fmt`
+//! into [`Line`], and JSON objects are written field by field with [`Json`].
+
+pub mod fmt;
+pub mod view;
+
+use crate::limits::LINE_BYTES;
+use crate::sys;
+use core::fmt::Write;
+
+/// One output line under construction; text past [`LINE_BYTES`] is cut, never a panic.
+pub struct Line {
+    buf: [u8; LINE_BYTES],
+    len: usize,
+}
+
+impl Default for Line {
+    fn default() -> Self {
+        Line { buf: [0; LINE_BYTES], len: 0 }
+    }
+}
+
+impl Line {
+    /// The text so far.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    /// Empties the line.
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True if nothing was written.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Starts a JSON object `{"kind":"<kind>"`; finish it with [`Json::end`].
+    pub fn json(&mut self, kind: &str) -> Json<'_> {
+        let _ = self.write_str("{");
+        let mut j = Json { line: self, first: true };
+        j.key("kind");
+        j.string(kind);
+        j
+    }
+
+    /// Cuts the line back to `len` bytes (to undo a piece that did not fit).
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+}
+
+impl Write for Line {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        // One byte stays free for the newline `Out::emit` adds.
+        let room = LINE_BYTES - 1 - self.len;
+        let n = s.len().min(room);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
+    }
+}
+
+/// Writes the fields of one JSON object into a [`Line`].
+pub struct Json<'a> {
+    line: &'a mut Line,
+    first: bool,
+}
+
+impl Json<'_> {
+    fn string(&mut self, s: &str) {
+        let l = &mut *self.line;
+        let _ = l.write_char('"');
+        for c in s.chars() {
+            let _ = match c {
+                '"' => l.write_str("\\\""),
+                '\\' => l.write_str("\\\\"),
+                '\n' => l.write_str("\\n"),
+                '\t' => l.write_str("\\t"),
+                c if (c as u32) < 0x20 => write!(l, "\\u{:04x}", c as u32),
+                c => l.write_char(c),
+            };
+        }
+        let _ = l.write_char('"');
+    }
+
+    fn key(&mut self, k: &str) {
+        if !self.first {
+            let _ = self.line.write_char(',');
+        }
+        self.first = false;
+        self.string(k);
+        let _ = self.line.write_char(':');
+    }
+
+    /// A string field.
+    pub fn str(&mut self, k: &str, v: &str) -> &mut Self {
+        self.key(k);
+        self.string(v);
+        self
+    }
+
+    /// An unsigned number field.
+    pub fn u64(&mut self, k: &str, v: u64) -> &mut Self {
+        self.key(k);
+        let _ = write!(self.line, "{v}");
+        self
+    }
+
+    /// A signed number field.
+    pub fn i64(&mut self, k: &str, v: i64) -> &mut Self {
+        self.key(k);
+        let _ = write!(self.line, "{v}");
+        self
+    }
+
+    /// A number field with fractions (`null` if not finite).
+    pub fn f64(&mut self, k: &str, v: f64) -> &mut Self {
+        self.key(k);
+        if v.is_finite() {
+            let _ = write!(self.line, "{}", fmt::Fixed(v, 3));
+        } else {
+            let _ = self.line.write_str("null");
+        }
+        self
+    }
+
+    /// A boolean field.
+    pub fn bool(&mut self, k: &str, v: bool) -> &mut Self {
+        self.key(k);
+        let _ = self.line.write_str(if v { "true" } else { "false" });
+        self
+    }
+
+    /// A field only if `v` is `Some`.
+    pub fn opt_i64(&mut self, k: &str, v: Option<i64>) -> &mut Self {
+        if let Some(v) = v {
+            self.i64(k, v);
+        }
+        self
+    }
+
+    /// Opens a nested object under `k`; close it with [`Json::close`].
+    pub fn open(&mut self, k: &str) -> &mut Self {
+        self.key(k);
+        let _ = self.line.write_char('{');
+        self.first = true;
+        self
+    }
+
+    /// Closes a nested object.
+    pub fn close(&mut self) -> &mut Self {
+        let _ = self.line.write_char('}');
+        self.first = false;
+        self
+    }
+
+    /// Closes the object.
+    pub fn end(&mut self) {
+        let _ = self.line.write_char('}');
+    }
+}
+
+/// The reader went away (EPIPE, e.g. `kleak all | head -1`): stop writing, exit quietly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Closed;
+
+/// Where lines go.
+pub enum Target {
+    /// A file descriptor (stdout).
+    Fd(i32),
+    /// Memory, for tests.
+    Memory(Vec<u8>),
+    /// Nowhere; lines are only counted (benchmarks, allocation tests).
+    Null,
+}
+
+/// How tables and numbers are shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Style {
+    /// JSON lines instead of text.
+    pub json: bool,
+    /// Sizes as K/M/G instead of exact bytes.
+    pub human: bool,
+    /// Columns a text line may use.
+    pub width: usize,
+}
+
+impl Default for Style {
+    fn default() -> Self {
+        Style { json: false, human: true, width: 80 }
+    }
+}
+
+/// The output stream of a command.
+pub struct Out {
+    target: Target,
+    line: Line,
+    /// How to show things.
+    pub style: Style,
+    /// Lines written.
+    pub lines: u64,
+}
+
+impl Out {
+    /// Output to standard output.
+    pub fn stdout(style: Style) -> Out {
+        Out::new(Target::Fd(1), style)
+    }
+
+    /// Output to `target`.
+    pub fn new(target: Target, style: Style) -> Out {
+        Out { target, line: Line::default(), style, lines: 0 }
+    }
+
+    /// The line being built.
+    pub fn line(&mut self) -> &mut Line {
+        &mut self.line
+    }
+
+    /// Writes the line being built, with a newline, and starts a new one.
+    pub fn emit(&mut self) -> Result<(), Closed> {
+        let len = self.line.len;
+        self.line.buf[len] = b'\n';
+        let bytes = &self.line.buf[..len + 1];
+        let r = match &mut self.target {
+            Target::Fd(fd) => sys::File::borrowed(*fd).write_all(bytes).map_err(|_| Closed),
+            Target::Memory(v) => {
+                v.extend_from_slice(bytes);
+                Ok(())
+            }
+            Target::Null => Ok(()),
+        };
+        self.line.len = 0;
+        self.lines += 1;
+        r
+    }
+
+    /// What was written to a [`Target::Memory`] output.
+    pub fn memory(&self) -> &[u8] {
+        match &self.target {
+            Target::Memory(v) => v,
+            _ => &[],
+        }
+    }
+}
+
+/// Writes one formatted line to an [`Out`]: `outln!(out, "x = {}", x)?`.
+#[macro_export]
+macro_rules! outln {
+    ($out:expr, $($arg:tt)*) => {{
+        let out: &mut $crate::out::Out = $out;
+        let _ = core::fmt::Write::write_fmt(out.line(), format_args!($($arg)*));
+        out.emit()
+    }};
+}
+
+/// Writes `kleak: <message>` to standard error (notes, warnings, errors).
+pub fn note(args: core::fmt::Arguments<'_>) {
+    let mut l = Line::default();
+    let _ = l.write_str("kleak: ");
+    let _ = l.write_fmt(args);
+    let _ = l.write_str("\n");
+    sys::write_stderr(l.as_bytes());
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn json_escapes_and_orders_fields() {
+        let mut l = Line::default();
+        l.json("slab").str("name", "a\"b\\c\n").u64("n", 3).i64("d", -2).f64("r", 1.5).bool("ok", true);
+        let mut j = Json { line: &mut l, first: false };
+        j.open("m").i64("x", 1).i64("y", 2).close().open("e").close().end();
+        assert_eq!(
+            core::str::from_utf8(l.as_bytes()).unwrap(),
+            r#"{"kind":"slab","name":"a\"b\\c\n","n":3,"d":-2,"r":1.500,"ok":true,"m":{"x":1,"y":2},"e":{}}"#
+        );
+    }
+
+    #[test]
+    fn long_lines_are_cut_not_overflowed() {
+        let mut out = Out::new(Target::Memory(Vec::new()), Style::default());
+        let long = "x".repeat(LINE_BYTES * 2);
+        outln!(&mut out, "{long}").unwrap();
+        assert_eq!(out.memory().len(), LINE_BYTES);
+        assert_eq!(out.memory().last(), Some(&b'\n'));
+    }
+}

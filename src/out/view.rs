@@ -1,0 +1,222 @@
+//! How table entries look: slab rows in slabtop's words, meminfo and vmstat rows, and
+//! their JSON objects. Commands choose which entries to show; this module shows them.
+
+use super::fmt::{Fit, Size};
+use super::{Closed, Out};
+use crate::outln;
+use crate::table::{Gauge, SlabEntry, SlabStats, Unit};
+use core::fmt::Write;
+
+/// Which values of an entry a row compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Span {
+    /// No comparison: the latest values.
+    Now,
+    /// Latest against the sample before.
+    Interval,
+    /// Latest against the first sample.
+    SinceStart,
+}
+
+/// The value an entry is compared against for `span`.
+pub fn before(e: &SlabEntry, span: Span) -> SlabStats {
+    match span {
+        Span::Now => e.cur,
+        Span::Interval => e.prev,
+        Span::SinceStart => e.base,
+    }
+}
+
+/// The gauge value a row is compared against for `span`.
+pub fn gauge_before(g: &Gauge, span: Span) -> i64 {
+    match span {
+        Span::Now => g.cur,
+        Span::Interval => g.prev,
+        Span::SinceStart => g.base,
+    }
+}
+
+/// True if the cache appeared during `span` (it counts as grown from zero).
+pub fn is_new(e: &SlabEntry, span: Span) -> bool {
+    match span {
+        Span::Now => false,
+        Span::Interval => e.presence.appeared(),
+        Span::SinceStart => e.presence.first_sample > 0,
+    }
+}
+
+/// Width of the name column when `fixed` columns are used by numbers.
+pub fn name_width(out: &Out, fixed: usize) -> usize {
+    out.style.width.saturating_sub(fixed).max(12)
+}
+
+/// Columns `all` uses before the name.
+const ALL_FIXED: usize = 57;
+
+/// The header of the `all` table, in slabtop's words.
+pub fn slab_header(out: &mut Out) -> Result<(), Closed> {
+    outln!(
+        out,
+        "{:>7} {:>7} {:>4} {:>8} {:>6} {:>8} {:>10} NAME",
+        "OBJS",
+        "ACTIVE",
+        "USE",
+        "OBJ SIZE",
+        "SLABS",
+        "OBJ/SLAB",
+        "CACHE SIZE"
+    )
+}
+
+/// One `all` row: a cache as it stands.
+pub fn slab_row(out: &mut Out, e: &SlabEntry, page_size: u64) -> Result<(), Closed> {
+    let c = &e.cur;
+    let h = out.style.human;
+    let w = name_width(out, ALL_FIXED);
+    outln!(
+        out,
+        "{:>7} {:>7} {:>3.0}% {:>8} {:>6} {:>8} {:>10} {}",
+        c.num_objs,
+        c.active_objs,
+        c.use_pct(),
+        c.objsize,
+        c.num_slabs,
+        c.objperslab,
+        Size::of(c.slab_bytes(page_size) as i64, h),
+        Fit::cut(e.name.as_str(), w)
+    )
+}
+
+/// Columns the change tables (`diff`, `top`) use before the name.
+const DELTA_FIXED: usize = 45;
+
+/// Header of a change table; `rate` adds a bytes-per-second column.
+pub fn delta_header(out: &mut Out, rate: bool) -> Result<(), Closed> {
+    let _ = write!(out.line(), "{:>8} {:>8} {:>8} {:>8} {:>8} ", "OBJS", "+/-OBJS", "+/-ACTV", "BYTES", "+/-BYTES");
+    if rate {
+        let _ = write!(out.line(), "{:>8} ", "RATE/s");
+    }
+    outln!(out, "NAME")
+}
+
+/// One change row: a cache's objects and bytes now, and their change over `span`.
+pub fn delta_row(out: &mut Out, e: &SlabEntry, span: Span, secs: f64) -> Result<(), Closed> {
+    let (b, c) = (before(e, span), e.cur);
+    let h = out.style.human;
+    let d_bytes = c.bytes() as i64 - b.bytes() as i64;
+    let rate = secs > 0.0;
+    let w = name_width(out, DELTA_FIXED + if rate { 9 } else { 0 });
+    let _ = write!(
+        out.line(),
+        "{:>8} {:>+8} {:>+8} {:>8} {:>8} ",
+        c.num_objs,
+        c.num_objs as i64 - b.num_objs as i64,
+        c.active_objs as i64 - b.active_objs as i64,
+        Size::of(c.bytes() as i64, h),
+        Size::delta(d_bytes, h)
+    );
+    if rate {
+        let _ = write!(out.line(), "{:>8} ", Size::delta((d_bytes as f64 / secs) as i64, h));
+    }
+    let mark = match (e.presence.now, is_new(e, span)) {
+        (false, _) => " (gone)",
+        (true, true) => " (new)",
+        _ => "",
+    };
+    let _ = write!(out.line(), "{}", Fit::cut(e.name.as_str(), w.saturating_sub(mark.len())));
+    outln!(out, "{mark}")
+}
+
+/// A slab cache as a JSON object; with a span other than `Now`, its changes too.
+pub fn slab_json(out: &mut Out, e: &SlabEntry, page_size: u64, span: Span, secs: f64) -> Result<(), Closed> {
+    let c = &e.cur;
+    let mut j = out.line().json("slab");
+    j.str("name", e.name.as_str())
+        .u64("active_objs", c.active_objs)
+        .u64("num_objs", c.num_objs)
+        .u64("objsize", c.objsize as u64)
+        .u64("objperslab", c.objperslab as u64)
+        .u64("pagesperslab", c.pagesperslab as u64)
+        .u64("active_slabs", c.active_slabs)
+        .u64("num_slabs", c.num_slabs)
+        .u64("bytes", c.bytes())
+        .u64("slab_bytes", c.slab_bytes(page_size));
+    if span != Span::Now {
+        let b = before(e, span);
+        let d_bytes = c.bytes() as i64 - b.bytes() as i64;
+        j.i64("d_active_objs", c.active_objs as i64 - b.active_objs as i64)
+            .i64("d_num_objs", c.num_objs as i64 - b.num_objs as i64)
+            .i64("d_bytes", d_bytes)
+            .bool("present", e.presence.now)
+            .bool("new", is_new(e, span));
+        if secs > 0.0 {
+            j.f64("rate_bytes_per_s", d_bytes as f64 / secs);
+        }
+    }
+    j.end();
+    out.emit()
+}
+
+/// A vmstat or meminfo value as JSON (`source` is "vmstat" or "meminfo").
+pub fn gauge_json(out: &mut Out, source: &str, g: &Gauge, page_size: u64, span: Span, secs: f64) -> Result<(), Closed> {
+    let mut j = out.line().json(source);
+    j.str("name", g.name.as_str());
+    j.str("type", if g.is_counter() { "counter" } else { "gauge" });
+    if g.unit == Unit::Bytes {
+        j.i64("bytes", g.cur);
+    } else {
+        j.i64("value", g.cur);
+        j.opt_i64("bytes", g.bytes(g.cur, page_size));
+    }
+    if span != Span::Now {
+        let d = g.cur - gauge_before(g, span);
+        if g.is_counter() {
+            if secs > 0.0 && d >= 0 {
+                j.f64("rate_per_s", d as f64 / secs);
+            }
+        } else if g.unit == Unit::Bytes {
+            j.i64("d_bytes", d);
+        } else {
+            j.i64("d_value", d);
+            j.opt_i64("d_bytes", g.bytes(d, page_size));
+        }
+    }
+    j.end();
+    out.emit()
+}
+
+/// One text row for a gauge: name, value (bytes where it is memory), change over `span`.
+pub fn gauge_row(out: &mut Out, g: &Gauge, page_size: u64, span: Span) -> Result<(), Closed> {
+    let h = out.style.human;
+    let w = name_width(out, 30);
+    let _ = write!(out.line(), "{} ", Fit::left(g.name.as_str(), w.min(32)));
+    match g.bytes(g.cur, page_size) {
+        Some(b) if g.unit != Unit::Bytes => {
+            let _ = write!(out.line(), "{:>12} {:>8}", g.cur, Size::of(b, h));
+        }
+        Some(b) => {
+            let _ = write!(out.line(), "{:>12} {:>8}", "", Size::of(b, h));
+        }
+        None => {
+            let _ = write!(out.line(), "{:>12} {:>8}", g.cur, "");
+        }
+    }
+    if span != Span::Now {
+        let d = g.cur - gauge_before(g, span);
+        match g.bytes(d, page_size) {
+            Some(db) => {
+                let _ = write!(out.line(), " {:>8}", Size::delta(db, h));
+            }
+            None => {
+                let _ = write!(out.line(), " {:>+8}", d);
+            }
+        }
+    }
+    out.emit()
+}
+
+/// One text row for an event counter: its total and its rate per second.
+pub fn counter_row(out: &mut Out, g: &Gauge, rate: f64) -> Result<(), Closed> {
+    let w = name_width(out, 30);
+    outln!(out, "{} {:>14} {:>12}", Fit::left(g.name.as_str(), w.min(32)), g.cur, super::fmt::Fixed(rate, 1))
+}

@@ -1,0 +1,376 @@
+//! The system layer: the only module that talks to the kernel, and the only `unsafe` code
+//! in kleak.
+//!
+//! Each wrapper is thin: it turns a libc call into a `Result<_, Errno>` and nothing more.
+//! Paths are copied into a stack buffer with a trailing NUL (no allocation), file
+//! descriptors are owned by [`File`] and closed once on drop.
+#![allow(unsafe_code)]
+
+use crate::limits::PATH_BYTES;
+use core::fmt;
+use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+
+/// An `errno` value from a failed system call.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Errno(pub i32);
+
+impl Errno {
+    /// No such file.
+    pub const ENOENT: Errno = Errno(libc::ENOENT);
+    /// Permission denied.
+    pub const EACCES: Errno = Errno(libc::EACCES);
+    /// Operation not permitted.
+    pub const EPERM: Errno = Errno(libc::EPERM);
+    /// Interrupted by a signal.
+    pub const EINTR: Errno = Errno(libc::EINTR);
+    /// Try again.
+    pub const EAGAIN: Errno = Errno(libc::EAGAIN);
+    /// I/O error.
+    pub const EIO: Errno = Errno(libc::EIO);
+    /// The reader of a pipe went away.
+    pub const EPIPE: Errno = Errno(libc::EPIPE);
+    /// No such process.
+    pub const ESRCH: Errno = Errno(libc::ESRCH);
+    /// Path too long.
+    pub const ENAMETOOLONG: Errno = Errno(libc::ENAMETOOLONG);
+
+    fn last() -> Errno {
+        Errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
+    }
+
+    /// Short name of the error, as `errno(3)` spells it.
+    pub fn name(self) -> &'static str {
+        match self.0 {
+            libc::ENOENT => "ENOENT",
+            libc::EACCES => "EACCES",
+            libc::EPERM => "EPERM",
+            libc::EINTR => "EINTR",
+            libc::EAGAIN => "EAGAIN",
+            libc::EIO => "EIO",
+            libc::EPIPE => "EPIPE",
+            libc::ESRCH => "ESRCH",
+            libc::EBUSY => "EBUSY",
+            libc::EINVAL => "EINVAL",
+            libc::ENOSPC => "ENOSPC",
+            libc::EROFS => "EROFS",
+            libc::ENOTDIR => "ENOTDIR",
+            libc::EISDIR => "EISDIR",
+            libc::ENAMETOOLONG => "ENAMETOOLONG",
+            libc::ENODEV => "ENODEV",
+            _ => "errno",
+        }
+    }
+}
+
+impl fmt::Debug for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}({})", self.name(), self.0)
+    }
+}
+
+impl fmt::Display for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // std's message table without allocating: io::Error from a raw code formats in place.
+        write!(f, "{}", std::io::Error::from_raw_os_error(self.0))
+    }
+}
+
+/// Runs `f` with `parts` joined into a NUL-terminated path on the stack.
+fn with_cpath<T>(parts: &[&[u8]], f: impl FnOnce(*const libc::c_char) -> T) -> Result<T, Errno> {
+    let mut buf = [0u8; PATH_BYTES];
+    let mut len = 0;
+    for p in parts {
+        if len + p.len() >= PATH_BYTES || p.contains(&0) {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        buf[len..len + p.len()].copy_from_slice(p);
+        len += p.len();
+    }
+    buf[len] = 0;
+    Ok(f(buf.as_ptr().cast()))
+}
+
+/// An open file descriptor, closed on drop.
+#[derive(Debug)]
+pub struct File {
+    fd: i32,
+}
+
+/// How [`File::open`] opens a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Read only.
+    Read,
+    /// Write only, existing file (debugfs and sysfs control files).
+    Write,
+    /// Read and write, created with mode 0644 if missing, never truncated.
+    ReadWriteCreate,
+    /// Write only, created or truncated, mode 0644.
+    CreateTruncate,
+}
+
+impl File {
+    /// Opens the path made of `parts` (e.g. a `--root` prefix and `/proc/slabinfo`).
+    pub fn open(parts: &[&[u8]], mode: Mode) -> Result<File, Errno> {
+        let flags = libc::O_CLOEXEC
+            | match mode {
+                Mode::Read => libc::O_RDONLY,
+                Mode::Write => libc::O_WRONLY,
+                Mode::ReadWriteCreate => libc::O_RDWR | libc::O_CREAT,
+                Mode::CreateTruncate => libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC,
+            };
+        // SAFETY: the pointer is a NUL-terminated buffer that lives across the call;
+        // open(2) does not keep it.
+        let fd = with_cpath(parts, |p| unsafe { libc::open(p, flags, 0o644 as libc::c_uint) })?;
+        if fd < 0 {
+            Err(Errno::last())
+        } else {
+            Ok(File { fd })
+        }
+    }
+
+    /// Wraps a descriptor kleak does not own (stdin/stdout/stderr): never closed.
+    pub fn borrowed(fd: i32) -> Borrowed {
+        Borrowed(core::mem::ManuallyDrop::new(File { fd }))
+    }
+
+    /// The raw descriptor (for poll and for tests that count descriptors).
+    pub fn fd(&self) -> i32 {
+        self.fd
+    }
+
+    /// One `pread(2)`: reads up to `buf.len()` bytes at `off`. `Ok(0)` is end of file.
+    pub fn pread(&self, buf: &mut [u8], off: u64) -> Result<usize, Errno> {
+        // SAFETY: buf is a live, writable slice of exactly buf.len() bytes.
+        let n = unsafe { libc::pread(self.fd, buf.as_mut_ptr().cast(), buf.len(), off as libc::off_t) };
+        if n < 0 {
+            Err(Errno::last())
+        } else {
+            Ok(n as usize)
+        }
+    }
+
+    /// One `read(2)` at the file position.
+    pub fn read(&self, buf: &mut [u8]) -> Result<usize, Errno> {
+        // SAFETY: buf is a live, writable slice of exactly buf.len() bytes.
+        let n = unsafe { libc::read(self.fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            Err(Errno::last())
+        } else {
+            Ok(n as usize)
+        }
+    }
+
+    /// One `write(2)`; kernel control files (debugfs, sysfs) want one command per write.
+    pub fn write(&self, bytes: &[u8]) -> Result<usize, Errno> {
+        // SAFETY: bytes is a live slice of exactly bytes.len() bytes.
+        let n = unsafe { libc::write(self.fd, bytes.as_ptr().cast(), bytes.len()) };
+        if n < 0 {
+            Err(Errno::last())
+        } else {
+            Ok(n as usize)
+        }
+    }
+
+    /// Writes all of `bytes`, retrying short writes and EINTR.
+    pub fn write_all(&self, mut bytes: &[u8]) -> Result<(), Errno> {
+        while !bytes.is_empty() {
+            match self.write(bytes) {
+                Ok(0) => return Err(Errno::EIO),
+                Ok(n) => bytes = &bytes[n..],
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes all of `bytes` at `off` with `pwrite(2)`.
+    pub fn pwrite_all(&self, mut bytes: &[u8], mut off: u64) -> Result<(), Errno> {
+        while !bytes.is_empty() {
+            // SAFETY: bytes is a live slice of exactly bytes.len() bytes.
+            let n = unsafe { libc::pwrite(self.fd, bytes.as_ptr().cast(), bytes.len(), off as libc::off_t) };
+            if n < 0 {
+                let e = Errno::last();
+                if e == Errno::EINTR {
+                    continue;
+                }
+                return Err(e);
+            }
+            if n == 0 {
+                return Err(Errno::EIO);
+            }
+            bytes = &bytes[n as usize..];
+            off += n as u64;
+        }
+        Ok(())
+    }
+
+    /// `fsync(2)`.
+    pub fn sync(&self) -> Result<(), Errno> {
+        // SAFETY: plain syscall on an fd this File owns.
+        if unsafe { libc::fsync(self.fd) } < 0 {
+            Err(Errno::last())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Size of the file in bytes (`fstat(2)`).
+    pub fn size(&self) -> Result<u64, Errno> {
+        // SAFETY: an all-zero stat is a valid value; fstat fills it.
+        let mut st: libc::stat = unsafe { core::mem::zeroed() };
+        // SAFETY: st is a valid, writable stat struct.
+        if unsafe { libc::fstat(self.fd, &mut st) } < 0 {
+            Err(Errno::last())
+        } else {
+            Ok(st.st_size as u64)
+        }
+    }
+}
+
+impl Drop for File {
+    fn drop(&mut self) {
+        // SAFETY: this File owns fd and nothing uses it after drop.
+        unsafe { libc::close(self.fd) };
+    }
+}
+
+/// A [`File`] for a descriptor kleak does not own; dropping it does not close the fd.
+pub struct Borrowed(core::mem::ManuallyDrop<File>);
+
+impl core::ops::Deref for Borrowed {
+    type Target = File;
+    fn deref(&self) -> &File {
+        &self.0
+    }
+}
+
+/// Writes `bytes` to standard output.
+pub fn write_stdout(bytes: &[u8]) -> Result<(), Errno> {
+    File::borrowed(1).write_all(bytes)
+}
+
+/// Writes `bytes` to standard error, ignoring failure (there is nowhere left to report it).
+pub fn write_stderr(bytes: &[u8]) {
+    let _ = File::borrowed(2).write_all(bytes);
+}
+
+/// True if `fd` is a terminal.
+pub fn isatty(fd: i32) -> bool {
+    // SAFETY: isatty only inspects the descriptor.
+    unsafe { libc::isatty(fd) == 1 }
+}
+
+/// True if `parts` names an existing path (any type); `access(F_OK)`.
+pub fn exists(parts: &[&[u8]]) -> bool {
+    // SAFETY: the pointer is a NUL-terminated buffer that lives across the call.
+    with_cpath(parts, |p| unsafe { libc::access(p, libc::F_OK) } == 0).unwrap_or(false)
+}
+
+/// Seconds and nanoseconds of a clock.
+fn clock(id: libc::clockid_t) -> libc::timespec {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: ts is a valid, writable timespec; the clock ids used here always exist.
+    unsafe { libc::clock_gettime(id, &mut ts) };
+    ts
+}
+
+fn secs(ts: libc::timespec) -> f64 {
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+/// Monotonic time in seconds (rates and intervals).
+pub fn monotonic_secs() -> f64 {
+    secs(clock(libc::CLOCK_MONOTONIC))
+}
+
+/// Wall-clock time in seconds since the epoch (may be 1970 on boards without an RTC).
+pub fn realtime_secs() -> f64 {
+    secs(clock(libc::CLOCK_REALTIME))
+}
+
+/// CPU time this process has used, in seconds (benchmarks).
+pub fn process_cpu_secs() -> f64 {
+    secs(clock(libc::CLOCK_PROCESS_CPUTIME_ID))
+}
+
+/// Sleeps `secs` seconds, waking early when a stop signal arrives. Returns false if the
+/// sleep was cut short by [`stop_requested`].
+pub fn sleep(secs: f64) -> bool {
+    if secs <= 0.0 {
+        return !stop_requested();
+    }
+    let mut req = libc::timespec { tv_sec: secs as _, tv_nsec: (secs.fract() * 1e9) as _ };
+    loop {
+        if stop_requested() {
+            return false;
+        }
+        let mut rem = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: req and rem are valid timespecs for the duration of the call.
+        let r = unsafe { libc::nanosleep(&req, &mut rem) };
+        if r == 0 {
+            return !stop_requested();
+        }
+        req = rem;
+    }
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+static STOP_SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn on_stop(sig: libc::c_int) {
+    // Only async-signal-safe work: two atomic stores.
+    STOP_SIGNAL.store(sig, Ordering::Relaxed);
+    STOP.store(true, Ordering::Relaxed);
+}
+
+/// Makes SIGINT and SIGTERM request a clean stop (see [`stop_requested`]) instead of killing
+/// the process, and makes a closed pipe an `EPIPE` error instead of a SIGPIPE death.
+/// Handlers are installed without SA_RESTART, so a blocking sleep returns at once.
+pub fn install_signal_handlers() {
+    // SAFETY: sigaction with a handler that only touches atomics; the struct is fully
+    // initialised from zero and its mask emptied with sigemptyset.
+    unsafe {
+        let mut sa: libc::sigaction = core::mem::zeroed();
+        sa.sa_sigaction = on_stop as extern "C" fn(libc::c_int) as usize;
+        libc::sigemptyset(&mut sa.sa_mask);
+        sa.sa_flags = 0;
+        libc::sigaction(libc::SIGINT, &sa, core::ptr::null_mut());
+        libc::sigaction(libc::SIGTERM, &sa, core::ptr::null_mut());
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+}
+
+/// True once SIGINT or SIGTERM arrived.
+pub fn stop_requested() -> bool {
+    STOP.load(Ordering::Relaxed)
+}
+
+/// The signal that requested the stop, or 0.
+pub fn stop_signal() -> i32 {
+    STOP_SIGNAL.load(Ordering::Relaxed)
+}
+
+/// The system page size (`sysconf(_SC_PAGESIZE)`).
+pub fn page_size() -> u64 {
+    // SAFETY: sysconf has no memory effects.
+    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if n > 0 {
+        n as u64
+    } else {
+        4096
+    }
+}
+
+/// Effective user id.
+pub fn euid() -> u32 {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Terminates the process at once with `code`, without running destructors or flushing
+/// (kleak writes unbuffered, so nothing is lost).
+pub fn exit(code: i32) -> ! {
+    std::process::exit(code)
+}

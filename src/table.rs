@@ -1,0 +1,608 @@
+//! Fixed-capacity tables that hold what kleak has sampled: the in-place diff.
+//!
+//! Every entry keeps three values: `base` (when kleak first saw it, or zero for an entry
+//! that appeared after the first sample), `prev` (the sample before) and `cur` (the latest
+//! sample). A diff over the last interval is `cur − prev`, a diff since start is
+//! `cur − base`; nothing is copied per sample. A sample is `begin` → one `update` per
+//! record → `end`.
+//!
+//! Rows are matched to entries by name and, for names the kernel repeats (one `zspage`
+//! cache per zsmalloc pool), by the order they appear in: the n-th `zspage` row of a sample
+//! updates the n-th `zspage` entry. Rows usually come in the same order every sample, so
+//! the entry after the last match is tried first and a lookup is O(1).
+
+use crate::limits::{GAUGE_TAIL_BYTES, KEY_BYTES, MAX_CACHES, NAME_BYTES, SLAB_TAIL_BYTES};
+use crate::parse::slabinfo::SlabRecord;
+
+/// A name stored in fixed space: printable ASCII (anything else becomes `?`), cut at `N`
+/// bytes.
+#[derive(Clone, Copy)]
+pub struct Name<const N: usize> {
+    bytes: [u8; N],
+    len: u8,
+}
+
+#[inline]
+fn printable(b: u8) -> u8 {
+    if b.is_ascii_graphic() || b == b' ' {
+        b
+    } else {
+        b'?'
+    }
+}
+
+impl<const N: usize> Name<N> {
+    /// Stores `raw`; the flag is true if it had to be shortened.
+    pub fn new(raw: &[u8]) -> (Self, bool) {
+        let len = raw.len().min(N).min(255);
+        let mut bytes = [0u8; N];
+        for (d, &s) in bytes.iter_mut().zip(&raw[..len]) {
+            *d = printable(s);
+        }
+        (Name { bytes, len: len as u8 }, raw.len() > len)
+    }
+
+    /// True if `raw` stores as this name.
+    #[inline]
+    pub fn matches(&self, raw: &[u8]) -> bool {
+        let len = raw.len().min(N).min(255);
+        if len != self.len as usize {
+            return false;
+        }
+        let mine = &self.bytes[..len];
+        mine == &raw[..len] || mine.iter().zip(&raw[..len]).all(|(&a, &b)| a == printable(b))
+    }
+
+    /// What follows this name in `line`, if `line` starts with it and a separator (or `:`).
+    #[inline]
+    fn rest<'l>(&self, line: &'l [u8]) -> Option<&'l [u8]> {
+        let len = self.len as usize;
+        (line.len() > len && line[..len] == self.bytes[..len] && matches!(line[len], b' ' | b'\t' | b':' | 0xc2))
+            .then(|| &line[len..])
+    }
+
+    /// Length of `name tail \n` if `unread` starts with exactly that, else 0.
+    #[inline]
+    fn known_line<const T: usize>(&self, tail: &Tail<T>, unread: &[u8]) -> usize {
+        let (n, t) = (self.len as usize, tail.len as usize);
+        if tail.len == u16::MAX || unread.len() <= n + t || unread[n + t] != b'\n' {
+            return 0;
+        }
+        if unread[..n] == self.bytes[..n] && unread[n..n + t] == tail.bytes[..t] {
+            n + t + 1
+        } else {
+            0
+        }
+    }
+
+    /// The stored bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
+    }
+
+    /// The name as text (always ASCII).
+    pub fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.bytes[..self.len as usize]).unwrap_or("?")
+    }
+}
+
+impl<const N: usize> core::fmt::Debug for Name<N> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The bytes of an entry's line after its name, as last parsed: a line that still reads
+/// the same needs no parsing (the in-place diff, at the bytes).
+#[derive(Clone, Copy)]
+struct Tail<const N: usize> {
+    bytes: [u8; N],
+    /// Length, or `u16::MAX` when nothing is kept (too long, or not parsed from one line).
+    len: u16,
+}
+
+impl<const N: usize> Tail<N> {
+    const NONE: Self = Tail { bytes: [0; N], len: u16::MAX };
+
+    #[inline]
+    fn set(&mut self, s: Option<&[u8]>) {
+        match s {
+            Some(s) if s.len() <= N => {
+                self.bytes[..s.len()].copy_from_slice(s);
+                self.len = s.len() as u16;
+            }
+            _ => self.len = u16::MAX,
+        }
+    }
+}
+
+impl<const N: usize> core::fmt::Debug for Tail<N> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Tail")
+    }
+}
+
+/// One cache's figures in one sample. Derived figures (bytes, slab memory, use %) are
+/// defined once, in [`crate::figures`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SlabStats {
+    /// Objects in use.
+    pub active_objs: u64,
+    /// Objects allocated.
+    pub num_objs: u64,
+    /// Bytes per object.
+    pub objsize: u32,
+    /// Objects per slab.
+    pub objperslab: u32,
+    /// Pages per slab.
+    pub pagesperslab: u32,
+    /// Slabs with objects in use.
+    pub active_slabs: u64,
+    /// Slabs allocated.
+    pub num_slabs: u64,
+}
+
+impl From<&SlabRecord<'_>> for SlabStats {
+    fn from(r: &SlabRecord<'_>) -> Self {
+        let u32c = |v: u64| v.min(u32::MAX as u64) as u32;
+        SlabStats {
+            active_objs: r.active_objs,
+            num_objs: r.num_objs,
+            objsize: u32c(r.objsize),
+            objperslab: u32c(r.objperslab),
+            pagesperslab: u32c(r.pagesperslab),
+            active_slabs: r.active_slabs,
+            num_slabs: r.num_slabs,
+        }
+    }
+}
+
+/// Where an entry stands after the latest sample.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Presence {
+    /// Present in the latest sample.
+    pub now: bool,
+    /// Present in the sample before.
+    pub before: bool,
+    /// Number of the sample that first showed it (0 = the first sample).
+    pub first_sample: u32,
+    /// Number of the latest sample that showed it.
+    pub last_sample: u32,
+    seen: bool,
+}
+
+impl Presence {
+    /// Appeared in the latest sample.
+    pub fn appeared(&self) -> bool {
+        self.now && !self.before
+    }
+    /// Disappeared in the latest sample.
+    pub fn vanished(&self) -> bool {
+        !self.now && self.before
+    }
+}
+
+/// One slab cache.
+#[derive(Clone, Copy, Debug)]
+pub struct SlabEntry {
+    /// Cache name.
+    pub name: Name<NAME_BYTES>,
+    /// Figures at the first sample (zero if the cache appeared later).
+    pub base: SlabStats,
+    /// Figures one sample before.
+    pub prev: SlabStats,
+    /// Latest figures (zero once the cache is gone).
+    pub cur: SlabStats,
+    /// Present now / before, and since when.
+    pub presence: Presence,
+    /// The row it was last parsed from, after the name.
+    tail: Tail<SLAB_TAIL_BYTES>,
+}
+
+/// What a table could not hold, for the "table full" line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Overflow {
+    /// Rows of the latest sample that found no room.
+    pub untracked: u32,
+    /// Names that were shortened to fit (since start).
+    pub shortened: u32,
+}
+
+/// Matching state shared by both kinds of table.
+#[derive(Clone, Copy, Debug, Default)]
+struct Cursor {
+    hint: usize,
+    sample: u32,
+}
+
+/// Finds the entry for `matches`: first unseen entry with that name, trying `hint` first.
+fn find<T>(entries: &[T], hint: usize, key: impl Fn(&T) -> bool) -> Option<usize> {
+    if hint < entries.len() && key(&entries[hint]) {
+        return Some(hint);
+    }
+    entries.iter().position(key)
+}
+
+/// Every slab cache, in the order the kernel first listed them. The entries are allocated
+/// once, at full capacity, and never grow: memory is only touched as caches appear.
+pub struct SlabTable {
+    entries: Vec<SlabEntry>,
+    cursor: Cursor,
+    /// What did not fit.
+    pub overflow: Overflow,
+}
+
+impl Default for SlabTable {
+    fn default() -> Self {
+        SlabTable { entries: Vec::with_capacity(MAX_CACHES), cursor: Cursor::default(), overflow: Overflow::default() }
+    }
+}
+
+impl SlabTable {
+    /// The entries (present and gone).
+    pub fn entries(&self) -> &[SlabEntry] {
+        &self.entries
+    }
+
+    /// Starts sample number `sample` (0 for the first).
+    pub fn begin(&mut self, sample: u32) {
+        self.cursor = Cursor { hint: 0, sample };
+        self.overflow.untracked = 0;
+        for e in self.entries.iter_mut() {
+            e.prev = e.cur;
+            e.presence.before = e.presence.now;
+            e.presence.seen = false;
+        }
+    }
+
+    /// If `unread` starts with exactly the row the next cache was parsed from in the sample
+    /// before (and a newline), marks that cache seen, unchanged, and returns the row's length
+    /// with its newline. 0: the row changed (or is another cache's); parse it.
+    #[inline]
+    pub fn known(&mut self, unread: &[u8]) -> usize {
+        let i = self.cursor.hint;
+        let Some(e) = self.entries.get_mut(i) else { return 0 };
+        if e.presence.seen || !e.presence.now {
+            return 0;
+        }
+        let n = e.name.known_line(&e.tail, unread);
+        if n > 0 {
+            e.presence.seen = true;
+            e.presence.last_sample = self.cursor.sample;
+            self.cursor.hint = i + 1;
+        }
+        n
+    }
+
+    /// Records one row of the current sample; `line` is the line it came from, if it came
+    /// from exactly one.
+    pub fn update(&mut self, rec: &SlabRecord<'_>, line: Option<&[u8]>) {
+        let stats = SlabStats::from(rec);
+        let sample = self.cursor.sample;
+        let found = find(&self.entries, self.cursor.hint, |e| !e.presence.seen && e.name.matches(rec.name));
+        let i = match found {
+            Some(i) => i,
+            None => match self.slot(rec.name) {
+                Some(i) => i,
+                None => {
+                    self.overflow.untracked += 1;
+                    return;
+                }
+            },
+        };
+        let e = &mut self.entries[i];
+        e.cur = stats;
+        e.tail.set(line.and_then(|l| e.name.rest(l)));
+        e.presence.now = true;
+        e.presence.seen = true;
+        e.presence.last_sample = sample;
+        self.cursor.hint = i + 1;
+    }
+
+    /// A new entry for a cache not seen before: at the end, or when the table is full, in
+    /// the place of one that was already gone in the sample before (its disappearance was
+    /// reported with that sample).
+    fn slot(&mut self, raw: &[u8]) -> Option<usize> {
+        let sample = self.cursor.sample;
+        let (name, shortened) = Name::new(raw);
+        self.overflow.shortened += shortened as u32;
+        let zero = SlabStats::default();
+        let fresh = SlabEntry {
+            name,
+            base: zero,
+            prev: zero,
+            cur: zero,
+            presence: Presence { now: false, before: false, first_sample: sample, last_sample: sample, seen: false },
+            tail: Tail::NONE,
+        };
+        if self.entries.len() < MAX_CACHES {
+            self.entries.push(fresh);
+            return Some(self.entries.len() - 1);
+        }
+        let i = self.entries.iter().position(|e| !e.presence.now && !e.presence.seen)?;
+        self.entries[i] = fresh;
+        Some(i)
+    }
+
+    /// Ends the sample. `complete`: the whole file was read, so caches missing from it are
+    /// gone; after a failed read they keep their last figures.
+    pub fn end(&mut self, complete: bool) {
+        let sample = self.cursor.sample;
+        for e in self.entries.iter_mut() {
+            if e.presence.seen {
+                if sample == 0 {
+                    e.base = e.cur;
+                    e.prev = e.cur;
+                }
+            } else if complete {
+                e.presence.now = false;
+                e.cur = SlabStats::default();
+                e.tail.set(None);
+            }
+        }
+    }
+}
+
+/// What a vmstat or meminfo value measures, and so how it becomes bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// Already bytes (meminfo kB values are stored ×1024).
+    Bytes,
+    /// Pages of the kernel's page size.
+    Pages,
+    /// kB.
+    KiB,
+    /// A count that is not memory.
+    Count,
+    /// An event counter: only its rate means anything.
+    Counter,
+}
+
+/// One vmstat or meminfo value.
+#[derive(Clone, Copy, Debug)]
+pub struct Gauge {
+    /// Key as the kernel prints it (kleak's own `Unaccounted` too).
+    pub name: Name<KEY_BYTES>,
+    /// How the value becomes bytes.
+    pub unit: Unit,
+    /// Value at the first sample (zero if it appeared later).
+    pub base: i64,
+    /// Value one sample before.
+    pub prev: i64,
+    /// Latest value.
+    pub cur: i64,
+    /// Present now / before.
+    pub presence: Presence,
+    tail: Tail<GAUGE_TAIL_BYTES>,
+}
+
+impl Gauge {
+    /// `v` (one of base/prev/cur) in bytes, if this value is an amount of memory.
+    pub fn bytes(&self, v: i64, page_size: u64) -> Option<i64> {
+        match self.unit {
+            Unit::Bytes => Some(v),
+            Unit::Pages => Some(v.saturating_mul(page_size as i64)),
+            Unit::KiB => Some(v.saturating_mul(1024)),
+            Unit::Count | Unit::Counter => None,
+        }
+    }
+
+    /// True for an event counter.
+    pub fn is_counter(&self) -> bool {
+        self.unit == Unit::Counter
+    }
+}
+
+/// Named values (vmstat or meminfo), in file order; at most `N`, allocated once.
+pub struct GaugeTable<const N: usize> {
+    entries: Vec<Gauge>,
+    cursor: Cursor,
+    /// What did not fit.
+    pub overflow: Overflow,
+}
+
+impl<const N: usize> Default for GaugeTable<N> {
+    fn default() -> Self {
+        GaugeTable { entries: Vec::with_capacity(N), cursor: Cursor::default(), overflow: Overflow::default() }
+    }
+}
+
+impl<const N: usize> GaugeTable<N> {
+    /// The entries.
+    pub fn entries(&self) -> &[Gauge] {
+        &self.entries
+    }
+
+    /// The entry named `name`, if present now.
+    pub fn get(&self, name: &str) -> Option<&Gauge> {
+        self.entries.iter().find(|g| g.presence.now && g.name.as_bytes() == name.as_bytes())
+    }
+
+    /// Latest value of `name`, if present.
+    pub fn cur(&self, name: &str) -> Option<i64> {
+        self.get(name).map(|g| g.cur)
+    }
+
+    /// Starts sample number `sample`.
+    pub fn begin(&mut self, sample: u32) {
+        self.cursor = Cursor { hint: 0, sample };
+        self.overflow.untracked = 0;
+        for e in self.entries.iter_mut() {
+            e.prev = e.cur;
+            e.presence.before = e.presence.now;
+            e.presence.seen = false;
+        }
+    }
+
+    /// Like [`SlabTable::known`], for the next value.
+    #[inline]
+    pub fn known(&mut self, unread: &[u8]) -> usize {
+        let i = self.cursor.hint;
+        let Some(e) = self.entries.get_mut(i) else { return 0 };
+        if e.presence.seen || !e.presence.now {
+            return 0;
+        }
+        let n = e.name.known_line(&e.tail, unread);
+        if n > 0 {
+            e.presence.seen = true;
+            e.presence.last_sample = self.cursor.sample;
+            self.cursor.hint = i + 1;
+        }
+        n
+    }
+
+    /// Records `name = value`; `line` is the line it came from (`None` for a derived value).
+    pub fn update(&mut self, name: &[u8], unit: Unit, value: i64, line: Option<&[u8]>) {
+        let sample = self.cursor.sample;
+        let i = match find(&self.entries, self.cursor.hint, |e| !e.presence.seen && e.name.matches(name)) {
+            Some(i) => i,
+            None => {
+                let (n, shortened) = Name::new(name);
+                self.overflow.shortened += shortened as u32;
+                let g = Gauge {
+                    name: n,
+                    unit,
+                    base: 0,
+                    prev: 0,
+                    cur: 0,
+                    presence: Presence { first_sample: sample, ..Presence::default() },
+                    tail: Tail::NONE,
+                };
+                if self.entries.len() == N {
+                    self.overflow.untracked += 1;
+                    return;
+                }
+                self.entries.push(g);
+                self.entries.len() - 1
+            }
+        };
+        let e = &mut self.entries[i];
+        e.cur = value;
+        e.unit = unit;
+        e.tail.set(line.and_then(|l| e.name.rest(l)));
+        e.presence.now = true;
+        e.presence.seen = true;
+        e.presence.last_sample = sample;
+        self.cursor.hint = i + 1;
+    }
+
+    /// Ends the sample (see [`SlabTable::end`]).
+    pub fn end(&mut self, complete: bool) {
+        let sample = self.cursor.sample;
+        for e in self.entries.iter_mut() {
+            if e.presence.seen {
+                if sample == 0 {
+                    e.base = e.cur;
+                    e.prev = e.cur;
+                }
+            } else if complete {
+                e.presence.now = false;
+                e.tail.set(None);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    fn rec(name: &str, num_objs: u64) -> SlabRecord<'_> {
+        SlabRecord { name: name.as_bytes(), active_objs: num_objs, num_objs, objsize: 64, ..Default::default() }
+    }
+
+    fn sample(t: &mut SlabTable, n: u32, rows: &[(&str, u64)]) {
+        t.begin(n);
+        for (name, objs) in rows {
+            t.update(&rec(name, *objs), None);
+        }
+        t.end(true);
+    }
+
+    #[test]
+    fn keeps_base_prev_cur_in_place() {
+        let mut t = SlabTable::default();
+        sample(&mut t, 0, &[("a", 10), ("b", 5)]);
+        sample(&mut t, 1, &[("a", 12), ("b", 5)]);
+        sample(&mut t, 2, &[("a", 20), ("b", 4)]);
+        let a = &t.entries()[0];
+        assert_eq!((a.base.num_objs, a.prev.num_objs, a.cur.num_objs), (10, 12, 20));
+        let b = &t.entries()[1];
+        assert_eq!((b.base.num_objs, b.prev.num_objs, b.cur.num_objs), (5, 5, 4));
+    }
+
+    #[test]
+    fn duplicate_names_match_by_order() {
+        // ppc32-g4_2.txt has 32 rows named zspage.
+        let mut t = SlabTable::default();
+        sample(&mut t, 0, &[("zspage", 1), ("zspage", 2), ("x", 9)]);
+        sample(&mut t, 1, &[("zspage", 3), ("zspage", 4), ("x", 9)]);
+        let e = t.entries();
+        assert_eq!(e.len(), 3);
+        assert_eq!((e[0].base.num_objs, e[0].cur.num_objs), (1, 3));
+        assert_eq!((e[1].base.num_objs, e[1].cur.num_objs), (2, 4));
+    }
+
+    #[test]
+    fn appearing_cache_grows_from_zero_and_vanishing_goes_to_zero() {
+        let mut t = SlabTable::default();
+        sample(&mut t, 0, &[("a", 10)]);
+        sample(&mut t, 1, &[("new", 7), ("a", 10)]);
+        let n = t.entries().iter().find(|e| e.name.as_str() == "new").unwrap();
+        assert_eq!((n.base.num_objs, n.prev.num_objs, n.cur.num_objs), (0, 0, 7));
+        assert!(n.presence.appeared());
+        sample(&mut t, 2, &[("a", 10)]);
+        let n = t.entries().iter().find(|e| e.name.as_str() == "new").unwrap();
+        assert!(n.presence.vanished());
+        assert_eq!((n.prev.num_objs, n.cur.num_objs), (7, 0));
+    }
+
+    #[test]
+    fn incomplete_read_keeps_last_figures() {
+        let mut t = SlabTable::default();
+        sample(&mut t, 0, &[("a", 10), ("b", 5)]);
+        t.begin(1);
+        t.update(&rec("a", 11), None);
+        t.end(false);
+        let b = &t.entries()[1];
+        assert!(b.presence.now);
+        assert_eq!(b.cur.num_objs, 5);
+    }
+
+    #[test]
+    fn full_table_counts_untracked_and_reuses_gone_slots() {
+        let mut t = SlabTable::default();
+        let names: Vec<String> = (0..MAX_CACHES + 3).map(|i| format!("c{i}")).collect();
+        t.begin(0);
+        for n in &names {
+            t.update(&rec(n, 1), None);
+        }
+        t.end(true);
+        assert_eq!(t.entries().len(), MAX_CACHES);
+        assert_eq!(t.overflow.untracked, 3);
+        // c0 goes away for two samples; then its slot can hold a newcomer.
+        for s in 1..3 {
+            t.begin(s);
+            for n in &names[1..MAX_CACHES] {
+                t.update(&rec(n, 1), None);
+            }
+            t.end(true);
+        }
+        t.begin(3);
+        t.update(&rec("newcomer", 1), None);
+        t.end(true);
+        assert_eq!(t.overflow.untracked, 0);
+        assert!(t.entries().iter().any(|e| e.name.as_str() == "newcomer"));
+    }
+
+    #[test]
+    fn long_names_are_shortened_and_still_match() {
+        let long = "x".repeat(NAME_BYTES + 10);
+        let mut t = SlabTable::default();
+        sample(&mut t, 0, &[(&long, 1)]);
+        sample(&mut t, 1, &[(&long, 2)]);
+        assert_eq!(t.entries().len(), 1);
+        assert_eq!(t.overflow.shortened, 1);
+        assert_eq!(t.entries()[0].cur.num_objs, 2);
+    }
+}

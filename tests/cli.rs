@@ -1,0 +1,297 @@
+//! The kleak binary end to end: commands, exit codes, JSON, the original spellings, what a
+//! user without root sees, signals and closed pipes.
+
+mod common;
+
+use common::{corpus, fixtures, json_lines, kleak, run};
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+fn tree() -> String {
+    fixtures().join("host-x86_64-6.18").to_str().unwrap().to_string()
+}
+
+fn corpus_file(rel: &str) -> String {
+    corpus().join(rel).to_str().unwrap().to_string()
+}
+
+#[test]
+fn all_shows_slabtop_columns_and_every_section_in_80_columns() {
+    let (code, out, err) = run(&["--root", &tree(), "all"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Active / Total Objects (% used)"));
+    assert!(out.contains("OBJS  ACTIVE  USE OBJ SIZE  SLABS OBJ/SLAB CACHE SIZE NAME"));
+    assert!(out.lines().any(|l| l.ends_with(" ext4_inode_cache")));
+    for section in ["MEMINFO", "VMSTAT", "VMSTAT EVENTS", "Unaccounted", "nr_slab_unreclaimable", "pgfault"] {
+        assert!(out.contains(section), "{section}");
+    }
+    for l in out.lines() {
+        assert!(l.len() <= 80, "wider than 80 columns: {l:?}");
+    }
+    assert!(err.is_empty(), "{err}");
+}
+
+#[test]
+fn all_json_is_one_object_per_line_ending_with_a_summary() {
+    let (code, out, _) = run(&["--root", &tree(), "--json", "all"]);
+    assert_eq!(code, 0);
+    let v = json_lines(&out);
+    let slabs: Vec<_> = v.iter().filter(|o| o["kind"] == "slab").collect();
+    assert!(slabs.len() > 200);
+    for s in &slabs {
+        for k in [
+            "name",
+            "active_objs",
+            "num_objs",
+            "objsize",
+            "objperslab",
+            "pagesperslab",
+            "active_slabs",
+            "num_slabs",
+            "bytes",
+        ] {
+            assert!(!s[k].is_null(), "slab object lacks {k}: {s}");
+        }
+        assert_eq!(s["bytes"].as_u64().unwrap(), s["num_objs"].as_u64().unwrap() * s["objsize"].as_u64().unwrap());
+    }
+    assert!(v.iter().any(|o| o["kind"] == "meminfo" && o["name"] == "Unaccounted"));
+    assert!(v.iter().any(|o| o["kind"] == "vmstat" && o["type"] == "counter" && o["name"] == "pgfault"));
+    let last = v.last().unwrap();
+    assert_eq!(last["kind"], "summary");
+    assert_eq!(last["skipped_lines"], 0);
+    assert_eq!(last["page_size"], 4096, "page size derived from MemFree / nr_free_pages");
+    assert_eq!(v.iter().filter(|o| o["kind"] == "summary").count(), 1);
+}
+
+#[test]
+fn global_options_may_follow_the_command() {
+    let (a, b) = (run(&["--root", &tree(), "--json", "all"]), run(&["all", "--json", "--root", &tree()]));
+    assert_eq!(a.0, 0);
+    assert_eq!(a.1, b.1);
+}
+
+#[test]
+fn original_spellings_work() {
+    let (code, out, _) = run(&["--root", &tree(), "-all"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("CACHE SIZE"));
+    // A captured tree does not change: nothing grows, nothing differs.
+    let (code, out, _) = run(&["--root", &tree(), "-top", "5", "--interval", "0"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("no cache grew"), "{out}");
+    let (code, out, _) = run(&["--root", &tree(), "-diff", "--interval", "0.1"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("(0 caches changed)"), "{out}");
+}
+
+#[test]
+fn diff_of_two_saved_files_shows_what_changed() {
+    // The same machine's slabinfo, mangled two ways by mail clients: nothing changed.
+    let (code, out, _) =
+        run(&["diff", &corpus_file("slabinfo/lkml-xfs_2.txt"), &corpus_file("slabinfo/lkml-xfs_3.txt")]);
+    assert_eq!(code, 0);
+    assert!(out.contains("(0 caches changed)"), "{out}");
+    // A "good" and a "bad" boot of the same ppc32 machine: many changes, new caches marked.
+    let (code, out, _) =
+        run(&["--json", "diff", &corpus_file("slabinfo/ppc32-g4_1.txt"), &corpus_file("slabinfo/ppc32-g4_2.txt")]);
+    assert_eq!(code, 0);
+    let v = json_lines(&out);
+    // The good boot had one zspage cache; the bad one 32 (one per zsmalloc pool): 31 appeared.
+    let zspage: Vec<_> = v.iter().filter(|o| o["name"] == "zspage").collect();
+    assert!(zspage.len() >= 31, "{}", zspage.len());
+    assert_eq!(zspage.iter().filter(|o| o["new"] == true).count(), 31);
+    let new: Vec<_> = v.iter().filter(|o| o["new"] == true).collect();
+    assert!(new.iter().all(|o| o["d_num_objs"] == o["num_objs"]), "appeared caches grew from zero");
+    let summary = v.last().unwrap();
+    assert_eq!(summary["kind"], "summary");
+    assert!(summary["caches_changed"].as_u64().unwrap() > 60);
+}
+
+#[test]
+fn snapshot_round_trips_through_diff() {
+    let dir = std::env::temp_dir().join(format!("kleak-snap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let snap = dir.join("s1");
+    let snap = snap.to_str().unwrap();
+    let (code, _, err) = run(&["--root", &tree(), "snapshot", "-o", snap]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(snap).unwrap();
+    assert!(text.starts_with("# kleak snapshot 1\n"));
+    assert!(text.contains("# release: 6.18.44-fc-v669\n"));
+    assert!(text.contains("# uptime: "));
+    assert!(text.contains("# page_size: 4096\n"));
+    for s in [
+        "--- /proc/slabinfo\nslabinfo - version: 2.1\n",
+        "--- /proc/vmstat\nnr_free_pages",
+        "--- /proc/meminfo\nMemTotal:",
+    ] {
+        assert!(text.contains(s), "{s}");
+    }
+    let (code, out, _) = run(&["--root", &tree(), "diff", snap]);
+    assert_eq!(code, 0);
+    assert!(out.contains("(0 caches changed)"), "{out}");
+    let (code, out, _) = run(&["diff", snap, snap]);
+    assert_eq!(code, 0);
+    assert!(out.contains("(0 caches changed)"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_arguments_exit_2_with_one_line() {
+    let cases: &[&[&str]] = &[
+        &["--bogus"],
+        &["all", "--sort", "z"],
+        &["top", "-n", "0"],
+        &["top", "-n", "many"],
+        &["diff", "--interval", "soon"],
+        &["diff", "--interval", "-1"],
+        &["diff", "a", "b", "c"],
+        &["watch", "--count"],
+        &["frobnicate"],
+    ];
+    for args in cases {
+        let (code, out, err) = run(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("kleak: "), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn environment_errors_exit_3_and_name_the_problem() {
+    let (code, _, err) = run(&["--root", "/nonexistent/tree", "all"]);
+    assert_eq!(code, 3);
+    assert!(err.contains("/nonexistent/tree"), "{err}");
+    let empty = std::env::temp_dir().join(format!("kleak-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let (code, _, err) = run(&["--root", empty.to_str().unwrap(), "all"]);
+    assert_eq!(code, 3);
+    assert!(err.contains("CONFIG_SLUB_DEBUG"), "missing slabinfo names the kernel option: {err}");
+    assert!(err.contains("nothing to read"), "{err}");
+    let (code, _, err) = run(&["diff", "/nonexistent/before"]);
+    assert_eq!(code, 3);
+    assert!(err.contains("/nonexistent/before: no such file"), "{err}");
+    std::fs::remove_dir_all(&empty).unwrap();
+}
+
+#[test]
+fn a_kernel_without_slabinfo_still_gets_totals() {
+    let t = std::env::temp_dir().join(format!("kleak-noslab-{}", std::process::id()));
+    std::fs::create_dir_all(t.join("proc")).unwrap();
+    for f in ["vmstat", "meminfo"] {
+        std::fs::copy(fixtures().join("host-x86_64-6.18/proc").join(f), t.join("proc").join(f)).unwrap();
+    }
+    let (code, out, err) = run(&["--root", t.to_str().unwrap(), "all"]);
+    assert_eq!(code, 0);
+    assert!(err.contains("CONFIG_SLUB_DEBUG"), "{err}");
+    assert!(out.contains("SUnreclaim"));
+    let (code, out, _) = run(&["--root", t.to_str().unwrap(), "top", "--interval", "0"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("per-cache data unavailable"), "{out}");
+    std::fs::remove_dir_all(&t).unwrap();
+}
+
+#[test]
+fn without_root_kleak_says_so_once_and_shows_totals() {
+    // Real permissions on the live /proc/slabinfo (mode 0400): run as nobody.
+    let is_root =
+        std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false);
+    let mut cmd = if is_root {
+        if std::process::Command::new("setpriv").arg("--version").output().is_err() {
+            eprintln!("setpriv missing: skipped");
+            return;
+        }
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+        c.args(kleak().get_program().to_str().map(|p| vec![p.to_string()]).unwrap());
+        c.args(kleak().get_args());
+        c
+    } else {
+        kleak()
+    };
+    if !std::path::Path::new("/proc/slabinfo").exists() {
+        eprintln!("no /proc/slabinfo here: skipped");
+        return;
+    }
+    let o = cmd.args(["diff", "--interval", "0.2"]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(err.matches("per-cache slab data needs root; showing totals").count(), 1, "{err}");
+    assert!(out.contains("changes over"), "{out}");
+}
+
+#[test]
+fn watch_counts_samples_and_ends_with_a_summary() {
+    let (code, out, _) = run(&["--root", &tree(), "watch", "--interval", "0", "--count", "3"]);
+    assert_eq!(code, 0);
+    let lines: Vec<_> = out.lines().collect();
+    assert!(lines[0].starts_with("kleak watch: every 0s"), "{out}");
+    assert_eq!(lines.iter().filter(|l| !l.starts_with("kleak") && l.contains(" slab ")).count(), 3, "{out}");
+    assert!(out.contains("kleak watch: 3 samples"), "{out}");
+    for l in out.lines() {
+        assert!(l.len() <= 80, "wider than 80 columns: {l:?}");
+    }
+    let (code, out, _) = run(&["--root", &tree(), "--json", "watch", "--interval", "0", "--count", "2"]);
+    assert_eq!(code, 0);
+    let v = json_lines(&out);
+    assert_eq!(v.iter().filter(|o| o["kind"] == "sample").count(), 2);
+    assert!(v[0]["movers"].is_object());
+    assert_eq!(v.last().unwrap()["kind"], "summary");
+}
+
+#[test]
+fn sigint_ends_watch_cleanly_with_a_summary() {
+    for sig in ["INT", "TERM"] {
+        let mut child = kleak()
+            .args(["--root", &tree(), "watch", "--interval", "30"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        assert!(first.starts_with("kleak watch:"));
+        let t = Instant::now();
+        let status =
+            std::process::Command::new("kill").args([&format!("-{sig}"), &child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let status = child.wait().unwrap();
+        assert!(t.elapsed() < Duration::from_secs(10), "SIG{sig} must cut the 30 s sleep short");
+        assert_eq!(status.code(), Some(0), "SIG{sig}");
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+        assert!(rest.contains("kleak watch: 1 samples"), "SIG{sig}: {rest}");
+    }
+}
+
+#[test]
+fn a_closed_pipe_ends_kleak_quietly() {
+    // `kleak all | head -1`
+    let mut child =
+        kleak().args(["--root", &tree(), "all"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    drop(stdout);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert!(o.stderr.is_empty(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn help_lists_commands_and_examples() {
+    let (code, out, _) = run(&["--help"]);
+    assert_eq!(code, 0);
+    for c in ["all", "diff", "top", "snapshot", "watch", "Examples:", "Exit codes"] {
+        assert!(out.contains(c), "{c}");
+    }
+    for c in ["all", "diff", "top", "snapshot", "watch"] {
+        let (code, out, _) = run(&[c, "--help"]);
+        assert_eq!(code, 0);
+        assert!(out.contains("Examples:"), "{c} --help has an example");
+    }
+}

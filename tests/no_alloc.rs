@@ -1,0 +1,91 @@
+//! The sampling loop allocates nothing once started: a counting global allocator watches
+//! hundreds of samples of `watch`'s loop (read, parse, update the tables, format the line).
+
+mod common;
+
+use kleak::cmd::watch::Watch;
+use kleak::out::{Out, Style, Target};
+use kleak::sample::{FsRoot, Sampler};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+struct Counting;
+
+thread_local! {
+    // Only the thread under test counts; the test harness allocates on its own threads.
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.with(Cell::get) {
+            ALLOCS.with(|a| a.set(a.get() + 1));
+        }
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.with(Cell::get) {
+            ALLOCS.with(|a| a.set(a.get() + 1));
+        }
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static A: Counting = Counting;
+
+/// Allocations made by `f` on this thread.
+fn allocations(f: impl FnOnce()) -> u64 {
+    ALLOCS.with(|a| a.set(0));
+    COUNTING.with(|c| c.set(true));
+    f();
+    COUNTING.with(|c| c.set(false));
+    ALLOCS.with(Cell::get)
+}
+
+fn steady_state(root: FsRoot, json: bool) -> u64 {
+    let mut s = Sampler::new(root);
+    s.sample(0.0);
+    let mut w = Watch::new(s);
+    let mut out = Out::new(Target::Null, Style { json, ..Style::default() });
+    // Warm up: the first samples may still settle (nothing should allocate, but the
+    // claim is about steady state).
+    for i in 1..3 {
+        w.step(&mut out, i as f64).unwrap();
+    }
+    let n = allocations(|| {
+        for i in 3..303 {
+            w.step(&mut out, i as f64).unwrap();
+        }
+    });
+    assert_eq!(w.sampler.tables.samples, 303);
+    assert!(out.lines >= 302);
+    n
+}
+
+#[test]
+fn live_proc_sampling_allocates_nothing_in_steady_state() {
+    // The running kernel: caches change between samples, and that must not allocate either.
+    assert_eq!(steady_state(FsRoot::live(), false), 0);
+    assert_eq!(steady_state(FsRoot::live(), true), 0);
+}
+
+#[test]
+fn captured_tree_sampling_allocates_nothing_in_steady_state() {
+    let tree = common::fixtures().join("host-x86_64-6.18");
+    assert_eq!(steady_state(FsRoot::tree(tree.to_str().unwrap()), false), 0);
+}
+
+#[test]
+fn the_counter_sees_allocations() {
+    // The instrument works: a Vec push is counted.
+    let n = allocations(|| {
+        let v: Vec<u64> = Vec::with_capacity(16);
+        std::hint::black_box(v);
+    });
+    assert_eq!(n, 1);
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# kleak's test command: installs what it needs (Rust targets, QEMU user mode), then checks
+# formatting and lints and runs the whole test suite twice: on the host, and built for the
+# board (aarch64-unknown-linux-musl) under qemu-aarch64-static, so the board build is
+# tested, not only built. Finally it builds the static release binaries and checks them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+die() { printf 'tests/run.sh: %s\n' "$*" >&2; exit 1; }
+
+step "dependencies"
+bash tests/deps.sh
+
+step "format and lints"
+cargo fmt --all -- --check || die "cargo fmt would change files: run cargo fmt"
+cargo clippy --all-targets -- -D warnings
+
+step "tests on the host ($(uname -m))"
+cargo test
+
+step "tests built for aarch64-unknown-linux-musl, run under qemu-aarch64-static"
+cargo test --target aarch64-unknown-linux-musl
+
+step "static release binaries"
+for target in aarch64-unknown-linux-musl x86_64-unknown-linux-musl; do
+    cargo build --release --target "$target"
+    bin=target/$target/release/kleak
+    if readelf -l "$bin" | grep -q INTERP; then die "$bin is dynamically linked"; fi
+    size=$(stat -c %s "$bin")
+    printf '%s: %s bytes, static\n' "$bin" "$size"
+done
+# The board binary's size budget (issue: core): a serial console upload must stay small.
+size=$(stat -c %s target/aarch64-unknown-linux-musl/release/kleak)
+[ "$size" -le $((512 * 1024)) ] || die "aarch64 binary is $size bytes, over the 512 KiB budget"
+qemu-aarch64-static target/aarch64-unknown-linux-musl/release/kleak --version
+
+step "all tests passed"
