@@ -34,10 +34,13 @@ pub struct FakeFile {
     calls: u32,
 }
 
+/// A fake file shared between the test and the handles that read it.
+pub type SharedFile = Rc<RefCell<FakeFile>>;
+
 /// A fake root: a list of (path, file).
 #[derive(Clone, Debug, Default)]
 pub struct FakeRoot {
-    files: Rc<RefCell<Vec<(String, Rc<RefCell<FakeFile>>)>>>,
+    files: Rc<RefCell<Vec<(String, SharedFile)>>>,
 }
 
 impl FakeRoot {
@@ -47,7 +50,7 @@ impl FakeRoot {
     }
 
     /// The file at `path`, created empty if missing. Change `data` or `faults` through it.
-    pub fn file(&self, path: &str) -> Rc<RefCell<FakeFile>> {
+    pub fn file(&self, path: &str) -> SharedFile {
         let mut files = self.files.borrow_mut();
         if let Some((_, f)) = files.iter().find(|(p, _)| p == path) {
             return f.clone();
@@ -73,7 +76,7 @@ impl FakeRoot {
 
 /// An open fake file.
 #[derive(Debug)]
-pub struct FakeHandle(Rc<RefCell<FakeFile>>);
+pub struct FakeHandle(SharedFile);
 
 impl ReadAt for FakeHandle {
     fn read_at(&mut self, buf: &mut [u8], off: u64) -> Result<usize, Errno> {
