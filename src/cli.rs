@@ -10,13 +10,13 @@ use crate::sample::FsRoot;
 use crate::{sys, Exit};
 use argh::FromArgs;
 
-/// kleak finds kernel memory leaks from user space: slab caches, vmstat, meminfo, kmemleak.
+/// kleak finds kernel memory leaks from user space: slab, meminfo, kmemleak.
 #[derive(FromArgs, Debug)]
 #[argh(
     example = "watch the slab caches of a board, one line per sample:\n  $ kleak watch --interval 10",
     example = "which caches grew most over 30 seconds:\n  $ kleak top -n 5 --interval 30",
     example = "compare a snapshot taken before a test with now:\n  $ kleak snapshot -o /tmp/before && run-test && kleak diff /tmp/before",
-    note = "Without a command kleak runs `watch`. The original spellings -all, -diff and -top N work too.\nExit codes: 0 ok, 1 leak found, 2 usage error, 3 environment error (missing file, kernel option, permission), 4 the command `run` ran failed."
+    note = "Without a command kleak runs `watch`. The original spellings -all, -diff and\n-top N work too. Global options may also follow the command.\nExit codes: 0 ok, 1 leak found, 2 usage error, 3 environment error (missing\nfile, kernel option, permission), 4 the command `kleak run` ran failed."
 )]
 pub struct Args {
     /// read DIR/proc and DIR/sys instead of the running system (a captured tree)
@@ -28,6 +28,9 @@ pub struct Args {
     /// exact byte counts in tables instead of K/M/G
     #[argh(switch)]
     pub exact: bool,
+    /// use up to 200 columns instead of 80 (long cache names in full)
+    #[argh(switch)]
+    pub wide: bool,
     /// print kleak's version
     #[argh(switch)]
     pub version: bool,
@@ -40,6 +43,7 @@ pub struct Args {
 enum Cmd {
     All(cmd::all::AllArgs),
     Diff(cmd::diff::DiffArgs),
+    Doctor(cmd::doctor::DoctorArgs),
     Top(cmd::top::TopArgs),
     Snapshot(cmd::snapshot::SnapshotArgs),
     Watch(cmd::watch::WatchArgs),
@@ -54,7 +58,7 @@ pub struct Ctx {
 }
 
 /// Options that may also be written after the subcommand (`kleak all --json`).
-const GLOBAL_SWITCHES: &[&str] = &["--json", "--exact"];
+const GLOBAL_SWITCHES: &[&str] = &["--json", "--exact", "--wide"];
 const GLOBAL_OPTIONS: &[&str] = &["--root"];
 
 /// Rewrites the original tool's spellings and moves global options in front of the
@@ -127,7 +131,12 @@ pub fn run(argv: &[String]) -> i32 {
         let _ = sys::write_stdout(concat!("kleak ", env!("CARGO_PKG_VERSION"), "\n").as_bytes());
         return 0;
     }
-    let style = Style { json: parsed.json, human: !parsed.exact, ..Style::default() };
+    let style = Style {
+        json: parsed.json,
+        human: !parsed.exact,
+        width: if parsed.wide { crate::out::WIDE } else { 80 },
+        color: !parsed.json && crate::out::want_color(),
+    };
     let root = match &parsed.root {
         Some(dir) => {
             if !sys::exists(&[dir.as_bytes()]) {
@@ -142,6 +151,7 @@ pub fn run(argv: &[String]) -> i32 {
     let result = match parsed.cmd {
         Some(Cmd::All(a)) => cmd::all::run(&mut ctx, &a),
         Some(Cmd::Diff(a)) => cmd::diff::run(&mut ctx, &a),
+        Some(Cmd::Doctor(a)) => cmd::doctor::run(&mut ctx, &a),
         Some(Cmd::Top(a)) => cmd::top::run(&mut ctx, &a),
         Some(Cmd::Snapshot(a)) => cmd::snapshot::run(&mut ctx, &a),
         Some(Cmd::Watch(a)) => cmd::watch::run(&mut ctx, &a),
@@ -162,7 +172,8 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
     let s = s.trim();
     let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let v: f64 = num.parse().map_err(|_| format!("`{s}` is not a duration (e.g. 5, 0.5, 90s, 10m, 1h)"))?;
+    let v = crate::parse::parse_f64(num.as_bytes())
+        .ok_or_else(|| format!("`{s}` is not a duration (e.g. 5, 0.5, 90s, 10m, 1h)"))?;
     let mult = match unit {
         "" | "s" => 1.0,
         "ms" => 0.001,
@@ -183,7 +194,8 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let v: f64 = num.parse().map_err(|_| format!("`{s}` is not a size (e.g. 4096, 256K, 4M)"))?;
+    let v =
+        crate::parse::parse_f64(num.as_bytes()).ok_or_else(|| format!("`{s}` is not a size (e.g. 4096, 256K, 4M)"))?;
     let mult: u64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,

@@ -62,15 +62,16 @@ pub fn write<R: Root>(
     host: &Host,
     mut w: impl FnMut(&[u8]) -> Result<(), Errno>,
 ) -> Result<(), Errno> {
+    use crate::out::fmt::Fixed;
     use core::fmt::Write;
     let mut head = heapless::String::<512>::new();
     let _ = writeln!(head, "{MAGIC} {VERSION}\n# tool: kleak {}", env!("CARGO_PKG_VERSION"));
     if sampler.root().is_live() {
-        let _ = writeln!(head, "# time: {:.3}", sys::realtime_secs());
+        let _ = writeln!(head, "# time: {}", Fixed(sys::realtime_secs(), 3));
         let _ = writeln!(head, "# machine: {}", std::env::consts::ARCH);
     }
     if host.uptime > 0.0 {
-        let _ = writeln!(head, "# uptime: {:.2}", host.uptime);
+        let _ = writeln!(head, "# uptime: {}", Fixed(host.uptime, 2));
     }
     if !host.release.is_empty() {
         let _ = writeln!(head, "# release: {}", host.release);

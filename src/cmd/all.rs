@@ -80,7 +80,8 @@ pub fn compare(key: SortKey, a: &SlabEntry, b: &SlabEntry, page_size: u64) -> Or
         SortKey::Objs => desc(x.num_objs, y.num_objs),
         SortKey::PagesPerSlab => desc(x.pagesperslab as u64, y.pagesperslab as u64),
         SortKey::ObjSize => desc(x.objsize as u64, y.objsize as u64),
-        SortKey::Use => y.use_pct().total_cmp(&x.use_pct()),
+        // Compare a/b against c/d without floats: a*d against c*b.
+        SortKey::Use => (y.active_objs as u128 * x.num_objs as u128).cmp(&(x.active_objs as u128 * y.num_objs as u128)),
     }
     .then_with(|| a.name.as_str().cmp(b.name.as_str()))
 }
@@ -106,7 +107,7 @@ pub fn show(out: &mut Out, t: &Tables, host: &Host, sort: SortKey) -> Result<Exi
         }
     }
     let entries = t.slab.entries();
-    order.sort_unstable_by(|&a, &b| compare(sort, &entries[a as usize], &entries[b as usize], ps));
+    crate::table::sort_by(&mut order, |&a, &b| compare(sort, &entries[a as usize], &entries[b as usize], ps).is_lt());
     let json = out.style.json;
     if json {
         for &i in &order {

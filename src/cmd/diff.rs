@@ -108,7 +108,7 @@ pub fn show(out: &mut Out, t: &Tables, span: Span, command: &str) -> Result<Exit
         }
     }
     let d = |e: &SlabEntry| (e.cur.bytes() as i64 - before(e, span).bytes() as i64).unsigned_abs();
-    order.sort_unstable_by(|&a, &b| d(&entries[b as usize]).cmp(&d(&entries[a as usize])));
+    crate::table::sort_by(&mut order, |&a, &b| d(&entries[a as usize]) > d(&entries[b as usize]));
     let gauges = |g: &&crate::table::Gauge| !g.is_counter() && g.cur != gauge_before(g, span);
     let counters = |g: &&crate::table::Gauge| g.is_counter() && g.cur > gauge_before(g, span);
 

@@ -60,7 +60,7 @@ pub fn top_growers(t: &Tables, n: usize, span: Span) -> heapless::Vec<u16, MAX_C
             let _ = order.push(i as u16);
         }
     }
-    order.sort_unstable_by(|&a, &b| growth(&entries[b as usize], span).cmp(&growth(&entries[a as usize], span)));
+    crate::table::sort_by(&mut order, |&a, &b| growth(&entries[a as usize], span) > growth(&entries[b as usize], span));
     order.truncate(n);
     order
 }

@@ -2,13 +2,27 @@
 
 use core::fmt::{self, Display, Formatter, Write};
 
-/// A float with `.1` fixed decimals, without going through `{:.N}` padding rules.
+/// A float with a fixed number of decimals (at most 6), formatted with integer arithmetic:
+/// core's float formatting costs ~15 KB of binary on a board.
 pub struct Fixed(pub f64, pub usize);
 
 impl Display for Fixed {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         let mut s = Small::new();
-        let _ = write!(s, "{:.*}", self.1, self.0);
+        let (x, dec) = (self.0, self.1.min(6));
+        if x.is_nan() {
+            return f.pad("NaN");
+        }
+        let scale = 10u64.pow(dec as u32);
+        // Saturates for huge values (never seen: kleak's floats are rates and seconds).
+        let v = (x.abs() * scale as f64 + 0.5) as u64;
+        if x < 0.0 && v > 0 {
+            let _ = s.write_char('-');
+        }
+        let _ = write!(s, "{}", v / scale);
+        if dec > 0 {
+            let _ = write!(s, ".{:0width$}", v % scale, width = dec);
+        }
         f.pad(s.as_str())
     }
 }
@@ -83,16 +97,17 @@ impl Display for Size {
             }
         } else {
             const UNITS: [&str; 5] = ["K", "M", "G", "T", "P"];
-            let mut x = a as f64 / 1024.0;
-            let mut u = 0;
-            while x >= 1024.0 && u + 1 < UNITS.len() {
-                x /= 1024.0;
+            let (a, mut div, mut u) = (a as u128, 1024u128, 0);
+            while a >= div * 1024 && u + 1 < UNITS.len() {
+                div *= 1024;
                 u += 1;
             }
-            if x < 9.95 {
-                let _ = write!(s, "{:.1}{}", x, UNITS[u]);
+            // One decimal below 10 (1.5K), whole numbers above (12K), rounded.
+            let tenths = (a * 10 + div / 2) / div;
+            if tenths < 100 {
+                let _ = write!(s, "{}.{}{}", tenths / 10, tenths % 10, UNITS[u]);
             } else {
-                let _ = write!(s, "{:.0}{}", x, UNITS[u]);
+                let _ = write!(s, "{}{}", (a + div / 2) / div, UNITS[u]);
             }
         }
         // Use `{:>N}` to right-align in a column.
@@ -203,7 +218,7 @@ impl Display for Dur {
         let mut s = Small::new();
         let t = self.0.max(0.0);
         if t < 10.0 && t.fract() != 0.0 {
-            let _ = write!(s, "{t:.1}s");
+            let _ = write!(s, "{}s", Fixed(t, 1));
         } else {
             let t = t.round() as u64;
             let _ = match t {
@@ -236,6 +251,19 @@ mod test {
         assert_eq!(s(Size::delta(2048, true)), "+2.0K");
         assert_eq!(s(Size::delta(2048, false)), "+2048");
         assert_eq!(format!("{:>7}", Size::of(1536, true)), "   1.5K");
+    }
+
+    #[test]
+    fn fixed_decimals_without_float_formatting() {
+        assert_eq!(s(Fixed(1.5, 3)), "1.500");
+        assert_eq!(s(Fixed(-0.25, 1)), "-0.3");
+        assert_eq!(s(Fixed(-0.01, 1)), "0.0");
+        assert_eq!(s(Fixed(2409.94, 1)), "2409.9");
+        assert_eq!(s(Fixed(7.0, 0)), "7");
+        assert_eq!(format!("{:>8}", Fixed(3.14159, 2)), "    3.14");
+        assert_eq!(s(Size::of(10 * 1024 - 1, true)), "10K");
+        // 9.98K rounds up to 10K, not "10.0K".
+        assert_eq!(s(Size::of(9 * 1024 + 1000, true)), "10K");
     }
 
     #[test]

@@ -147,7 +147,10 @@ pub fn parse_f64(tok: &[u8]) -> Option<f64> {
         Some(p) => (&tok[..p], &tok[p + 1..]),
         None => (tok, &[][..]),
     };
-    let mut v = parse_u64(int)? as f64;
+    if int.is_empty() && frac.is_empty() || tok.iter().filter(|&&b| b == b'.').count() > 1 {
+        return None;
+    }
+    let mut v = if int.is_empty() { 0.0 } else { parse_u64(int)? as f64 };
     if !frac.is_empty() {
         let f = parse_u64(frac)? as f64;
         v += f / 10f64.powi(frac.len().min(19) as i32);
@@ -199,6 +202,10 @@ mod test {
         assert_eq!(parse_u64(b""), None);
         assert_eq!(parse_i64(b"-5"), Some(-5));
         assert_eq!(parse_f64(b"350735.47"), Some(350735.47));
+        assert_eq!(parse_f64(b".5"), Some(0.5));
+        assert_eq!(parse_f64(b"5."), Some(5.0));
+        assert_eq!(parse_f64(b"."), None);
+        assert_eq!(parse_f64(b"1.2.3"), None);
     }
 
     #[test]
