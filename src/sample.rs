@@ -74,6 +74,22 @@ impl Root for FsRoot {
     }
 }
 
+/// Reads the start of the small file `path` under `root` into `buf` (as much as fits);
+/// returns the bytes read. For one-line files such as /proc/uptime or /proc/cmdline.
+pub fn read_small<R: Root>(root: &R, path: &str, buf: &mut [u8]) -> Result<usize, Errno> {
+    let mut f = root.open(path)?;
+    let mut n = 0;
+    let mut retries = 0;
+    while n < buf.len() {
+        let k = read_retry(&mut f, &mut buf[n..], n as u64, &mut retries)?;
+        if k == 0 {
+            break;
+        }
+        n += k;
+    }
+    Ok(n)
+}
+
 /// Counts from reading one file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ReadStats {
@@ -552,21 +568,15 @@ impl<R: Root> Sampler<R> {
     /// Reads the small facts about the system (release, uptime) from the root.
     pub fn host(&mut self) -> Host {
         let mut host = Host::default();
-        let buf = &mut self.buf;
-        if let Ok(mut f) = self.root.open("/proc/sys/kernel/osrelease") {
-            let _ = read_lines(&mut f, buf, |l: &[u8]| {
-                if host.release.is_empty() {
-                    let s = core::str::from_utf8(crate::parse::trim(l)).unwrap_or("?");
-                    let _ = host.release.push_str(crate::parse::str_prefix(s, 64));
-                }
-            });
+        let buf = &mut self.buf[..256];
+        if let Ok(n) = read_small(&self.root, "/proc/sys/kernel/osrelease", buf) {
+            let s = core::str::from_utf8(crate::parse::trim(&buf[..n])).unwrap_or("?");
+            let _ = host.release.push_str(crate::parse::str_prefix(s, 64));
         }
-        if let Ok(mut f) = self.root.open("/proc/uptime") {
-            let _ = read_lines(&mut f, buf, |l: &[u8]| {
-                if let Some(t) = crate::parse::Tokens::new(l).next() {
-                    host.uptime = parse_f64(t).unwrap_or(0.0);
-                }
-            });
+        if let Ok(n) = read_small(&self.root, "/proc/uptime", buf) {
+            if let Some(t) = crate::parse::Tokens::new(&buf[..n]).next() {
+                host.uptime = parse_f64(t).unwrap_or(0.0);
+            }
         }
         host
     }

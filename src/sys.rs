@@ -374,3 +374,70 @@ pub fn euid() -> u32 {
 pub fn exit(code: i32) -> ! {
     std::process::exit(code)
 }
+
+// ---- Directories and file systems (doctor, process scans) ----
+
+/// Calls `f(name, is_symlink)` for each entry of the directory made of `parts` (without
+/// `.` and `..`), reading it with getdents64 into a stack buffer: no allocation.
+pub fn read_dir(parts: &[&[u8]], mut f: impl FnMut(&[u8], bool)) -> Result<(), Errno> {
+    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
+    // SAFETY: the pointer is a NUL-terminated buffer that lives across the call.
+    let fd = with_cpath(parts, |p| unsafe { libc::open(p, flags) })?;
+    if fd < 0 {
+        return Err(Errno::last());
+    }
+    let dir = File { fd };
+    let mut buf = [0u8; 4096];
+    loop {
+        // SAFETY: buf is writable for buf.len() bytes; getdents64 writes whole records
+        // (struct linux_dirent64) into it and returns the bytes written.
+        let n = unsafe { libc::syscall(libc::SYS_getdents64, dir.fd, buf.as_mut_ptr(), buf.len()) };
+        if n < 0 {
+            return Err(Errno::last());
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        let n = n as usize;
+        let mut off = 0;
+        // linux_dirent64: u64 ino, i64 off, u16 reclen, u8 type, name NUL-terminated.
+        while off + 19 <= n {
+            let reclen = u16::from_ne_bytes([buf[off + 16], buf[off + 17]]) as usize;
+            if reclen == 0 || off + reclen > n {
+                break;
+            }
+            let kind = buf[off + 18];
+            let name = &buf[off + 19..off + reclen];
+            let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+            if name != b"." && name != b".." {
+                f(name, kind == libc::DT_LNK);
+            }
+            off += reclen;
+        }
+    }
+}
+
+/// The target of the symbolic link made of `parts`, into `buf`; returns its length.
+pub fn read_link(parts: &[&[u8]], buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: the path is NUL-terminated and buf is writable for buf.len() bytes;
+    // readlink does not NUL-terminate and returns the bytes written.
+    let n = with_cpath(parts, |p| unsafe { libc::readlink(p, buf.as_mut_ptr().cast(), buf.len()) })?;
+    if n < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// Bytes available to an unprivileged user on the file system holding `parts`.
+pub fn free_bytes(parts: &[&[u8]]) -> Result<u64, Errno> {
+    // SAFETY: an all-zero statvfs is a valid value for statvfs to fill.
+    let mut st: libc::statvfs = unsafe { core::mem::zeroed() };
+    // SAFETY: the path is NUL-terminated; st is a valid, writable statvfs.
+    let r = with_cpath(parts, |p| unsafe { libc::statvfs(p, &mut st) })?;
+    if r < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(st.f_bavail as u64 * st.f_frsize as u64)
+    }
+}

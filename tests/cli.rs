@@ -289,9 +289,27 @@ fn help_lists_commands_and_examples() {
     for c in ["all", "diff", "top", "snapshot", "watch", "Examples:", "Exit codes"] {
         assert!(out.contains(c), "{c}");
     }
-    for c in ["all", "diff", "top", "snapshot", "watch"] {
+    let commands: Vec<String> = out
+        .split("Commands:")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
+    assert!(commands.len() >= 6, "{commands:?}");
+    // argh writes the Usage synopsis on one line; everything else fits 80 columns.
+    for l in out.lines().filter(|l| !l.starts_with("Usage:")) {
+        assert!(l.len() <= 80, "kleak --help wider than 80 columns: {l:?}");
+    }
+    for c in &commands {
         let (code, out, _) = run(&[c, "--help"]);
         assert_eq!(code, 0);
         assert!(out.contains("Examples:"), "{c} --help has an example");
+        for l in out.lines().filter(|l| !l.starts_with("Usage:")) {
+            assert!(l.len() <= 80, "{c} --help wider than 80 columns: {l:?}");
+        }
     }
 }

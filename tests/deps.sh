@@ -37,3 +37,4 @@ SRC
 command -v qemu-aarch64-static >/dev/null || apt_install qemu-user-static
 command -v readelf >/dev/null || apt_install binutils
 command -v setpriv >/dev/null || apt_install util-linux
+command -v groff >/dev/null || apt_install groff-base

@@ -16,6 +16,10 @@ step "format and lints"
 cargo fmt --all -- --check || die "cargo fmt would change files: run cargo fmt"
 cargo clippy --all-targets -- -D warnings
 
+step "manual page renders without warnings"
+warnings=$(groff -man -Tascii -ww -z kleak.1 2>&1)
+[ -z "$warnings" ] || die "kleak.1: $warnings"
+
 step "tests on the host ($(uname -m))"
 cargo test
 

@@ -8,7 +8,7 @@ use crate::sys::{self, Mode};
 use crate::{Error, Exit};
 use argh::FromArgs;
 
-/// save slabinfo, vmstat and meminfo as read, for `kleak diff` or `kleak replay` later
+/// save slabinfo, vmstat and meminfo as read, for `kleak diff` later
 #[derive(FromArgs, Debug)]
 #[argh(
     subcommand,

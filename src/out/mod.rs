@@ -193,11 +193,52 @@ pub struct Style {
     pub human: bool,
     /// Columns a text line may use.
     pub width: usize,
+    /// ANSI colour (only when stdout is a terminal and NO_COLOR is unset).
+    pub color: bool,
 }
 
 impl Default for Style {
     fn default() -> Self {
-        Style { json: false, human: true, width: 80 }
+        Style { json: false, human: true, width: 80, color: false }
+    }
+}
+
+/// Columns a text line may use with `--wide`.
+pub const WIDE: usize = 200;
+
+/// True when colour is wanted: stdout is a terminal, `NO_COLOR` is not set
+/// (<https://no-color.org>) and the terminal is not `dumb`.
+pub fn want_color() -> bool {
+    sys::isatty(1) && std::env::var_os("NO_COLOR").is_none() && std::env::var("TERM").map_or(true, |t| t != "dumb")
+}
+
+/// ANSI colours, written only when [`Style::color`] is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Color {
+    /// Problems: a leak, something missing.
+    Red,
+    /// Warnings.
+    Yellow,
+    /// Fine.
+    Green,
+}
+
+/// `text` in `color` if the style allows colour.
+pub struct Paint<'a>(pub &'a str, pub Color, pub bool);
+
+impl core::fmt::Display for Paint<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if !self.2 {
+            return f.pad(self.0);
+        }
+        let code = match self.1 {
+            Color::Red => "31",
+            Color::Yellow => "33",
+            Color::Green => "32",
+        };
+        write!(f, "\x1b[{code}m")?;
+        f.pad(self.0)?;
+        f.write_str("\x1b[0m")
     }
 }
 

@@ -1,0 +1,117 @@
+//! The manual page `kleak.1` is generated from `kleak --help` and every command's
+//! `--help`, so the two never disagree. When help changes, this test fails; regenerate
+//! with `KLEAK_BLESS=1 cargo test --test manpage` and commit kleak.1.
+
+mod common;
+
+use std::path::PathBuf;
+
+fn help(args: &[&str]) -> String {
+    let (code, out, err) = common::run(args);
+    assert_eq!(code, 0, "{args:?}: {err}");
+    out
+}
+
+/// Escapes text for roff: backslashes, leading dots and quotes, and hyphens.
+fn esc(s: &str) -> String {
+    let s = s.replace('\\', "\\e").replace('-', "\\-");
+    if s.starts_with('.') || s.starts_with('\'') {
+        format!("\\&{s}")
+    } else {
+        s
+    }
+}
+
+/// (section title, lines) of argh's help text; the first section is the usage line and
+/// the description.
+fn sections(text: &str) -> Vec<(String, Vec<String>)> {
+    let mut v: Vec<(String, Vec<String>)> = vec![(String::new(), Vec::new())];
+    for l in text.lines() {
+        if !l.starts_with(' ') && l.ends_with(':') && !l.contains(' ') || l == "Positional Arguments:" {
+            v.push((l.trim_end_matches(':').to_string(), Vec::new()));
+        } else {
+            v.last_mut().unwrap().1.push(l.to_string());
+        }
+    }
+    v
+}
+
+/// `  --name     description` items with continuation lines joined.
+fn items(lines: &[String]) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = Vec::new();
+    for l in lines {
+        let t = l.trim();
+        if t.is_empty() {
+            continue;
+        }
+        if l.starts_with("  ") && !l.starts_with("   ") {
+            let (name, desc) = t.split_once("  ").unwrap_or((t, ""));
+            v.push((name.trim().to_string(), desc.trim().to_string()));
+        } else if let Some(last) = v.last_mut() {
+            last.1.push(' ');
+            last.1.push_str(t);
+        }
+    }
+    v
+}
+
+fn body(out: &mut String, text: &str, level: &str) {
+    for (title, lines) in sections(text) {
+        match title.as_str() {
+            "" => {
+                let mut it = lines.iter().filter(|l| !l.trim().is_empty());
+                if let Some(usage) = it.next() {
+                    out.push_str(&format!(".PP\n.B {}\n", esc(usage.trim_start_matches("Usage: "))));
+                }
+                for l in it {
+                    out.push_str(&format!(".PP\n{}\n", esc(l.trim())));
+                }
+            }
+            "Examples" | "Notes" => {
+                out.push_str(&format!("{level} {}\n.nf\n", title.to_uppercase()));
+                for l in lines.iter().filter(|l| !l.trim().is_empty()) {
+                    out.push_str(&format!("{}\n", esc(l)));
+                }
+                out.push_str(".fi\n");
+            }
+            "Commands" => {}
+            t => {
+                out.push_str(&format!("{level} {}\n", t.to_uppercase()));
+                for (name, desc) in items(&lines) {
+                    out.push_str(&format!(".TP\n.B {}\n{}\n", esc(&name), esc(&desc)));
+                }
+            }
+        }
+    }
+}
+
+fn generate() -> String {
+    let top = help(&["--help"]);
+    let version = help(&["--version"]);
+    let mut out = format!(
+        ".\\\" Generated from kleak --help by tests/manpage.rs; do not edit.\n.TH KLEAK 1 \"\" \"{}\" \"User Commands\"\n.SH NAME\nkleak \\- find kernel memory leaks from user space\n.SH SYNOPSIS\n",
+        version.trim()
+    );
+    body(&mut out, &top, ".SH");
+    let commands = sections(&top).into_iter().find(|(t, _)| t == "Commands").map(|(_, l)| items(&l)).unwrap();
+    out.push_str(".SH COMMANDS\n");
+    for (name, _) in commands {
+        out.push_str(&format!(".SS {}\n", esc(&format!("kleak {name}"))));
+        body(&mut out, &help(&[&name, "--help"]), ".SS");
+    }
+    out.push_str(
+        ".SH SEE ALSO\nslabtop(1), vmstat(8), the kernel's Documentation/dev-tools/kmemleak.rst, and README.md.\n",
+    );
+    out
+}
+
+#[test]
+fn manual_page_matches_help() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("kleak.1");
+    let want = generate();
+    if std::env::var_os("KLEAK_BLESS").is_some() {
+        std::fs::write(&path, &want).unwrap();
+    }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(have == want, "kleak.1 is out of date with --help: run KLEAK_BLESS=1 cargo test --test manpage");
+}
