@@ -260,7 +260,7 @@ mod test {
         assert_eq!(s(Fixed(-0.01, 1)), "0.0");
         assert_eq!(s(Fixed(2409.94, 1)), "2409.9");
         assert_eq!(s(Fixed(7.0, 0)), "7");
-        assert_eq!(format!("{:>8}", Fixed(3.14159, 2)), "    3.14");
+        assert_eq!(format!("{:>8}", Fixed(12.345_6, 2)), "   12.35");
         assert_eq!(s(Size::of(10 * 1024 - 1, true)), "10K");
         // 9.98K rounds up to 10K, not "10.0K".
         assert_eq!(s(Size::of(9 * 1024 + 1000, true)), "10K");
