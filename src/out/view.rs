@@ -1,7 +1,7 @@
 //! How table entries look: slab rows in slabtop's words, meminfo and vmstat rows, and
 //! their JSON objects. Commands choose which entries to show; this module shows them.
 
-use super::fmt::{Fit, Size};
+use super::fmt::{Fit, Fixed, Size};
 use super::{Closed, Out};
 use crate::outln;
 use crate::table::{Gauge, SlabEntry, SlabStats, Unit};
@@ -75,10 +75,10 @@ pub fn slab_row(out: &mut Out, e: &SlabEntry, page_size: u64) -> Result<(), Clos
     let w = name_width(out, ALL_FIXED);
     outln!(
         out,
-        "{:>7} {:>7} {:>3.0}% {:>8} {:>6} {:>8} {:>10} {}",
+        "{:>7} {:>7} {:>3}% {:>8} {:>6} {:>8} {:>10} {}",
         c.num_objs,
         c.active_objs,
-        c.use_pct(),
+        Fixed(c.use_pct(), 0),
         c.objsize,
         c.num_slabs,
         c.objperslab,
@@ -218,5 +218,5 @@ pub fn gauge_row(out: &mut Out, g: &Gauge, page_size: u64, span: Span) -> Result
 /// One text row for an event counter: its total and its rate per second.
 pub fn counter_row(out: &mut Out, g: &Gauge, rate: f64) -> Result<(), Closed> {
     let w = name_width(out, 30);
-    outln!(out, "{} {:>14} {:>12}", Fit::left(g.name.as_str(), w.min(32)), g.cur, super::fmt::Fixed(rate, 1))
+    outln!(out, "{} {:>14} {:>12}", Fit::left(g.name.as_str(), w.min(32)), g.cur, Fixed(rate, 1))
 }
