@@ -430,10 +430,9 @@ impl Tables {
                 self.have[1] = self.vmstat.entries().iter().any(|e| e.presence.now);
             }
             Source::Meminfo => {
-                if let Some(u) = figures::unaccounted(&self.meminfo) {
-                    self.meminfo.update(figures::UNACCOUNTED.as_bytes(), Unit::Bytes, u, None);
-                }
                 self.meminfo.end(complete);
+                let u = figures::unaccounted(&self.meminfo);
+                self.meminfo.set_derived(figures::UNACCOUNTED, Unit::Bytes, u);
                 self.have[2] = self.meminfo.entries().iter().any(|e| e.presence.now);
             }
         }

@@ -504,6 +504,32 @@ impl<const N: usize> GaugeTable<N> {
         self.cursor.hint = i + 1;
     }
 
+    /// Sets a value kleak derives from the others (`Unaccounted`), after [`GaugeTable::end`]
+    /// so that only values present in this sample went into it; `None` marks it absent.
+    pub fn set_derived(&mut self, name: &str, unit: Unit, value: Option<i64>) {
+        let sample = self.cursor.sample;
+        let i = match self.entries.iter().position(|e| e.name.as_bytes() == name.as_bytes()) {
+            Some(i) => i,
+            None if value.is_some() && self.entries.len() < N => {
+                let (name, _) = Name::new(name.as_bytes());
+                let presence = Presence { first_sample: sample, ..Presence::default() };
+                self.entries.push(Gauge { name, unit, base: 0, prev: 0, cur: 0, presence, tail: Tail::NONE });
+                self.entries.len() - 1
+            }
+            None => return,
+        };
+        let e = &mut self.entries[i];
+        e.presence.now = value.is_some();
+        if let Some(v) = value {
+            e.cur = v;
+            e.presence.last_sample = sample;
+            if sample == 0 {
+                e.base = v;
+                e.prev = v;
+            }
+        }
+    }
+
     /// Ends the sample (see [`SlabTable::end`]).
     pub fn end(&mut self, complete: bool) {
         let sample = self.cursor.sample;
