@@ -22,7 +22,7 @@
 
 use crate::parse::{parse_f64, parse_u64, str_prefix, trim};
 use crate::sample::{read_lines, Host, PageSizeFrom, Root, Sampler, Source, Tables};
-use crate::sys::{self, Errno, Mode};
+use crate::sys::{self, Errno};
 use crate::Error;
 
 /// First line of every snapshot.
@@ -101,10 +101,10 @@ pub fn write<R: Root>(
     Ok(())
 }
 
-/// Loads `path` (a snapshot or a plain copy of one /proc file) into `tables` as one
-/// sample. `buf` is the read buffer.
-pub fn load(path: &str, tables: &mut Tables, buf: &mut [u8]) -> Result<Header, Error> {
-    let mut file = sys::File::open(&[path.as_bytes()], Mode::Read).map_err(|e| match e {
+/// Loads `path` (a snapshot or a plain copy of one /proc file; relative to the current
+/// directory on the live root) into `tables` as one sample. `buf` is the read buffer.
+pub fn load<R: Root>(root: &R, path: &str, tables: &mut Tables, buf: &mut [u8]) -> Result<Header, Error> {
+    let mut file = root.open(path).map_err(|e| match e {
         Errno::ENOENT => Error::env(format_args!("{path}: no such file")),
         Errno::EACCES => Error::env(format_args!("{path}: permission denied")),
         e => Error::env(format_args!("{path}: {e}")),

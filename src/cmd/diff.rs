@@ -7,7 +7,7 @@ use crate::out::fmt::Dur;
 use crate::out::view::{self, before, gauge_before, Span};
 use crate::out::{Closed, Out};
 use crate::outln;
-use crate::sample::Tables;
+use crate::sample::{FsRoot, Tables};
 use crate::snapshot;
 use crate::table::SlabEntry;
 use crate::{sys, Error, Exit};
@@ -53,7 +53,7 @@ pub fn run(ctx: &mut Ctx, args: &DiffArgs) -> Result<Exit, Error> {
         (Some(b), None) => {
             let mut s = crate::sample::Sampler::new(ctx.root.clone());
             let mut buf = vec![0u8; READ_BUF_BYTES];
-            let head = snapshot::load(b, &mut s.tables, &mut buf)?;
+            let head = snapshot::load(&FsRoot::live(), b, &mut s.tables, &mut buf)?;
             let host = s.host();
             if let (Some(then), true) = (head.uptime, host.uptime > 0.0) {
                 if then > host.uptime {
@@ -73,8 +73,8 @@ pub fn run(ctx: &mut Ctx, args: &DiffArgs) -> Result<Exit, Error> {
         (Some(b), Some(a)) => {
             let mut t = Tables::default();
             let mut buf = vec![0u8; READ_BUF_BYTES];
-            snapshot::load(b, &mut t, &mut buf)?;
-            snapshot::load(a, &mut t, &mut buf)?;
+            snapshot::load(&FsRoot::live(), b, &mut t, &mut buf)?;
+            snapshot::load(&FsRoot::live(), a, &mut t, &mut buf)?;
             let r = show(&mut ctx.out, &t, Span::Interval, "diff");
             if !ctx.out.style.json {
                 report_skipped(&t);

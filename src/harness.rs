@@ -1,0 +1,123 @@
+//! Entry points shared by the fuzz targets (`fuzz/`, libFuzzer on nightly) and their
+//! regression test (`tests/fuzz_regressions.rs`, stable): every input a fuzzer ever
+//! crashed on is kept as a file and replayed through the same function.
+//!
+//! Each harness takes arbitrary bytes, must never panic, and checks a property where
+//! there is one (the skip-unchanged-lines path equals a fresh parse).
+
+use crate::fake::{FakeRoot, Faults};
+use crate::parse::meminfo::MeminfoParser;
+use crate::parse::slabinfo::SlabinfoParser;
+use crate::parse::vmstat::VmstatParser;
+use crate::sample::{Sampler, Source, Tables};
+use crate::snapshot;
+use crate::table::SlabStats;
+
+/// Every line parser over `data`, split into lines.
+pub fn parse_lines(data: &[u8]) {
+    let mut slab = SlabinfoParser::new();
+    let mut vm = VmstatParser::default();
+    let mut mem = MeminfoParser::default();
+    let mut rows = 0u32;
+    for line in data.split(|&b| b == b'\n') {
+        slab.line(line, &mut |r| {
+            rows += 1;
+            assert!(!r.name.is_empty());
+        });
+        let _ = vm.line(line);
+        let _ = mem.line(line);
+    }
+    slab.finish(&mut |_| rows += 1);
+    assert_eq!(rows, slab.rows);
+}
+
+/// `data` as a snapshot file (or a plain /proc file copy) loaded into tables.
+pub fn snapshot_load(data: &[u8]) {
+    let root = FakeRoot::new();
+    root.set("/snap", data);
+    let mut t = Tables::default();
+    let mut buf = vec![0u8; 4096];
+    let _ = snapshot::load(&root, "/snap", &mut t, &mut buf);
+    let _ = snapshot::load(&root, "/snap", &mut t, &mut buf);
+}
+
+/// Splits `data` into (faults, three files, mutation bytes) and samples the files twice
+/// through a fake root with short reads, the second time mutated: the tables must hold
+/// exactly what a fresh parse of the second version gives.
+pub fn sample_twice(data: &[u8]) {
+    if data.len() < 4 {
+        return;
+    }
+    let max_read = 1 + data[0] as usize * 7 % 4096;
+    let mut parts = data[4..].splitn(4, |&b| b == 0xff);
+    let files: [&[u8]; 3] = [parts.next().unwrap_or(b""), parts.next().unwrap_or(b""), parts.next().unwrap_or(b"")];
+    let mutation = parts.next().unwrap_or(b"");
+    let root = FakeRoot::new();
+    for (src, text) in Source::ALL.iter().zip(files) {
+        root.set(src.path(), text);
+        // EINTR every 2nd to 4th read, or never: a retry always gets past it.
+        let eintr_every = match data[1] % 4 {
+            0 => 0,
+            n => n as u32 + 1,
+        };
+        root.file(src.path()).borrow_mut().faults = Faults { max_read, eintr_every, ..Faults::default() };
+    }
+    let mut s = Sampler::new(root.clone());
+    s.sample(0.0);
+    // The second version: digits and bytes changed where the mutation bytes point.
+    let mut second: [Vec<u8>; 3] = files.map(<[u8]>::to_vec);
+    for pair in mutation.chunks(2) {
+        let f = &mut second[pair[0] as usize % 3];
+        if !f.is_empty() {
+            let at = (pair[0] as usize * 31 + pair.get(1).copied().unwrap_or(0) as usize) % f.len();
+            f[at] = if f[at].is_ascii_digit() {
+                b'0' + (f[at] - b'0' + 1) % 10
+            } else {
+                pair.get(1).copied().unwrap_or(b'x')
+            };
+        }
+    }
+    for (src, text) in Source::ALL.iter().zip(&second) {
+        root.set(src.path(), text);
+    }
+    s.sample(1.0);
+    let fresh_root = FakeRoot::new();
+    for (src, text) in Source::ALL.iter().zip(&second) {
+        fresh_root.set(src.path(), text);
+    }
+    let mut fresh = Sampler::new(fresh_root);
+    fresh.sample(1.0);
+    assert!(s.status.iter().all(|st| *st == crate::sample::FileStatus::Ok), "{:?}", s.status);
+    let (a, b) = (&s.tables, &fresh.tables);
+    if a.slab.overflow.untracked == 0 && b.slab.overflow.untracked == 0 {
+        assert_eq!(slabs(a), slabs(b), "slab tables differ from a fresh parse");
+    }
+    assert_eq!(gauges(a.vmstat.entries()), gauges(b.vmstat.entries()), "vmstat differs from a fresh parse");
+    assert_eq!(gauges(a.meminfo.entries()), gauges(b.meminfo.entries()), "meminfo differs from a fresh parse");
+}
+
+/// Present caches as a sorted list (names may repeat and come in any order).
+fn slabs(t: &Tables) -> Vec<(Vec<u8>, [u64; 7])> {
+    let key = |c: &SlabStats| {
+        [
+            c.active_objs,
+            c.num_objs,
+            c.objsize as u64,
+            c.objperslab as u64,
+            c.pagesperslab as u64,
+            c.active_slabs,
+            c.num_slabs,
+        ]
+    };
+    let mut v: Vec<_> =
+        t.slab.entries().iter().filter(|e| e.presence.now).map(|e| (e.name.as_bytes().to_vec(), key(&e.cur))).collect();
+    v.sort();
+    v
+}
+
+/// Present values as a sorted list.
+fn gauges(g: &[crate::table::Gauge]) -> Vec<(Vec<u8>, i64)> {
+    let mut v: Vec<_> = g.iter().filter(|g| g.presence.now).map(|g| (g.name.as_bytes().to_vec(), g.cur)).collect();
+    v.sort();
+    v
+}
