@@ -6,10 +6,11 @@
 //! `cur − base`; nothing is copied per sample. A sample is `begin` → one `update` per
 //! record → `end`.
 //!
-//! Rows are matched to entries by name and, for names the kernel repeats (one `zspage`
-//! cache per zsmalloc pool), by the order they appear in: the n-th `zspage` row of a sample
-//! updates the n-th `zspage` entry. Rows usually come in the same order every sample, so
-//! the entry after the last match is tried first and a lookup is O(1).
+//! Rows are matched to entries by name. Rows usually come in the same order every sample,
+//! so a row first tries the entry after the previous row's match: O(1), and for names the
+//! kernel repeats (one `zspage` cache per zsmalloc pool) each entry keeps its place in the
+//! kernel's list. Failing that, a row takes the first entry of its name not yet seen in
+//! this sample.
 
 use crate::limits::{GAUGE_TAIL_BYTES, KEY_BYTES, MAX_CACHES, NAME_BYTES, SLAB_TAIL_BYTES};
 use crate::parse::slabinfo::SlabRecord;
