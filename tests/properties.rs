@@ -110,7 +110,7 @@ proptest! {
         let v1 = matches!(layout, Layout::V1 | Layout::V1Smp | Layout::V1Stats);
         let want: Vec<_> = caches.iter().map(|c| {
             // 1.1 has no objperslab column: kleak derives num_objs / num_slabs.
-            let per = if v1 { if c.slabs == 0 { 0 } else { c.num / c.slabs } } else { c.per_slab };
+            let per = if v1 { c.num.checked_div(c.slabs).unwrap_or(0) } else { c.per_slab };
             (c.name.clone(), c.active, c.num, c.objsize, per, c.pages, c.slabs)
         }).collect();
         prop_assert_eq!(got, want);
