@@ -31,3 +31,6 @@ echo "## syscalls per steady-state sample (strace -c, 300 vs 100 samples)"
 count() { strace -c -f -o "/tmp/kleak-strace.$1" "$bin" watch --interval 0 --count "$1" >/dev/null 2>&1
           awk '/^ *[0-9]/ && $NF != "total" {print $NF, $4}' "/tmp/kleak-strace.$1" | sort; }
 join <(count 100 | sort) <(count 300 | sort) -a2 -e0 -o 0,1.2,2.2 | awk '{d=($3-$2)/200; if (d>0) printf "  %-12s %.2f per sample\n", $1, d}'
+
+echo "## soak: 1,000,000 samples against a churning fake proc root"
+cargo bench -q --bench soak

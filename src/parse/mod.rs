@@ -152,8 +152,10 @@ pub fn parse_f64(tok: &[u8]) -> Option<f64> {
     }
     let mut v = if int.is_empty() { 0.0 } else { parse_u64(int)? as f64 };
     if !frac.is_empty() {
-        let f = parse_u64(frac)? as f64;
-        v += f / 10f64.powi(frac.len().min(19) as i32);
+        // Divide by an exact power of ten (powi's rounding is not guaranteed); digits past
+        // the 19th add nothing an f64 can hold.
+        let frac = &frac[..frac.len().min(19)];
+        v += parse_u64(frac)? as f64 / 10u64.pow(frac.len() as u32) as f64;
     }
     Some(v)
 }
