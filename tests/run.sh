@@ -16,6 +16,9 @@ step "format and lints"
 cargo fmt --all -- --check || die "cargo fmt would change files: run cargo fmt"
 cargo clippy --all-targets -- -D warnings
 
+step "shell scripts (shellcheck)"
+shellcheck -x tests/*.sh board-scripts/*.sh board-scripts/lib/apt.sh fuzz/run.sh benches/run.sh .ci/run
+
 step "manual page renders without warnings"
 warnings=$(groff -man -Tascii -ww -z kleak.1 2>&1)
 [ -z "$warnings" ] || die "kleak.1: $warnings"
