@@ -15,7 +15,7 @@ for t in $targets; do
     mkdir -p "$seeds"
     # Seeds: every real capture (plain files; the harness splits them as it needs).
     for f in ../shared/corpus/*/*.txt tests/fixtures/*/proc/*; do
-        [ -f "$f" ] && cp -n "$f" "$seeds/$(echo "$f" | tr '/' '_')" 2>/dev/null || true
+        if [ -f "$f" ]; then cp -n "$f" "$seeds/$(echo "$f" | tr / _)" 2>/dev/null || true; fi
     done
     rm -rf "fuzz/artifacts/$t"
     echo "== fuzz $t for ${secs}s"
