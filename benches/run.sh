@@ -34,3 +34,24 @@ join <(count 100 | sort) <(count 300 | sort) -a2 -e0 -o 0,1.2,2.2 | awk '{d=($3-
 
 echo "## soak: 1,000,000 samples against a churning fake proc root"
 cargo bench -q --bench soak
+
+echo "## kleak all vs slabtop -o (whole process, same moment: 300 alternating runs each)"
+if command -v slabtop >/dev/null; then
+    python3 - "$bin" <<'PY'
+import resource, subprocess, sys, time
+def run(cmd):
+    r0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)
+    r1, t1 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    return (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime), t1 - t0
+k = [0.0, 0.0]; s = [0.0, 0.0]; n = 300
+for _ in range(n):
+    a = run([sys.argv[1], "all"]); b = run(["slabtop", "-o"])
+    k = [k[0] + a[0], k[1] + a[1]]; s = [s[0] + b[0], s[1] + b[1]]
+print(f"kleak all: {k[0]/n*1e3:.2f} ms CPU, {k[1]/n*1e3:.2f} ms wall per run; "
+      f"slabtop -o: {s[0]/n*1e3:.2f} ms CPU, {s[1]/n*1e3:.2f} ms wall; "
+      f"kleak/slabtop CPU = {k[0]/s[0]:.2f}, wall = {k[1]/s[1]:.2f}")
+PY
+else
+    echo "slabtop not installed (apt-get install procps)"
+fi
