@@ -115,4 +115,21 @@ impl Root for FakeRoot {
     fn is_live(&self) -> bool {
         false
     }
+    fn list(&self, path: &str, f: &mut dyn FnMut(&[u8])) -> Result<(), Errno> {
+        let dir = format!("{}/", path.trim_end_matches('/'));
+        let mut names: Vec<String> = Vec::new();
+        for (p, _) in self.files.borrow().iter() {
+            if let Some(rest) = p.strip_prefix(&dir) {
+                let name = rest.split('/').next().unwrap_or(rest).to_string();
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+        if names.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        names.iter().for_each(|n| f(n.as_bytes()));
+        Ok(())
+    }
 }

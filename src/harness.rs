@@ -13,7 +13,7 @@ use crate::sample::{Sampler, Source, Tables};
 use crate::snapshot;
 use crate::table::SlabStats;
 
-/// Every line parser over `data`, split into lines.
+/// Every line parser (slabinfo, vmstat, meminfo, statm, stat, status) over `data`.
 pub fn parse_lines(data: &[u8]) {
     let mut slab = SlabinfoParser::new();
     let mut vm = VmstatParser::default();
@@ -26,6 +26,11 @@ pub fn parse_lines(data: &[u8]) {
         });
         let _ = vm.line(line);
         let _ = mem.line(line);
+        let _ = crate::parse::proc_pid::statm(line);
+        if let Some(st) = crate::parse::proc_pid::stat(line) {
+            assert!(st.comm.len() < line.len());
+        }
+        let _ = crate::parse::proc_pid::status_value(line, "VmRSS");
     }
     slab.finish(&mut |_| rows += 1);
     assert_eq!(rows, slab.rows);

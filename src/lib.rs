@@ -35,6 +35,7 @@ pub mod harness;
 pub mod limits;
 pub mod out;
 pub mod parse;
+pub mod procs;
 pub mod sample;
 pub mod snapshot;
 pub mod sys;

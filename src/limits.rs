@@ -43,3 +43,13 @@ pub const LINE_BYTES: usize = 1024;
 
 /// Bytes of a path kleak builds (a `--root` prefix plus a /proc or /sys path).
 pub const PATH_BYTES: usize = 1024;
+
+/// Processes tracked at once (each holds its /proc/PID/statm open; the default limit of
+/// open files is 1024). A board runs ~100 user processes, a desktop a few hundred.
+pub const MAX_PROCS: usize = 256;
+
+/// Processes named with `--pid` at most.
+pub const MAX_WATCH_PIDS: usize = 32;
+
+/// Kernel threads remembered between scans so their stat is not read again.
+pub const MAX_KTHREADS: usize = 1024;

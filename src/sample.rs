@@ -39,6 +39,8 @@ pub trait Root {
     fn open(&self, path: &str) -> Result<Self::File, Errno>;
     /// True for the running system (`/`), false for a captured tree.
     fn is_live(&self) -> bool;
+    /// Calls `f` with the name of each entry of the directory `path` (e.g. `/proc`).
+    fn list(&self, path: &str, f: &mut dyn FnMut(&[u8])) -> Result<(), Errno>;
 }
 
 /// The file system: `/` or a `--root DIR` prefix.
@@ -71,6 +73,9 @@ impl Root for FsRoot {
     }
     fn is_live(&self) -> bool {
         self.prefix.is_empty()
+    }
+    fn list(&self, path: &str, f: &mut dyn FnMut(&[u8])) -> Result<(), Errno> {
+        sys::read_dir(&[self.prefix.as_bytes(), path.as_bytes()], |name, _| f(name))
     }
 }
 

@@ -87,6 +87,14 @@ impl<const N: usize> Name<N> {
     }
 }
 
+impl<const N: usize> PartialEq for Name<N> {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl<const N: usize> Eq for Name<N> {}
+
 impl<const N: usize> core::fmt::Debug for Name<N> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(self.as_str())

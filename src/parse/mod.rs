@@ -10,6 +10,7 @@
 //! [`LineStats`], never a panic.
 
 pub mod meminfo;
+pub mod proc_pid;
 pub mod slabinfo;
 pub mod vmstat;
 
