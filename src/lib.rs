@@ -36,6 +36,7 @@ pub mod limits;
 pub mod out;
 pub mod parse;
 pub mod procs;
+pub mod ring;
 pub mod sample;
 pub mod snapshot;
 pub mod sys;

@@ -340,3 +340,37 @@ fn a_real_arm64_capture_shows_the_lab_module_leak() {
     assert_eq!(v.last().unwrap()["page_size"], 4096);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn log_prints_intact_records_oldest_first_and_counts_torn_ones() {
+    use kleak::ring::{Kind, Ring};
+    let path = std::env::temp_dir().join(format!("kleak-log-{}", std::process::id()));
+    let path = path.to_str().unwrap().to_string();
+    let _ = std::fs::remove_file(&path);
+    let mut r = Ring::open(&path, 8192).unwrap();
+    r.append(Kind::Start, br#"{"kind":"start","command":"watch"}"#).unwrap();
+    r.append(Kind::Alert, br#"{"kind":"alert","source":"slab","name":"kmalloc-128","state":"suspect"}"#).unwrap();
+    r.append(Kind::Stop, br#"{"kind":"stop","samples":3}"#).unwrap();
+    drop(r);
+    // Damage the middle record's payload, as a torn write would.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes.windows(11).position(|w| w == b"kmalloc-128").unwrap();
+    bytes[at] = b'X';
+    std::fs::write(&path, &bytes).unwrap();
+    let (code, out, _) = run(&["log", &path]);
+    assert_eq!(code, 0);
+    let lines: Vec<_> = out.lines().collect();
+    assert!(lines[0].starts_with("#1 ") && lines[0].contains(" start: {\"kind\":\"start\""), "{out}");
+    assert!(lines[1].starts_with("#3 ") && lines[1].contains(" stop: "), "{out}");
+    assert_eq!(lines[2], "kleak log: 2 records; 1 torn or overwritten records skipped");
+    let (_, out, _) = run(&["--json", "log", "--since", "3", &path]);
+    let v = json_lines(&out);
+    assert_eq!(v[0]["kind"], "log-record");
+    assert_eq!(v[0]["seq"], 3);
+    assert_eq!(v[0]["record"]["samples"], 3);
+    assert_eq!(v[1]["torn"], 1);
+    let (code, _, err) = run(&["log", "/nonexistent/ring"]);
+    assert_eq!(code, 3);
+    assert!(err.contains("no such file"));
+    std::fs::remove_file(&path).unwrap();
+}

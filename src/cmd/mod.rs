@@ -4,6 +4,7 @@
 pub mod all;
 pub mod diff;
 pub mod doctor;
+pub mod log;
 pub mod snapshot;
 pub mod top;
 pub mod watch;

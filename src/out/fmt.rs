@@ -232,6 +232,27 @@ impl Display for Dur {
     }
 }
 
+/// A wall-clock time (seconds since the epoch) as UTC `2026-11-22 03:01:02`. Boards
+/// without an RTC say 1970; that is shown as it is.
+pub struct Utc(pub u64);
+
+impl Display for Utc {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+        let (days, secs) = ((self.0 / 86400) as i64, self.0 % 86400);
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + (month <= 2) as i64;
+        write!(f, "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
+    }
+}
+
 #[cfg(test)]
 mod test {
     use super::*;
@@ -278,6 +299,13 @@ mod test {
         assert_eq!(s(Fit::left("kmalloc-128", 14)), "kmalloc-128   ");
         assert_eq!(s(Fit::left("nf_conntrack_ffff88042bc32240", 14)), "nf_conntrack_~");
         assert_eq!(s(Fit::cut("dentry", 14)), "dentry");
+    }
+
+    #[test]
+    fn utc_dates() {
+        assert_eq!(s(Utc(0)), "1970-01-01 00:00:00");
+        assert_eq!(s(Utc(1_795_318_306)), "2026-11-22 03:31:46");
+        assert_eq!(s(Utc(951_782_400)), "2000-02-29 00:00:00");
     }
 
     #[test]

@@ -141,6 +141,13 @@ impl Json<'_> {
         self
     }
 
+    /// A field holding `json`, a JSON value written as it is (kleak's own JSON only).
+    pub fn raw(&mut self, k: &str, json: &str) -> &mut Self {
+        self.key(k);
+        let _ = self.line.write_str(json);
+        self
+    }
+
     /// A field only if `v` is `Some`.
     pub fn opt_i64(&mut self, k: &str, v: Option<i64>) -> &mut Self {
         if let Some(v) = v {

@@ -41,6 +41,18 @@ pub fn kleak() -> Command {
     Command::new(bin)
 }
 
+/// A command that starts the binary `exe` of this target: directly, or through
+/// qemu-user when the tests are built for another architecture (see [`kleak`]).
+pub fn reexec(exe: &std::path::Path) -> Command {
+    let direct = Command::new(exe).arg("--list").stdout(std::process::Stdio::null()).status();
+    if matches!(direct, Err(e) if e.raw_os_error() == Some(8)) {
+        let mut c = Command::new(format!("qemu-{}-static", std::env::consts::ARCH));
+        c.arg(exe);
+        return c;
+    }
+    Command::new(exe)
+}
+
 /// Runs kleak with `args`, returns (exit code, stdout, stderr).
 pub fn run(args: &[&str]) -> (i32, String, String) {
     let o: Output = kleak().args(args).output().expect("running kleak");
