@@ -441,3 +441,14 @@ pub fn free_bytes(parts: &[&[u8]]) -> Result<u64, Errno> {
         Ok(st.f_bavail as u64 * st.f_frsize as u64)
     }
 }
+
+/// Renames `from` to `to` (atomic within one file system).
+pub fn rename(from: &[&[u8]], to: &[&[u8]]) -> Result<(), Errno> {
+    // SAFETY: both pointers are NUL-terminated buffers that live across the call.
+    let r = with_cpath(from, |f| with_cpath(to, |t| unsafe { libc::rename(f, t) }))??;
+    if r < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(())
+    }
+}

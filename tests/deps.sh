@@ -16,3 +16,5 @@ command -v readelf >/dev/null || apt_install binutils
 command -v setpriv >/dev/null || apt_install util-linux
 command -v groff >/dev/null || apt_install groff-base
 command -v shellcheck >/dev/null || apt_install shellcheck
+# A real Prometheus text-format parser for tests/export.rs.
+python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install -q prometheus-client

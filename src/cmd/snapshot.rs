@@ -42,7 +42,7 @@ pub fn run(ctx: &mut Ctx, args: &SnapshotArgs) -> Result<Exit, Error> {
     })
     .and_then(|_| file.sync())
     .map_err(|e| Error::env(format_args!("{tmp}: {e}")))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::env(format_args!("{path}: {e}")))?;
+    sys::rename(&[tmp.as_bytes()], &[path.as_bytes()]).map_err(|e| Error::env(format_args!("{path}: {e}")))?;
     if ctx.out.style.json {
         let t = &s.tables;
         let _ = super::summary(&mut ctx.out, "snapshot", t, |j| {

@@ -4,6 +4,7 @@
 //! the moment a board dies. Nothing here allocates: numbers are formatted by `core::fmt`
 //! into [`Line`], and JSON objects are written field by field with [`Json`].
 
+pub mod export;
 pub mod fmt;
 pub mod view;
 
