@@ -39,7 +39,7 @@ const ALLOCATOR: [&[u8]; 13] = [
 ];
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
+    crate::parse::kmemleak::find(hay, needle).is_some()
 }
 
 /// True if a frame of this function belongs to the allocator (dropped from the top).
@@ -47,37 +47,40 @@ pub fn is_allocator(func: &[u8]) -> bool {
     ALLOCATOR.iter().any(|a| contains(func, a))
 }
 
-/// How the objects of a group were allocated, judged from the allocator frames dropped.
+/// How the objects of a group were allocated, judged from the allocator frames dropped
+/// (the strongest sign wins: a kmalloc frame outranks the `kmem_cache_alloc` under it).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Via {
-    /// Not visible in the backtrace: assume kmalloc.
+    /// kmalloc and friends, or nothing visible: a `kmalloc-<n>` cache.
     #[default]
-    Unknown,
+    Kmalloc,
     /// `kmem_cache_alloc` of a named cache: the size is that cache's object size.
     Cache,
-    /// `kmalloc` and friends: the object lives in a `kmalloc-<n>` cache.
-    Kmalloc,
+    /// A kmalloc frame above the cache allocation (`kmalloc_trace`, `kzalloc`).
+    KmallocOverCache,
     /// `vmalloc`.
     Vmalloc,
     /// A per-CPU allocation.
     Percpu,
 }
 
+/// Allocator frame names and what they say about the objects (first match wins).
+const VIA: [(&[u8], Via); 6] = [
+    (b"pcpu", Via::Percpu),
+    (b"vmalloc", Via::Vmalloc),
+    (b"kmalloc", Via::KmallocOverCache),
+    (b"zalloc", Via::KmallocOverCache),
+    (b"dup", Via::KmallocOverCache),
+    // kmalloc of a constant size before 6.1.
+    (b"kmem_cache_alloc_trace", Via::KmallocOverCache),
+];
+
 impl Via {
     fn of(func: &[u8]) -> Via {
-        if contains(func, b"pcpu") || contains(func, b"percpu") {
-            Via::Percpu
-        } else if contains(func, b"vmalloc") {
-            Via::Vmalloc
-        } else if ["kmalloc", "kzalloc", "kcalloc", "krealloc", "strdup", "memdup", "asprintf"]
-            .iter()
-            .any(|k| contains(func, k.as_bytes()))
-        {
-            Via::Kmalloc
-        } else if func.starts_with(b"kmem_cache_alloc") && !contains(func, b"trace") {
-            Via::Cache
-        } else {
-            Via::Unknown
+        match VIA.iter().find(|(k, _)| contains(func, k)) {
+            Some(&(_, via)) => via,
+            None if func.starts_with(b"kmem_cache_alloc") => Via::Cache,
+            None => Via::Kmalloc,
         }
     }
 }
@@ -101,7 +104,7 @@ pub struct Group {
     /// Largest size.
     pub size_max: u64,
     /// The first object's task name.
-    pub comm: Name<16>,
+    pub comm: FrameName,
     /// The first object's pid.
     pub pid: u32,
     /// Objects from another task than the first.
@@ -141,7 +144,7 @@ impl Group {
 struct Pending {
     open: bool,
     header: Option<Header>,
-    comm: Name<16>,
+    comm: FrameName,
     pid: u32,
     age_ms: Option<u64>,
     crc: Option<u32>,
@@ -163,7 +166,7 @@ impl Default for Pending {
             age_ms: None,
             crc: None,
             leading: true,
-            via: Via::Unknown,
+            via: Via::Kmalloc,
             fallback: None,
             frames: heapless::Vec::new(),
         }
@@ -256,12 +259,17 @@ impl Groups {
 
     /// Group indices, largest first (objects, then bytes).
     pub fn ranked(&self) -> heapless::Vec<u16, MAX_LEAK_GROUPS> {
-        let mut v: heapless::Vec<u16, MAX_LEAK_GROUPS> = (0..self.groups.len() as u16).collect();
-        let g = &self.groups;
-        v.sort_unstable_by(|&a, &b| {
-            let (a, b) = (&g[a as usize], &g[b as usize]);
-            (b.objects, b.bytes, a.key).cmp(&(a.objects, a.bytes, b.key))
-        });
+        let rank = |i: u16| {
+            let g = &self.groups[i as usize];
+            (core::cmp::Reverse(g.objects), core::cmp::Reverse(g.bytes), g.key)
+        };
+        // An insertion sort: a few hundred groups at most, and a fraction of the code of
+        // the library's sort (the board binary has a size budget).
+        let mut v: heapless::Vec<u16, MAX_LEAK_GROUPS> = heapless::Vec::new();
+        for i in 0..self.groups.len() as u16 {
+            let at = v.iter().position(|&j| rank(i) < rank(j)).unwrap_or(v.len());
+            let _ = v.insert(at, i);
+        }
         v
     }
 }
@@ -375,9 +383,10 @@ pub fn groups_in_cache<'a>(groups: &'a Groups, cache: &'a str, objsize: u64) -> 
     let class = figures::kmalloc_class_of(cache);
     groups.all().iter().filter(move |g| match class {
         Some(c) => {
-            matches!(g.via, Via::Kmalloc | Via::Unknown) && g.sizes.iter().any(|&s| figures::kmalloc_class(s) == c)
+            matches!(g.via, Via::Kmalloc | Via::KmallocOverCache)
+                && g.sizes.iter().any(|&s| figures::kmalloc_class(s) == c)
         }
-        None => matches!(g.via, Via::Cache | Via::Unknown) && g.sizes.iter().any(|&s| figures::fits_cache(objsize, s)),
+        None => matches!(g.via, Via::Cache | Via::Kmalloc) && g.sizes.iter().any(|&s| figures::fits_cache(objsize, s)),
     })
 }
 
@@ -416,7 +425,7 @@ mod test {
         let g = &g.all()[0];
         let f: Vec<&str> = g.frames.iter().map(|f| f.as_str()).collect();
         assert_eq!(f, ["ext4_mb_init", "ext4_fill_super", "kmem_cache_free_bulk_a_caller"]);
-        assert_eq!(g.via, Via::Kmalloc);
+        assert_eq!(g.via, Via::KmallocOverCache);
         assert_eq!(g.cache(g.size_min, 4096).to_string(), "kmalloc-1k");
     }
 

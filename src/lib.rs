@@ -31,6 +31,7 @@ pub mod cli;
 pub mod cmd;
 pub mod fake;
 pub mod figures;
+pub mod kmemleak;
 pub mod leaks;
 pub mod limits;
 pub mod out;

@@ -163,13 +163,6 @@ impl KmemleakParser {
         if self.report_line(t, emit) {
             return;
         }
-        // A console line behind a syslog or other prefix: `... kernel: kmemleak: ...`.
-        if let Some(p) = find(t, b"kmemleak: ") {
-            let rest = strip(&t[p + 10..]);
-            if !rest.is_empty() && self.report_line(rest, emit) {
-                return;
-            }
-        }
         if self.state == State::Backtrace && (wrapped_before || is_bracketed_word(t)) {
             // The second half of a frame a mail client wrapped: `[inline]`, `[module]`,
             // `include/linux/kmemleak.h:55 [inline]` after a line that ended in a space.
@@ -274,8 +267,9 @@ fn trim_start(s: &[u8]) -> &[u8] {
 }
 
 /// Removes what real pastes put around a report line: indentation (spaces, tabs,
-/// U+00A0), mail quoting, printk timestamps and caller ids, the `kmemleak: ` prefix, and
-/// trailing whitespace.
+/// U+00A0), mail quoting, printk timestamps and caller ids, a syslog or journal prefix
+/// (`Jan  1 00:00:42 board kernel: `) before `kmemleak: `, the `kmemleak: ` prefix
+/// itself, and trailing whitespace.
 fn strip(line: &[u8]) -> &[u8] {
     let mut s = line;
     // Bounded: `> > > [ 1.0][ T1] ` is as deep as it gets.
@@ -288,6 +282,12 @@ fn strip(line: &[u8]) -> &[u8] {
                 None => break,
             },
             _ => break,
+        }
+    }
+    // A syslog line starts with a month name; only then is the prefix searched for.
+    if s.first().is_some_and(u8::is_ascii_uppercase) {
+        if let Some(p) = find(s, b" kmemleak: ") {
+            s = &s[p + 1..];
         }
     }
     if let Some(r) = s.strip_prefix(b"kmemleak: ") {
@@ -314,12 +314,13 @@ fn is_bracketed_word(t: &[u8]) -> bool {
         && t[1..t.len() - 1].iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+/// Where `needle` first occurs in `hay`.
+pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// A hex number with or without `0x`.
-fn parse_hex(s: &[u8]) -> Option<u64> {
+pub fn parse_hex(s: &[u8]) -> Option<u64> {
     let s = s.strip_prefix(b"0x").unwrap_or(s);
     if s.is_empty() || s.len() > 16 {
         return None;
@@ -358,21 +359,11 @@ fn comm(s: &[u8]) -> Option<Comm<'_>> {
     let (jiffies, rest) = number(rest.strip_prefix(b", jiffies ")?)?;
     let rest = trim_start(rest);
     let age_ms = match rest.strip_prefix(b"(age ") {
+        // `%d.%03ds`: seconds and milliseconds.
         Some(a) => {
             let (secs, a) = number(a)?;
-            // `%d.%03d`; a shorter fraction (a hand-edited paste) still means tenths.
-            let (ms, a) = match a.strip_prefix(b".") {
-                Some(f) => {
-                    let n = f.iter().take_while(|b| b.is_ascii_digit()).count().clamp(1, 3);
-                    let (v, _) = number(&f[..n])?;
-                    let rest = &f[f.iter().position(|b| !b.is_ascii_digit()).unwrap_or(f.len())..];
-                    (v * [100, 10, 1][n - 1], rest)
-                }
-                None => (0, a),
-            };
-            if !a.starts_with(b"s)") {
-                return None;
-            }
+            let (ms, a) = number(a.strip_prefix(b".")?)?;
+            a.starts_with(b"s)").then_some(secs.saturating_mul(1000).saturating_add(ms))?;
             Some(secs.saturating_mul(1000).saturating_add(ms))
         }
         None if rest.is_empty() => None,
@@ -417,8 +408,8 @@ fn frame(t: &[u8]) -> Option<Frame<'_>> {
         }
     }
     if tok.is_empty() {
-        // `[<ffffffff>]` with nothing after it: the address is all there is.
-        return Some(Frame { func: &t[2..t.iter().position(|&b| b == b'>').unwrap_or(2)], module: b"", inline: false });
+        // `[<ffffffff>]` with nothing after it.
+        return Some(Frame { func: b"?", module: b"", inline: false });
     }
     // Compiler suffixes (`.isra.0`, `.cold`, `.constprop.0`) name the same function.
     let func = match tok.iter().position(|&b| b == b'.') {
@@ -737,7 +728,7 @@ root@hostname:/home/username#\n\
 unreferenced object 0x10 (size 8):\n\
   comm \"x\", pid nope, jiffies 1\n\
   backtrace (crc zz):\n\
-  comm \"late\", pid 1, jiffies 2 (age 1.5s)\n\
+  comm \"late\", pid 1, jiffies 2 (age 1.500s)\n\
   hex dump (first 8 bytes):\n\
 \u{0}\u{ff}\u{7f}",
         );
