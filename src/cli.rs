@@ -43,6 +43,8 @@ enum Cmd {
     Top(cmd::top::TopArgs),
     Snapshot(cmd::snapshot::SnapshotArgs),
     Watch(cmd::watch::WatchArgs),
+    Leaks(cmd::leaks::LeaksArgs),
+    Kmemleak(cmd::kmemleak::KmemleakArgs),
 }
 
 /// What every command gets: where files come from and where output goes.
@@ -145,6 +147,8 @@ pub fn run(argv: &[String]) -> i32 {
         Some(Cmd::Top(a)) => cmd::top::run(&mut ctx, &a),
         Some(Cmd::Snapshot(a)) => cmd::snapshot::run(&mut ctx, &a),
         Some(Cmd::Watch(a)) => cmd::watch::run(&mut ctx, &a),
+        Some(Cmd::Leaks(a)) => cmd::leaks::run(&mut ctx, &a),
+        Some(Cmd::Kmemleak(a)) => cmd::kmemleak::run(&mut ctx, &a),
         None => cmd::watch::run(&mut ctx, &cmd::watch::WatchArgs::default()),
     };
     match result {

@@ -3,6 +3,8 @@
 
 pub mod all;
 pub mod diff;
+pub mod kmemleak;
+pub mod leaks;
 pub mod snapshot;
 pub mod top;
 pub mod watch;
