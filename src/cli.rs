@@ -45,6 +45,7 @@ enum Cmd {
     Watch(cmd::watch::WatchArgs),
     Leaks(cmd::leaks::LeaksArgs),
     Kmemleak(cmd::kmemleak::KmemleakArgs),
+    Run(cmd::run::RunArgs),
 }
 
 /// What every command gets: where files come from and where output goes.
@@ -149,6 +150,7 @@ pub fn run(argv: &[String]) -> i32 {
         Some(Cmd::Watch(a)) => cmd::watch::run(&mut ctx, &a),
         Some(Cmd::Leaks(a)) => cmd::leaks::run(&mut ctx, &a),
         Some(Cmd::Kmemleak(a)) => cmd::kmemleak::run(&mut ctx, &a),
+        Some(Cmd::Run(a)) => cmd::run::run(&mut ctx, &a),
         None => cmd::watch::run(&mut ctx, &cmd::watch::WatchArgs::default()),
     };
     match result {

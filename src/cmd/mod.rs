@@ -5,6 +5,7 @@ pub mod all;
 pub mod diff;
 pub mod kmemleak;
 pub mod leaks;
+pub mod run;
 pub mod snapshot;
 pub mod top;
 pub mod watch;
