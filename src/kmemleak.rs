@@ -62,20 +62,19 @@ impl<'a> Command<'a> {
 
     /// Checks `s`; the error says what is wrong.
     pub fn parse(s: &'a str) -> Result<Command<'a>, &'static str> {
-        let ok = match s {
-            "scan" | "clear" | "off" | "stack=on" | "stack=off" | "scan=on" | "scan=off" => true,
-            _ => match (s.strip_prefix("scan="), s.strip_prefix("dump=0x")) {
+        const PLAIN: [&str; 7] = ["scan", "clear", "off", "stack=on", "stack=off", "scan=on", "scan=off"];
+        let ok = PLAIN.contains(&s)
+            || match (s.strip_prefix("scan="), s.strip_prefix("dump=0x")) {
                 (Some(secs), _) => {
                     crate::parse::parse_u64(secs.as_bytes()).is_some_and(|n| n <= (u32::MAX / 1000) as u64)
                         || return Err("scan=SECS takes whole seconds (0 to 4294967)")
                 }
                 (_, Some(addr)) => {
                     crate::parse::kmemleak::parse_hex(addr.as_bytes()).is_some()
-                        || return Err("dump=ADDR takes an object address as reports print it (dump=0xffff000012345678)")
+                        || return Err("dump=ADDR takes an address as reports print it (dump=0xffff0000c0ffee00)")
                 }
                 _ => false,
-            },
-        };
+            };
         if ok {
             Ok(Command(s))
         } else {

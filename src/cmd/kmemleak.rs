@@ -36,7 +36,7 @@ pub fn run(ctx: &mut Ctx, args: &KmemleakArgs) -> Result<Exit, Error> {
     let r = match cmd.as_str() {
         "scan" => {
             let secs = kmemleak::scan(&mut ctl).map_err(failed)?;
-            done(out, cmd, Some(secs), "one scan; `kleak leaks` shows what it reported")
+            done(out, cmd, Some(secs), "see `kleak leaks`")
         }
         c if c.starts_with("dump=") => {
             // The answer goes to the kernel log: remember where the log ends, then show what
@@ -56,7 +56,7 @@ pub fn run(ctx: &mut Ctx, args: &KmemleakArgs) -> Result<Exit, Error> {
             ctl.command(cmd).map_err(failed)?;
             let what = match c {
                 "off" => "kmemleak is off until reboot",
-                "clear" => "the objects reported so far will not be reported again",
+                "clear" => "reported objects will not be reported again",
                 "scan=0" | "scan=off" => "the scan thread is stopped",
                 _ => "",
             };

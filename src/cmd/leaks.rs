@@ -47,7 +47,7 @@ pub fn run(ctx: &mut Ctx, args: &LeaksArgs) -> Result<Exit, Error> {
     let source = match &args.input {
         Some(file) => {
             if args.scan || args.clear || args.mount {
-                return Err(Error::usage("leaks: --input reads a file; --scan, --clear and --mount act on the kernel"));
+                return Err(Error::usage("leaks: --input excludes --scan, --clear and --mount"));
             }
             read_file(file, &mut groups)?;
             file.as_str()
@@ -236,7 +236,8 @@ pub fn group(out: &mut Out, g: &Group, rank: usize, page_size: u64) -> Result<()
     }
     if let Some((lo, hi)) = g.age_ms {
         let _ = write!(out.line(), ", age {}", Dur(lo as f64 / 1000.0));
-        if hi > lo {
+        // A range only when it says more than rounding does.
+        if hi > lo + lo / 8 {
             let _ = write!(out.line(), "..{}", Dur(hi as f64 / 1000.0));
         }
     }

@@ -297,21 +297,16 @@ fn strip(line: &[u8]) -> &[u8] {
     &s[..end]
 }
 
-/// Length of a leading `[    5.123456]` or `[  T123]` (with the spaces after it).
+/// Length of a leading `[    5.123456]` or `[  T123]`: a bracket that opens on a space
+/// or a digit (a frame opens `[<`, a module name or `[inline]` on a letter).
 fn timestamp_len(s: &[u8]) -> Option<usize> {
-    let close = s.iter().take(40).position(|&b| b == b']')?;
-    let inner = &s[1..close];
-    let ok = inner.iter().any(u8::is_ascii_digit)
-        && inner.iter().all(|&b| b.is_ascii_digit() || matches!(b, b' ' | b'.' | b':' | b'T' | b'C'));
-    ok.then_some(close + 1)
+    let ok = matches!(s.get(1), Some(b' ' | b'0'..=b'9'));
+    ok.then(|| s.iter().take(40).position(|&b| b == b']').map(|p| p + 1))?
 }
 
 /// `[word]` alone on a line: a module name or `[inline]` wrapped off its frame.
 fn is_bracketed_word(t: &[u8]) -> bool {
-    t.len() > 2
-        && t[0] == b'['
-        && t[t.len() - 1] == b']'
-        && t[1..t.len() - 1].iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    t.first() == Some(&b'[') && t.last() == Some(&b']') && !t.contains(&b' ')
 }
 
 /// Where `needle` first occurs in `hay`.
