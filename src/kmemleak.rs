@@ -63,22 +63,16 @@ impl<'a> Command<'a> {
     /// Checks `s`; the error says what is wrong.
     pub fn parse(s: &'a str) -> Result<Command<'a>, &'static str> {
         const PLAIN: [&str; 7] = ["scan", "clear", "off", "stack=on", "stack=off", "scan=on", "scan=off"];
-        let ok = PLAIN.contains(&s)
-            || match (s.strip_prefix("scan="), s.strip_prefix("dump=0x")) {
-                (Some(secs), _) => {
-                    crate::parse::parse_u64(secs.as_bytes()).is_some_and(|n| n <= (u32::MAX / 1000) as u64)
-                        || return Err("scan=SECS takes whole seconds (0 to 4294967)")
-                }
-                (_, Some(addr)) => {
-                    crate::parse::kmemleak::parse_hex(addr.as_bytes()).is_some()
-                        || return Err("dump=ADDR takes an address as reports print it (dump=0xffff0000c0ffee00)")
-                }
-                _ => false,
-            };
-        if ok {
-            Ok(Command(s))
-        } else {
-            Err("not a kmemleak command (scan, clear, off, stack=on|off, scan=on|off|SECS, dump=ADDR)")
+        // The kernel's own limit: seconds × 1000 must fit its unsigned int of milliseconds.
+        let secs = |n: &str| crate::parse::parse_u64(n.as_bytes()).is_some_and(|n| n <= (u32::MAX / 1000) as u64);
+        let addr = |a: &str| crate::parse::kmemleak::parse_hex(a.as_bytes()).is_some();
+        match (s.strip_prefix("scan="), s.strip_prefix("dump=0x")) {
+            _ if PLAIN.contains(&s) => Ok(Command(s)),
+            (Some(n), _) if secs(n) => Ok(Command(s)),
+            (Some(_), _) => Err("scan=SECS takes whole seconds (0 to 4294967)"),
+            (_, Some(a)) if addr(a) => Ok(Command(s)),
+            (_, Some(_)) => Err("dump=ADDR takes an address as reports print it (dump=0xffff0000c0ffee00)"),
+            _ => Err("not a kmemleak command (scan, clear, off, stack=on|off, scan=on|off|SECS, dump=ADDR)"),
         }
     }
 

@@ -52,20 +52,18 @@ pub fn run(ctx: &mut Ctx, args: &LeaksArgs) -> Result<Exit, Error> {
             read_file(file, &mut groups)?;
             file.as_str()
         }
+        None if args.scan => {
+            // The scan thread stays paused until the report is read (Session's drop).
+            let mut s = kmemleak::session(&ctx.root, args.mount).map_err(Unavailable::error)?;
+            let mut d = Dance::new(sys::monotonic_secs(), s.min_unref_scans);
+            d.run(&mut s.ctl, &mut s.buf).map_err(Unavailable::error)?;
+            dance = Some(d);
+            read_and_clear(&mut s.ctl, &mut s.buf, &mut groups, args.clear)?;
+            kmemleak::PATH
+        }
         None => {
-            let ctl = kmemleak::open(&ctx.root, args.mount).map_err(Unavailable::error)?;
-            if args.scan {
-                let thread = kmemleak::scan_thread_running(&ctx.root);
-                let min_unref = kmemleak::min_unref_scans(&ctx.root);
-                let mut s = Session::start(ctl, thread, min_unref).map_err(Unavailable::error)?;
-                let mut d = Dance::new(sys::monotonic_secs(), s.min_unref_scans);
-                d.run(&mut s.ctl, &mut s.buf).map_err(Unavailable::error)?;
-                dance = Some(d);
-                read_and_clear(&mut s.ctl, &mut s.buf, &mut groups, args.clear)?;
-            } else {
-                let mut buf = vec![0u8; READ_BUF_BYTES];
-                read_and_clear(&mut { ctl }, &mut buf, &mut groups, args.clear)?;
-            }
+            let mut ctl = kmemleak::open(&ctx.root, args.mount).map_err(Unavailable::error)?;
+            read_and_clear(&mut ctl, &mut vec![0u8; READ_BUF_BYTES], &mut groups, args.clear)?;
             kmemleak::PATH
         }
     };
