@@ -9,6 +9,9 @@ bin=target/release/kleak
 echo "## sampling cost"
 cargo bench -q --bench sample 2>/dev/null | grep -v '^$'
 
+echo "## kmemleak report parsing (target >= 200 MB/s)"
+cargo bench -q --bench kmemleak 2>/dev/null | grep -v '^$'
+
 echo "## binary size (stripped, static)"
 cargo build -q --release --target aarch64-unknown-linux-musl
 printf 'aarch64-unknown-linux-musl: %s bytes\n' "$(stat -c %s target/aarch64-unknown-linux-musl/release/kleak)"

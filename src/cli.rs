@@ -48,6 +48,9 @@ enum Cmd {
     Top(cmd::top::TopArgs),
     Snapshot(cmd::snapshot::SnapshotArgs),
     Watch(cmd::watch::WatchArgs),
+    Leaks(cmd::leaks::LeaksArgs),
+    Kmemleak(cmd::kmemleak::KmemleakArgs),
+    Run(cmd::run::RunArgs),
 }
 
 /// What every command gets: where files come from and where output goes.
@@ -137,6 +140,7 @@ pub fn run(argv: &[String]) -> i32 {
         human: !parsed.exact,
         width: if parsed.wide { crate::out::WIDE } else { 80 },
         color: !parsed.json && crate::out::want_color(),
+        ..Style::default()
     };
     let root = match &parsed.root {
         Some(dir) => {
@@ -157,6 +161,9 @@ pub fn run(argv: &[String]) -> i32 {
         Some(Cmd::Top(a)) => cmd::top::run(&mut ctx, &a),
         Some(Cmd::Snapshot(a)) => cmd::snapshot::run(&mut ctx, &a),
         Some(Cmd::Watch(a)) => cmd::watch::run(&mut ctx, &a),
+        Some(Cmd::Leaks(a)) => cmd::leaks::run(&mut ctx, &a),
+        Some(Cmd::Kmemleak(a)) => cmd::kmemleak::run(&mut ctx, &a),
+        Some(Cmd::Run(a)) => cmd::run::run(&mut ctx, &a),
         None => cmd::watch::run(&mut ctx, &cmd::watch::WatchArgs::default()),
     };
     match result {

@@ -133,3 +133,44 @@ impl Root for FakeRoot {
         Ok(())
     }
 }
+
+/// A kmemleak control file in memory: it logs the commands written, shows a report that
+/// changes with the number of scans, and fails on purpose (EPERM as a disabled kmemleak
+/// does, EACCES as debugfs does for a user).
+#[derive(Debug, Default)]
+pub struct FakeKmemleak {
+    /// Commands written, in order.
+    pub log: Vec<String>,
+    /// Every command but `clear` fails with this (EPERM: kmemleak disabled).
+    pub command_error: Option<Errno>,
+    /// Every read fails with this.
+    pub read_error: Option<Errno>,
+    /// (scans done, report): a read shows the report of the most scans not above the
+    /// scans written so far; nothing before the first.
+    pub reports: Vec<(u32, String)>,
+    /// Scans written.
+    pub scans: u32,
+}
+
+impl crate::kmemleak::Control for FakeKmemleak {
+    fn command(&mut self, cmd: crate::kmemleak::Command<'_>) -> Result<(), Errno> {
+        self.log.push(cmd.to_string());
+        match self.command_error {
+            Some(e) if cmd.as_str() != "clear" => return Err(e),
+            _ => {}
+        }
+        self.scans += (cmd.as_str() == "scan") as u32;
+        Ok(())
+    }
+
+    fn read(&mut self, _buf: &mut [u8], sink: &mut dyn FnMut(&[u8])) -> Result<(), Errno> {
+        if let Some(e) = self.read_error {
+            return Err(e);
+        }
+        let report = self.reports.iter().filter(|(n, _)| *n <= self.scans).max_by_key(|(n, _)| *n);
+        for l in report.map_or("", |r| r.1.as_str()).lines() {
+            sink(l.as_bytes());
+        }
+        Ok(())
+    }
+}

@@ -138,6 +138,74 @@ pub fn kmalloc_class(size: u64) -> u64 {
     }
 }
 
+/// Where the objects of a kmemleak group live, named as /proc/slabinfo names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeakHome {
+    /// A `kmalloc-<n>` cache of this size class.
+    Kmalloc(u64),
+    /// The page allocator: kmalloc larger than two pages (`KMALLOC_MAX_CACHE_SIZE`), or
+    /// memblock (`(phys)` objects).
+    Pages,
+    /// vmalloc space.
+    Vmalloc,
+    /// Per-CPU memory.
+    Percpu,
+    /// A named cache of its own (`kmem_cache_alloc`): the size is that cache's object size.
+    OwnCache,
+}
+
+impl LeakHome {
+    /// Where kmalloc puts an object of `size` bytes on a kernel with `page_size` pages.
+    pub fn of_kmalloc(size: u64, page_size: u64) -> LeakHome {
+        if size > 2 * page_size {
+            LeakHome::Pages
+        } else {
+            LeakHome::Kmalloc(kmalloc_class(size))
+        }
+    }
+}
+
+impl core::fmt::Display for LeakHome {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            // SLUB names the classes from 1024 up in k: kmalloc-1k, kmalloc-8k.
+            LeakHome::Kmalloc(c) if c >= 1024 => write!(f, "kmalloc-{}k", c / 1024),
+            LeakHome::Kmalloc(c) => write!(f, "kmalloc-{c}"),
+            LeakHome::Pages => f.write_str("pages"),
+            LeakHome::Vmalloc => f.write_str("vmalloc"),
+            LeakHome::Percpu => f.write_str("percpu"),
+            LeakHome::OwnCache => f.write_str("own cache"),
+        }
+    }
+}
+
+/// The kmalloc size class a slab cache's name stands for: `kmalloc-128`, `kmalloc-2k`,
+/// `kmalloc-cg-64`, `kmalloc-rcl-1k`, `dma-kmalloc-96`, `kmalloc-rnd-03-256`, and SLAB's
+/// `size-512` and `size-512(DMA)`. `None` for any other cache.
+pub fn kmalloc_class_of(cache: &str) -> Option<u64> {
+    let b = cache.as_bytes();
+    let rest = if let Some(p) = b.windows(8).position(|w| w == b"kmalloc-") {
+        // The class is the last dash-separated part.
+        let tail = &b[p + 8..];
+        &tail[tail.iter().rposition(|&c| c == b'-').map_or(0, |i| i + 1)..]
+    } else {
+        let s = b.strip_prefix(b"size-")?;
+        s.strip_suffix(b"(DMA)").unwrap_or(s)
+    };
+    let (num, k) = match rest.strip_suffix(b"k") {
+        Some(n) => (n, 1024),
+        None => (rest, 1),
+    };
+    crate::parse::parse_u64(num).map(|n| n * k)
+}
+
+/// True if a named cache whose objects take `objsize` bytes (slabinfo's `objsize`, which
+/// includes alignment and any debug metadata) can hold kmemleak objects of `size` bytes
+/// (the cache's object size as allocated).
+pub fn fits_cache(objsize: u64, size: u64) -> bool {
+    size <= objsize && objsize <= 2 * size + 512
+}
+
 #[cfg(test)]
 mod test {
     use super::*;
@@ -204,6 +272,28 @@ mod test {
         v.end(true);
         assert_eq!(page_size_from(&m, &v), Some(65536));
         assert_eq!(page_size_from(&meminfo(&[]), &v), None);
+    }
+
+    #[test]
+    fn kmalloc_cache_names() {
+        for (name, class) in [
+            ("kmalloc-128", Some(128)),
+            ("kmalloc-2k", Some(2048)),
+            ("kmalloc-cg-64", Some(64)),
+            ("dma-kmalloc-96", Some(96)),
+            ("kmalloc-rnd-03-256", Some(256)),
+            ("kmalloc-rcl-1k", Some(1024)),
+            ("size-512(DMA)", Some(512)),
+            ("size-32", Some(32)),
+            ("dentry", None),
+            ("kmalloc-", None),
+        ] {
+            assert_eq!(kmalloc_class_of(name), class, "{name}");
+        }
+        assert_eq!(LeakHome::of_kmalloc(100, 4096).to_string(), "kmalloc-128");
+        assert_eq!(LeakHome::of_kmalloc(5000, 4096).to_string(), "kmalloc-8k");
+        assert_eq!(LeakHome::of_kmalloc(12288, 4096), LeakHome::Pages);
+        assert!(fits_cache(1000, 944) && !fits_cache(900, 944) && !fits_cache(4096, 64));
     }
 
     #[test]

@@ -20,6 +20,11 @@
 //! - [`figures`] defines every derived figure once (cache bytes, slab memory, the
 //!   `Unaccounted` remainder of meminfo).
 //! - [`out`] formats lines into a fixed buffer and writes each one whole.
+//!
+//! kmemleak's report takes the same road: [`kmemleak`] is its control file (commands, the
+//! errors that mean "not mounted", "not built", "disabled", "not root") and the scan dance;
+//! [`parse::kmemleak`] turns report lines into events that borrow the buffer; [`leaks`]
+//! groups objects by backtrace fingerprint in a fixed table.
 //! - [`cmd`] holds one module per subcommand; [`cli`] parses arguments.
 //!
 //! A module never reaches back up the chain. Capacities live in [`limits`]. Nothing
@@ -32,6 +37,8 @@ pub mod cmd;
 pub mod fake;
 pub mod figures;
 pub mod harness;
+pub mod kmemleak;
+pub mod leaks;
 pub mod limits;
 pub mod out;
 pub mod parse;

@@ -53,3 +53,29 @@ pub const MAX_WATCH_PIDS: usize = 32;
 
 /// Kernel threads remembered between scans so their stat is not read again.
 pub const MAX_KTHREADS: usize = 1024;
+
+/// kmemleak groups (distinct backtrace fingerprints) kept from one report. A board after
+/// boot shows a few dozen; syzbot's largest reports ~20. Objects of groups beyond this are
+/// counted ("N objects in groups not tracked: table full") and skipped.
+pub const MAX_LEAK_GROUPS: usize = 256;
+
+/// Frames kept per kmemleak object after its allocator frames are dropped: the fingerprint
+/// and what a group shows. netdev CI fingerprints the first five.
+pub const GROUP_FRAMES: usize = 5;
+
+/// Bytes of one kept frame (`function [module]`). Longest kernel symbols are ~60 bytes.
+pub const FRAME_BYTES: usize = 64;
+
+/// Distinct object sizes a kmemleak group lists (more are folded into its min..max).
+pub const GROUP_SIZES: usize = 4;
+
+/// Distinct contents checksums (`crc`) a kmemleak group counts before saying "8+".
+pub const GROUP_CRCS: usize = 8;
+
+/// Fingerprints `watch --kmemleak-every` remembers as already printed. When full, the
+/// oldest is forgotten (and would be printed again if it is still reported).
+pub const MAX_SEEN_GROUPS: usize = 1024;
+
+/// Scan durations a kmemleak scan dance records (it needs 2–4 scans; more only with a
+/// large `min_unref_scans`).
+pub const MAX_DANCE_SCANS: usize = 8;

@@ -107,6 +107,11 @@ pub enum Mode {
     ReadWriteCreate,
     /// Write only, created or truncated, mode 0644.
     CreateTruncate,
+    /// Write only, appending: a kernel control file ignores the position, and a regular
+    /// file standing in for one (a test's `--root` tree) keeps each command as a line.
+    Append,
+    /// Read only, without blocking (`/dev/kmsg`: EAGAIN when no record is left).
+    ReadNonBlock,
 }
 
 impl File {
@@ -118,6 +123,8 @@ impl File {
                 Mode::Write => libc::O_WRONLY,
                 Mode::ReadWriteCreate => libc::O_RDWR | libc::O_CREAT,
                 Mode::CreateTruncate => libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC,
+                Mode::Append => libc::O_WRONLY | libc::O_APPEND,
+                Mode::ReadNonBlock => libc::O_RDONLY | libc::O_NONBLOCK,
             };
         // SAFETY: the pointer is a NUL-terminated buffer that lives across the call;
         // open(2) does not keep it.
@@ -204,6 +211,16 @@ impl File {
             off += n as u64;
         }
         Ok(())
+    }
+
+    /// Moves the file position to the end (`/dev/kmsg`: past the records logged so far).
+    pub fn seek_end(&self) -> Result<(), Errno> {
+        // SAFETY: plain syscall on an fd this File owns.
+        if unsafe { libc::lseek(self.fd, 0, libc::SEEK_END) } < 0 {
+            Err(Errno::last())
+        } else {
+            Ok(())
+        }
     }
 
     /// `fsync(2)`.
@@ -350,6 +367,149 @@ pub fn stop_requested() -> bool {
 /// The signal that requested the stop, or 0.
 pub fn stop_signal() -> i32 {
     STOP_SIGNAL.load(Ordering::Relaxed)
+}
+
+/// Signals held back while it lives: a kmemleak `scan` runs inside the writer's
+/// `write()`, and a signal pending in the writer ends the scan's reporting early without
+/// an error. Blocked signals stay pending and are delivered when the guard drops.
+pub struct SignalsBlocked {
+    old: libc::sigset_t,
+}
+
+impl SignalsBlocked {
+    /// Blocks every signal that can be blocked.
+    pub fn new() -> SignalsBlocked {
+        // SAFETY: both sets are fully initialised (zeroed, then sigfillset) before
+        // sigprocmask reads one and writes the other; kleak is single-threaded.
+        unsafe {
+            let mut all: libc::sigset_t = core::mem::zeroed();
+            let mut old: libc::sigset_t = core::mem::zeroed();
+            libc::sigfillset(&mut all);
+            libc::sigprocmask(libc::SIG_BLOCK, &all, &mut old);
+            SignalsBlocked { old }
+        }
+    }
+}
+
+impl Default for SignalsBlocked {
+    fn default() -> Self {
+        SignalsBlocked::new()
+    }
+}
+
+impl Drop for SignalsBlocked {
+    fn drop(&mut self) {
+        // SAFETY: restores the mask saved by new(); the set is a valid sigset_t.
+        unsafe { libc::sigprocmask(libc::SIG_SETMASK, &self.old, core::ptr::null_mut()) };
+    }
+}
+
+/// Mounts debugfs on the path made of `parts` (`mount -t debugfs none /sys/kernel/debug`).
+pub fn mount_debugfs(parts: &[&[u8]]) -> Result<(), Errno> {
+    // SAFETY: all strings are NUL-terminated and live across the call; data is null.
+    let r =
+        with_cpath(parts, |p| unsafe { libc::mount(c"none".as_ptr(), p, c"debugfs".as_ptr(), 0, core::ptr::null()) })?;
+    if r < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(())
+    }
+}
+
+/// Calls `f` with the name of each entry of the directory made of `parts` (not `.`/`..`)
+/// until it returns false.
+pub fn list_dir(parts: &[&[u8]], mut f: impl FnMut(&[u8]) -> bool) -> Result<(), Errno> {
+    // SAFETY: the path is NUL-terminated and lives across the call.
+    let dir = with_cpath(parts, |p| unsafe { libc::opendir(p) })?;
+    if dir.is_null() {
+        return Err(Errno::last());
+    }
+    loop {
+        // SAFETY: dir is an open DIR*; the entry stays valid until the next readdir or
+        // closedir, and its name is NUL-terminated.
+        let name = unsafe {
+            let ent = libc::readdir(dir);
+            if ent.is_null() {
+                break;
+            }
+            core::ffi::CStr::from_ptr((*ent).d_name.as_ptr()).to_bytes()
+        };
+        if name != b"." && name != b".." && !f(name) {
+            break;
+        }
+    }
+    // SAFETY: dir came from opendir and is closed once.
+    unsafe { libc::closedir(dir) };
+    Ok(())
+}
+
+/// How a child process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exited {
+    /// It exited with this code.
+    Code(i32),
+    /// A signal killed it.
+    Signal(i32),
+}
+
+/// Runs `args` (the first looked up in `PATH`) as a child that shares kleak's standard
+/// input and output, and waits for it. A child that cannot start says so on stderr and
+/// exits 127, as a shell's does. Arguments come from kleak's own argv, so none holds a
+/// NUL byte.
+pub fn run_child(args: &[String]) -> Result<Exited, Errno> {
+    // Everything the child touches is prepared before the fork.
+    let mut bytes = Vec::new();
+    for a in args {
+        bytes.extend_from_slice(a.as_bytes());
+        bytes.push(0);
+    }
+    let mut ptrs: Vec<*const libc::c_char> = Vec::with_capacity(args.len() + 1);
+    let mut at = 0;
+    for a in args {
+        ptrs.push(bytes[at..].as_ptr().cast());
+        at += a.len() + 1;
+    }
+    ptrs.push(core::ptr::null());
+    // SAFETY: fork has no memory effects in the parent. The child only makes
+    // async-signal-safe calls (signal, sigprocmask, execvp, write, _exit) on memory
+    // prepared before the fork.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(Errno::last());
+    }
+    if pid == 0 {
+        // SAFETY: see above; ptrs is a NULL-terminated array of NUL-terminated strings
+        // that live in `bytes`.
+        unsafe {
+            // The child starts as a shell would start it: SIGPIPE kills it, nothing blocked.
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            let mut none: libc::sigset_t = core::mem::zeroed();
+            libc::sigemptyset(&mut none);
+            libc::sigprocmask(libc::SIG_SETMASK, &none, core::ptr::null_mut());
+            libc::execvp(ptrs[0], ptrs.as_ptr());
+            let why = Errno::last().name();
+            for part in [&b"kleak: cannot run "[..], args[0].as_bytes(), b": ", why.as_bytes(), b"\n"] {
+                libc::write(2, part.as_ptr().cast(), part.len());
+            }
+            libc::_exit(127);
+        }
+    }
+    let mut status = 0;
+    loop {
+        // SAFETY: status is a valid int; pid is our child.
+        if unsafe { libc::waitpid(pid, &mut status, 0) } >= 0 {
+            break;
+        }
+        let e = Errno::last();
+        if e != Errno::EINTR {
+            return Err(e);
+        }
+    }
+    Ok(if libc::WIFSIGNALED(status) {
+        Exited::Signal(libc::WTERMSIG(status))
+    } else {
+        Exited::Code(libc::WEXITSTATUS(status))
+    })
 }
 
 /// The system page size (`sysconf(_SC_PAGESIZE)`).

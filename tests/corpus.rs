@@ -124,3 +124,55 @@ fn unaccounted_is_computed_for_every_meminfo_capture() {
         assert!(u < total, "{rel}: Unaccounted {u} >= MemTotal {total}");
     }
 }
+
+#[test]
+fn every_kmemleak_report_parses_with_the_manifest_counts() {
+    use kleak::leaks::Groups;
+    let mut total = 0;
+    for e in manifest("kmemleak") {
+        let rel = e["file"].as_str().unwrap();
+        let mut g = Groups::default();
+        lines_of(rel, |l| g.line(l));
+        g.finish();
+        let p = &g.parser;
+        assert_eq!(p.objects as u64, e["objects"].as_u64().unwrap(), "{rel}: objects");
+        assert_eq!(p.hex_dumps as u64, e["hex_dump"].as_u64().unwrap(), "{rel}: hex dumps");
+        assert_eq!(p.crcs as u64, e["crc_backtrace"].as_u64().unwrap(), "{rel}: crc backtraces");
+        assert_eq!(p.stats.malformed, 0, "{rel}: malformed (first at line {})", p.stats.first_malformed);
+        // Every object lands in a group; every group names a place.
+        assert_eq!(g.objects(), p.objects as u64, "{rel}: grouped objects");
+        for grp in g.all() {
+            assert!(grp.size_min > 0, "{rel}");
+            assert!(!grp.site().is_empty(), "{rel}");
+        }
+        total += p.objects;
+    }
+    assert_eq!(total, 208, "objects in the whole corpus (SOURCES.md)");
+}
+
+#[test]
+fn kmemleak_groups_name_the_leaking_function() {
+    use kleak::leaks::Groups;
+    // (file, groups, largest group's objects, its first frame) — read off the reports.
+    let cases: &[(&str, usize, u32, &str)] = &[
+        ("kmemleak/syzkaller-testdata_01.txt", 1, 2, "atusb_probe"),
+        ("kmemleak/lkp-tests_1.txt", 1, 2, "unpack_to_rootfs"),
+        ("kmemleak/lkml-report_03.txt", 1, 6, "cpuset_write_resmask"),
+        ("kmemleak/lkml-report_06.txt", 1, 4, "ap_init_apmsg"),
+        ("kmemleak/lkml-report_14.txt", 1, 2, "nfs_sysfs_move_sb_to_server"),
+        ("kmemleak/lkml-report_08.txt", 1, 1, "mpt3sas_scsih_event_callback [mpt3sas]"),
+        ("kmemleak/lkml-patch_08.txt", 1, 1, "of_platform_device_create_pdata"),
+        // The same syzbot report, decoded and left in raw flowed form: the same groups.
+        ("kmemleak/syzbot-email_01.txt", 1, 7, "bcsp_recv"),
+        ("kmemleak/syzbot-email-flowed-raw_01.txt", 1, 7, "bcsp_recv"),
+    ];
+    for &(rel, groups, largest, site) in cases {
+        let mut g = Groups::default();
+        lines_of(rel, |l| g.line(l));
+        g.finish();
+        let top = &g.all()[g.ranked()[0] as usize];
+        let sites: Vec<_> = g.all().iter().map(|g| g.site().to_string()).collect();
+        assert_eq!(g.all().len(), groups, "{rel}: {sites:?}");
+        assert_eq!((top.objects, top.site()), (largest, site), "{rel}: {sites:?}");
+    }
+}

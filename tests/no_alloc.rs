@@ -89,3 +89,34 @@ fn the_counter_sees_allocations() {
     });
     assert_eq!(n, 1);
 }
+
+#[test]
+fn kmemleak_dances_in_watch_allocate_nothing_after_start() {
+    // A captured tree whose kmemleak file (a regular file) holds a real report: every dance
+    // scans (appends to the file), reads and groups the report, and prints nothing new after
+    // the first.
+    let dir = std::env::temp_dir().join(format!("kleak-noalloc-km-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("sys/kernel/debug")).unwrap();
+    let report = common::corpus().join("kmemleak/syzbot-email_10.txt");
+    std::fs::copy(report, dir.join("sys/kernel/debug/kmemleak")).unwrap();
+    let root = FsRoot::tree(dir.to_str().unwrap());
+    let session = kleak::kmemleak::session(&root, false).unwrap();
+    let mut w = kleak::cmd::leaks::LeakWatch::start(session, 10.0, 0.0);
+    let mut out = Out::new(Target::Null, Style::default());
+    // The first dance (warm-up) prints the report's groups.
+    let mut t = 0.0;
+    while w.dances == 0 {
+        w.poll(&mut out, t, t).unwrap();
+        t += 1.0;
+    }
+    assert!(w.new_groups >= 2, "{}", w.new_groups);
+    let n = allocations(|| {
+        while w.dances < 20 {
+            w.poll(&mut out, t, t).unwrap();
+            t += 1.0;
+        }
+    });
+    assert_eq!(w.groups.objects(), 21, "the report is read and grouped each dance");
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(n, 0);
+}

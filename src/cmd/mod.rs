@@ -4,7 +4,10 @@
 pub mod all;
 pub mod diff;
 pub mod doctor;
+pub mod kmemleak;
+pub mod leaks;
 pub mod log;
+pub mod run;
 pub mod snapshot;
 pub mod top;
 pub mod watch;

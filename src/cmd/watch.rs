@@ -30,11 +30,14 @@ pub struct WatchArgs {
     /// stop after N samples (default: until Ctrl-C or SIGTERM)
     #[argh(option)]
     pub count: Option<u64>,
+    /// also run the kmemleak scan dance every S seconds; print leaks not seen before
+    #[argh(option, from_str_fn(parse_duration))]
+    pub kmemleak_every: Option<f64>,
 }
 
 impl Default for WatchArgs {
     fn default() -> Self {
-        WatchArgs { interval: 5.0, count: None }
+        WatchArgs { interval: 5.0, count: None, kmemleak_every: None }
     }
 }
 
@@ -181,6 +184,7 @@ fn sample_json(out: &mut Out, t: &Tables, movers: &[u16]) -> Result<(), Closed> 
 /// Runs `kleak watch`.
 pub fn run(ctx: &mut Ctx, args: &WatchArgs) -> Result<Exit, Error> {
     let s = start(ctx)?;
+    let mut kl = args.kmemleak_every.map(|every| crate::cmd::leaks::LeakWatch::open(ctx, every)).transpose()?;
     let mut w = Watch::new(s);
     let out = &mut ctx.out;
     let r = (|| -> Result<(), Closed> {
@@ -192,8 +196,11 @@ pub fn run(ctx: &mut Ctx, args: &WatchArgs) -> Result<Exit, Error> {
         }
         w.line(out)?;
         let mut n = 1;
-        while args.count.is_none_or(|c| n < c) {
-            if !sys::sleep(args.interval) {
+        loop {
+            if let Some(k) = kl.as_mut() {
+                k.poll(out, w.sampler.tables.times.elapsed(), sys::monotonic_secs())?;
+            }
+            if args.count.is_some_and(|c| n >= c) || !sys::sleep(args.interval) {
                 break;
             }
             w.step(out, sys::monotonic_secs())?;
@@ -201,6 +208,9 @@ pub fn run(ctx: &mut Ctx, args: &WatchArgs) -> Result<Exit, Error> {
         }
         w.summary(out)
     })();
+    if let Some(k) = kl.as_mut() {
+        k.end();
+    }
     if !out.style.json {
         report_skipped(&w.sampler.tables);
     }

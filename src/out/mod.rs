@@ -30,6 +30,11 @@ impl Line {
         &self.buf[..self.len]
     }
 
+    /// The text so far as a string (empty if it is not UTF-8, which kleak never writes).
+    pub fn as_str(&self) -> &str {
+        core::str::from_utf8(self.as_bytes()).unwrap_or("")
+    }
+
     /// Empties the line.
     pub fn clear(&mut self) {
         self.len = 0;
@@ -165,6 +170,43 @@ impl Json<'_> {
         self
     }
 
+    /// Opens a list under `k`; add [`Json::item_str`] / [`Json::item_u64`], then
+    /// [`Json::close_list`].
+    pub fn list(&mut self, k: &str) -> &mut Self {
+        self.key(k);
+        let _ = self.line.write_char('[');
+        self.first = true;
+        self
+    }
+
+    fn item(&mut self) {
+        if !self.first {
+            let _ = self.line.write_char(',');
+        }
+        self.first = false;
+    }
+
+    /// A string in a list.
+    pub fn item_str(&mut self, v: &str) -> &mut Self {
+        self.item();
+        self.string(v);
+        self
+    }
+
+    /// A number in a list.
+    pub fn item_u64(&mut self, v: u64) -> &mut Self {
+        self.item();
+        let _ = write!(self.line, "{v}");
+        self
+    }
+
+    /// Closes a list.
+    pub fn close_list(&mut self) -> &mut Self {
+        let _ = self.line.write_char(']');
+        self.first = false;
+        self
+    }
+
     /// Closes a nested object.
     pub fn close(&mut self) -> &mut Self {
         let _ = self.line.write_char('}');
@@ -203,11 +245,13 @@ pub struct Style {
     pub width: usize,
     /// ANSI colour (only when stdout is a terminal and NO_COLOR is unset).
     pub color: bool,
+    /// Written at the start of every line (`# `: text as KTAP diagnostics).
+    pub prefix: &'static str,
 }
 
 impl Default for Style {
     fn default() -> Self {
-        Style { json: false, human: true, width: 80, color: false }
+        Style { json: false, human: true, width: 80, color: false, prefix: "" }
     }
 }
 
@@ -278,6 +322,13 @@ impl Out {
 
     /// Writes the line being built, with a newline, and starts a new one.
     pub fn emit(&mut self) -> Result<(), Closed> {
+        let prefix = self.style.prefix.as_bytes();
+        if !prefix.is_empty() {
+            let (p, len) = (prefix.len(), self.line.len.min(LINE_BYTES - 1 - prefix.len()));
+            self.line.buf.copy_within(..len, p);
+            self.line.buf[..p].copy_from_slice(prefix);
+            self.line.len = len + p;
+        }
         let len = self.line.len;
         self.line.buf[len] = b'\n';
         let bytes = &self.line.buf[..len + 1];
@@ -331,10 +382,11 @@ mod test {
         let mut l = Line::default();
         l.json("slab").str("name", "a\"b\\c\n").u64("n", 3).i64("d", -2).f64("r", 1.5).bool("ok", true);
         let mut j = Json { line: &mut l, first: false };
-        j.open("m").i64("x", 1).i64("y", 2).close().open("e").close().end();
+        j.open("m").i64("x", 1).i64("y", 2).close().open("e").close();
+        j.list("l").item_u64(1).item_str("a").close_list().list("z").close_list().end();
         assert_eq!(
             core::str::from_utf8(l.as_bytes()).unwrap(),
-            r#"{"kind":"slab","name":"a\"b\\c\n","n":3,"d":-2,"r":1.500,"ok":true,"m":{"x":1,"y":2},"e":{}}"#
+            r#"{"kind":"slab","name":"a\"b\\c\n","n":3,"d":-2,"r":1.500,"ok":true,"m":{"x":1,"y":2},"e":{},"l":[1,"a"],"z":[]}"#
         );
     }
 

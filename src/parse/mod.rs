@@ -9,6 +9,7 @@
 //! in place of padding. A line that still makes no sense is skipped and counted in
 //! [`LineStats`], never a panic.
 
+pub mod kmemleak;
 pub mod meminfo;
 pub mod proc_pid;
 pub mod slabinfo;

@@ -1,0 +1,254 @@
+//! `kleak run -- CMD`: the kmemleak documentation's "test a section" flow, automated.
+//!
+//! 1. Sample slabinfo, vmstat and meminfo (the base), pause kmemleak's scan thread and
+//!    `clear` its report, so only objects leaked from now on are reported.
+//! 2. Run CMD N times (fork/exec, sharing kleak's terminal; stop at the first failure).
+//! 3. Wait `--settle` seconds for deferred frees (RCU, workqueues), sample again.
+//! 4. Run the scan dance ([`crate::kmemleak::Dance`]) for the objects allocated up to the
+//!    end of CMD, read and group the report, restart the scan thread.
+//! 5. Report the new kmemleak groups, the slab caches and meminfo figures that grew (a
+//!    cache that appeared counts as grown from zero), and CMD's exit status.
+//!
+//! The verdict (the exit code): CMD failed or could not start → 4; else kmemleak reported
+//! objects → 1; else 0. Growth of slab caches is reported but not judged: caches grow and
+//! shrink with any file or network activity, so growth over one short run says little on
+//! its own (`kleak watch` judges growth over time). Without kmemleak the growth is all
+//! there is, and kleak says kmemleak was unavailable and why.
+
+use super::{report_status, start};
+use crate::cli::{parse_duration, Ctx};
+use crate::cmd::leaks;
+use crate::kmemleak::{self, Command, Control, Dance, Unavailable};
+use crate::leaks::Groups;
+use crate::out::fmt::Dur;
+use crate::out::view::Span;
+use crate::out::{note, Closed, Out};
+use crate::outln;
+use crate::sample::Tables;
+use crate::sys::{self, Errno, Exited};
+use crate::{Error, Exit};
+use argh::FromArgs;
+use core::fmt::Write;
+
+/// run a command and report the kernel memory it leaked (kmemleak, slab, meminfo)
+#[derive(FromArgs, Debug)]
+#[argh(
+    subcommand,
+    name = "run",
+    example = "load and unload a module, then scan for what it leaked:\n  $ kleak run -- sh -c 'insmod ./mydrv.ko && rmmod mydrv'",
+    note = "Exit 0 clean, 1 kmemleak found leaks, 4 the command failed. Slab growth is shown, not judged."
+)]
+pub struct RunArgs {
+    /// seconds to wait after the command (default 2)
+    #[argh(option, default = "2.0", from_str_fn(parse_duration))]
+    pub settle: f64,
+    /// run the command N times (default 1)
+    #[argh(option, default = "1")]
+    pub repeat: u32,
+    /// print the verdict as KTAP (kselftest, LAVA, KernelCI)
+    #[argh(switch)]
+    pub ktap: bool,
+    /// split kmemleak groups by contents checksum too (crc)
+    #[argh(switch)]
+    pub by_crc: bool,
+    /// mount debugfs if it is not mounted (root)
+    #[argh(switch)]
+    pub mount: bool,
+    /// the command and its arguments, after --
+    #[argh(positional, greedy, arg_name = "CMD")]
+    pub cmd: Vec<String>,
+}
+
+/// What happened, for the report.
+struct Report<'a> {
+    cmd: &'a [String],
+    runs: u32,
+    status: Result<Exited, Errno>,
+    secs: f64,
+    settle: f64,
+    kmemleak: Result<(), Unavailable>,
+    dance: Option<Dance>,
+    groups: Groups,
+    interrupted: bool,
+    exit: Exit,
+}
+
+/// Runs `kleak run`.
+pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Exit, Error> {
+    if args.cmd.is_empty() {
+        return Err(Error::usage("run: give the command after --: kleak run -- CMD [ARGS...]"));
+    }
+    if args.repeat == 0 {
+        return Err(Error::usage("run: --repeat must be at least 1"));
+    }
+    if args.ktap && ctx.out.style.json {
+        return Err(Error::usage("run: --ktap or --json, not both"));
+    }
+
+    let mut s = start(ctx)?;
+    let mut km = kmemleak::session(&ctx.root, args.mount);
+    if let Ok(k) = km.as_mut() {
+        if let Err(e) = k.ctl.command(Command::CLEAR) {
+            km = Err(Unavailable::from_errno(e));
+        }
+    }
+    if let Err(e) = &km {
+        note(format_args!("kmemleak unavailable: {e}; reporting slab growth only"));
+    }
+
+    let t0 = sys::monotonic_secs();
+    let (mut runs, mut status) = (0, Ok(Exited::Code(0)));
+    for _ in 0..args.repeat {
+        status = sys::run_child(&args.cmd);
+        runs += 1;
+        if status != Ok(Exited::Code(0)) || sys::stop_requested() {
+            break;
+        }
+    }
+    let ended = sys::monotonic_secs();
+    let mut interrupted = !sys::sleep(args.settle);
+    s.sample(sys::monotonic_secs());
+    report_status(&mut s);
+
+    let mut groups = Groups::default();
+    groups.by_crc = args.by_crc;
+    let mut dance = None;
+    let kmemleak = match km.as_mut() {
+        Err(e) => Err(*e),
+        Ok(k) => {
+            let mut d = Dance::new(ended, k.min_unref_scans);
+            let r = match d.run(&mut k.ctl, &mut k.buf) {
+                Ok(true) if d.found > 0 => {
+                    leaks::read(&mut k.ctl, &mut k.buf, &mut groups).map_err(Unavailable::from_errno)
+                }
+                Ok(done) => {
+                    interrupted |= !done;
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            };
+            k.end();
+            dance = Some(d);
+            r
+        }
+    };
+    let exit = if status != Ok(Exited::Code(0)) {
+        Exit::CmdFailed
+    } else if groups.objects() > 0 || groups.untracked_objects > 0 {
+        Exit::Leak
+    } else {
+        Exit::Ok
+    };
+    let r = Report {
+        cmd: &args.cmd,
+        runs,
+        status,
+        secs: ended - t0,
+        settle: args.settle,
+        kmemleak,
+        dance,
+        groups,
+        interrupted,
+        exit,
+    };
+    let out = &mut ctx.out;
+    let t = &s.tables;
+    let printed = if args.ktap { ktap(out, t, &r) } else { report(out, t, &r) };
+    if !out.style.json {
+        leaks::notes(&r.groups);
+        super::report_skipped(t);
+    }
+    Ok(printed.map_or(Exit::Ok, |()| r.exit))
+}
+
+/// `sh -c 'x'` as one line (quoted where an argument holds a space).
+fn command_line(out: &mut Out, cmd: &[String]) {
+    for a in cmd {
+        let q = if a.contains(' ') { "'" } else { "" };
+        let _ = write!(out.line(), " {q}{a}{q}");
+    }
+}
+
+fn status_text(out: &mut Out, r: &Report<'_>) {
+    let _ = match r.status {
+        Ok(Exited::Code(c)) => write!(out.line(), "exit {c}"),
+        Ok(Exited::Signal(s)) => write!(out.line(), "killed by signal {s}"),
+        Err(e) => write!(out.line(), "could not start: {}", e.name()),
+    };
+}
+
+/// The report: the command, the scans, the kmemleak groups, what changed since the base
+/// sample (`diff`'s tables over the whole run: caches that appeared are `(new)`, grown
+/// from zero), and the verdict. In JSON: `kmemleak-scans`, `leak-group`s, one `run`
+/// object, then `diff`'s objects and the summary.
+fn report(out: &mut Out, t: &Tables, r: &Report<'_>) -> Result<(), Closed> {
+    let json = out.style.json;
+    if !json {
+        let _ = write!(out.line(), "kleak run:");
+        command_line(out, r.cmd);
+        let _ = write!(out.line(), ": ");
+        status_text(out, r);
+        outln!(out, ", {} run(s) in {}, settled {}", r.runs, Dur(r.secs), Dur(r.settle))?;
+    }
+    if let Some(d) = &r.dance {
+        leaks::scans(out, d)?;
+    }
+    match r.kmemleak {
+        Err(e) if !json => outln!(out, "kmemleak: unavailable: {e}")?,
+        _ => leaks::show(out, &r.groups, t.page_size)?,
+    }
+    let (verdict, why) = match r.exit {
+        Exit::CmdFailed => ("failed", "the command failed"),
+        Exit::Leak => ("leak", "kmemleak reported objects"),
+        _ if r.kmemleak.is_err() => ("unknown", "kmemleak unavailable, slab changes below"),
+        _ => ("clean", "kmemleak reported nothing new"),
+    };
+    if json {
+        let mut why = crate::out::Line::default();
+        if let Err(e) = r.kmemleak {
+            let _ = write!(why, "{e}");
+        }
+        let mut j = out.line().json("run");
+        match r.status {
+            Ok(Exited::Code(c)) => j.i64("exit_status", c as i64),
+            Ok(Exited::Signal(s)) => j.i64("signal", s as i64),
+            Err(e) => j.str("start_error", e.name()),
+        };
+        j.u64("runs", r.runs as u64).f64("elapsed_secs", r.secs);
+        j.bool("kmemleak", r.kmemleak.is_ok()).str("kmemleak_error", why.as_str());
+        j.u64("objects", r.groups.objects()).u64("groups", r.groups.all().len() as u64);
+        if let Some(d) = &r.dance {
+            j.u64("scans", d.scan_secs.len() as u64).f64("scan_secs_max", d.longest_scan());
+        }
+        j.bool("interrupted", r.interrupted).str("verdict", verdict).end();
+        out.emit()?;
+    }
+    crate::cmd::diff::show(out, t, Span::SinceStart, "run")?;
+    if !json {
+        let interrupted = if r.interrupted { " (interrupted: scans not completed)" } else { "" };
+        outln!(out, "verdict: {verdict}: {why}{interrupted} (exit {})", r.exit as i32)?;
+    }
+    Ok(())
+}
+
+/// KTAP (Documentation/dev-tools/ktap.rst): two test points, `command` and `kmemleak`,
+/// and the whole text report as `# ` diagnostic lines.
+fn ktap(out: &mut Out, t: &Tables, r: &Report<'_>) -> Result<(), Closed> {
+    outln!(out, "KTAP version 1")?;
+    outln!(out, "1..2")?;
+    out.style.prefix = "# ";
+    report(out, t, r)?;
+    out.style.prefix = "";
+    let _ = match r.status {
+        Ok(Exited::Code(0)) => write!(out.line(), "ok 1 command"),
+        Ok(Exited::Code(c)) => write!(out.line(), "not ok 1 command # exit={c}"),
+        Ok(Exited::Signal(s)) => write!(out.line(), "not ok 1 command # signal={s}"),
+        Err(e) => write!(out.line(), "not ok 1 command # cannot start: {}", e.name()),
+    };
+    out.emit()?;
+    match r.kmemleak {
+        Err(e) => outln!(out, "ok 2 kmemleak # SKIP {e}"),
+        Ok(()) if r.groups.objects() > 0 || r.groups.untracked_objects > 0 => outln!(out, "not ok 2 kmemleak"),
+        Ok(()) => outln!(out, "ok 2 kmemleak"),
+    }
+}

@@ -1,0 +1,378 @@
+//! kmemleak end to end: `leaks` on every corpus report, the control path against a fake
+//! debugfs tree (a regular file stands in for /sys/kernel/debug/kmemleak and keeps, one per
+//! line, the commands kleak wrote to it), `run` with a command that "leaks" by appending a
+//! real report to that file, `watch --kmemleak-every`, and the dance and its errors in
+//! process against the fault-injecting fake.
+
+mod common;
+
+use common::{corpus, fixtures, json_lines, kleak, manifest, run};
+use kleak::fake::FakeKmemleak;
+use kleak::kmemleak::{Dance, Session, Unavailable};
+use kleak::leaks::Groups;
+use kleak::sys::Errno;
+use std::path::{Path, PathBuf};
+
+/// A --root tree: this machine's captured /proc, an empty debugfs directory, and
+/// optionally an (empty) kmemleak file and a kernel scan thread in /proc.
+struct Tree(PathBuf);
+
+impl Tree {
+    fn new(name: &str, kmemleak: bool, scan_thread: bool) -> Tree {
+        let t = std::env::temp_dir().join(format!("kleak-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&t);
+        std::fs::create_dir_all(t.join("proc")).unwrap();
+        for f in ["slabinfo", "vmstat", "meminfo", "uptime"] {
+            std::fs::copy(fixtures().join("host-x86_64-6.18/proc").join(f), t.join("proc").join(f)).unwrap();
+        }
+        std::fs::create_dir_all(t.join("sys/kernel/debug")).unwrap();
+        if kmemleak {
+            std::fs::write(t.join("sys/kernel/debug/kmemleak"), "").unwrap();
+        }
+        if scan_thread {
+            std::fs::create_dir_all(t.join("proc/42")).unwrap();
+            std::fs::write(t.join("proc/42/comm"), "kmemleak\n").unwrap();
+        }
+        Tree(t)
+    }
+    fn root(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+    fn kmemleak(&self) -> PathBuf {
+        self.0.join("sys/kernel/debug/kmemleak")
+    }
+    /// The lines of the fake kmemleak file that are commands kleak wrote.
+    fn commands(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(self.kmemleak()).unwrap();
+        text.lines().filter(|l| !l.is_empty() && !l.starts_with(' ') && !l.contains(' ')).map(String::from).collect()
+    }
+}
+
+impl Drop for Tree {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn report(rel: &str) -> PathBuf {
+    corpus().join("kmemleak").join(rel)
+}
+
+#[test]
+fn leaks_groups_every_corpus_report_in_json() {
+    for e in manifest("kmemleak") {
+        let rel = e["file"].as_str().unwrap();
+        let path = corpus().join(rel);
+        let (code, out, err) = run(&["--json", "leaks", "--input", path.to_str().unwrap()]);
+        assert_eq!(code, 1, "{rel}: objects were reported: {err}");
+        let v = json_lines(&out);
+        let groups: Vec<_> = v.iter().filter(|o| o["kind"] == "leak-group").collect();
+        let summary = v.last().unwrap();
+        assert_eq!(summary["kind"], "summary", "{rel}");
+        assert_eq!(summary["objects"], e["objects"], "{rel}");
+        assert_eq!(summary["hex_dumps"], e["hex_dump"], "{rel}");
+        assert_eq!(summary["crcs"], e["crc_backtrace"], "{rel}");
+        assert_eq!(summary["skipped_lines"], 0, "{rel}");
+        assert_eq!(summary["groups"].as_u64().unwrap() as usize, groups.len(), "{rel}");
+        let sum: u64 = groups.iter().map(|g| g["objects"].as_u64().unwrap()).sum();
+        assert_eq!(sum, e["objects"].as_u64().unwrap(), "{rel}");
+        let counts: Vec<u64> = groups.iter().map(|g| g["objects"].as_u64().unwrap()).collect();
+        assert!(counts.windows(2).all(|w| w[0] >= w[1]), "{rel}: largest first: {counts:?}");
+        for g in &groups {
+            assert!(g["frames"].is_array() && g["cache"].is_string() && g["fingerprint"].as_str().unwrap().len() == 16);
+        }
+    }
+}
+
+#[test]
+fn leaks_text_names_size_cache_task_age_and_frames() {
+    let (code, out, _) = run(&["leaks", "--input", report("lkml-report_01.txt").to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(out.starts_with("kmemleak: 6 objects in 2 groups, 1.8K; largest first\n"), "{out}");
+    assert!(out.contains("#1 3 objects, 1.5K, size 512 (kmalloc-512)\n"), "{out}");
+    assert!(out.contains("   comm \"systemd-udevd\" pid 435 (+2 other tasks), age 1h7m..2h28m\n"), "{out}");
+    assert!(out.contains("   hiddev_connect [usbhid]\n"), "{out}");
+    for l in out.lines() {
+        assert!(l.len() <= 80, "wider than 80 columns: {l:?}");
+    }
+    // The same report in three spellings (debugfs, U+00A0 mail, its attachment) groups alike.
+    let (_, a, _) = run(&["--json", "leaks", "--input", report("lkml-attachment_2.txt").to_str().unwrap()]);
+    let (_, b, _) = run(&["--json", "leaks", "--input", report("lkml-report_01.txt").to_str().unwrap()]);
+    let fp =
+        |s: &str| json_lines(s).iter().filter_map(|o| o["fingerprint"].as_str().map(String::from)).collect::<Vec<_>>();
+    assert_eq!(fp(&a), fp(&b));
+}
+
+#[test]
+fn leaks_input_missing_file_and_mixed_options() {
+    let (code, _, err) = run(&["leaks", "--input", "/nonexistent/report"]);
+    assert_eq!(code, 3);
+    assert!(err.contains("/nonexistent/report"), "{err}");
+    let (code, _, err) = run(&["leaks", "--input", "x", "--scan"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn debugfs_not_mounted_prints_the_mount_command() {
+    let t = Tree::new("nomount", false, false);
+    for args in [&["kmemleak", "scan"][..], &["leaks"], &["leaks", "--scan"]] {
+        let (code, out, err) = run(&[&["--root", t.root()], args].concat());
+        assert_eq!(code, 3, "{args:?}");
+        assert!(out.is_empty());
+        assert_eq!(
+            err,
+            "kleak: debugfs is not mounted: mount -t debugfs none /sys/kernel/debug (or add --mount, as root)\n"
+        );
+    }
+}
+
+#[test]
+fn debugfs_without_kmemleak_names_the_kernel_option() {
+    let t = Tree::new("nobuilt", false, false);
+    std::fs::write(t.0.join("sys/kernel/debug/sleep_time"), "").unwrap();
+    let (code, _, err) = run(&["--root", t.root(), "kmemleak", "clear"]);
+    assert_eq!(code, 3);
+    assert_eq!(err, "kleak: no /sys/kernel/debug/kmemleak: the kernel lacks CONFIG_DEBUG_KMEMLEAK=y\n");
+}
+
+#[test]
+fn commands_are_checked_then_written_one_per_write() {
+    let t = Tree::new("control", true, false);
+    for bad in ["bogus", "scan=1.5", "dump=123", "scan=", "Scan"] {
+        let (code, _, err) = run(&["--root", t.root(), "kmemleak", bad]);
+        assert_eq!(code, 2, "{bad}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    assert!(t.commands().is_empty(), "nothing written for a bad command");
+    for good in ["scan", "stack=off", "stack=on", "scan=600", "clear", "dump=0xffff000012345600"] {
+        let (code, out, err) = run(&["--root", t.root(), "kmemleak", good]);
+        assert_eq!(code, 0, "{good}: {err}");
+        assert!(out.starts_with("kmemleak: "), "{out}");
+    }
+    assert_eq!(t.commands(), ["scan", "stack=off", "stack=on", "scan=600", "clear", "dump=0xffff000012345600"]);
+    let (code, out, _) = run(&["--root", t.root(), "kmemleak", "dump=0x1"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("the answer is in the kernel log"), "{out}");
+    let (code, out, _) = run(&["--root", t.root(), "--json", "kmemleak", "scan"]);
+    assert_eq!(code, 0);
+    let v = json_lines(&out);
+    assert_eq!((v.len(), &v[0]["kmemleak_command"]), (1, &serde_json::json!("scan")));
+    assert!(v[0]["scan_secs"].as_f64().unwrap() >= 0.0);
+}
+
+#[test]
+fn a_user_without_root_is_told_kmemleak_needs_root() {
+    // debugfs is root's: opening the control file fails with EACCES. Real permissions on a
+    // file of mode 0600, as `nobody`.
+    let is_root =
+        std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false);
+    if !is_root || std::process::Command::new("setpriv").arg("--version").output().is_err() {
+        eprintln!("needs root and setpriv: skipped");
+        return;
+    }
+    let t = Tree::new("noroot", true, false);
+    std::fs::set_permissions(t.kmemleak(), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let mut c = std::process::Command::new("setpriv");
+    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+    c.arg(kleak().get_program()).args(kleak().get_args());
+    let o = c.args(["--root", t.root(), "leaks"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "kleak: kmemleak needs root (/sys/kernel/debug is root's)\n");
+}
+
+#[test]
+fn eperm_means_disabled_and_eacces_needs_root() {
+    for (e, want) in [(Errno::EPERM, Unavailable::Disabled), (Errno::EACCES, Unavailable::NeedsRoot)] {
+        let fake = FakeKmemleak { command_error: Some(e), ..FakeKmemleak::default() };
+        let err = Session::start(fake, true, 1).err().unwrap();
+        assert_eq!(err, want);
+    }
+    let disabled = Unavailable::Disabled.error();
+    assert_eq!((disabled.exit as i32, disabled.msg.as_str()), (3, "kmemleak is disabled; boot with kmemleak=on"));
+    // `clear` still works on a disabled kmemleak (it frees its metadata); the probe is
+    // `scan=off`, which fails.
+    let fake = FakeKmemleak { command_error: Some(Errno::EPERM), ..FakeKmemleak::default() };
+    let err = Session::start(fake, false, 1).err();
+    assert_eq!(err, Some(Unavailable::Disabled));
+}
+
+const ONE: &str = "unreferenced object 0xffff000012345600 (size 100):\n  comm \"insmod\", pid 7, jiffies 1 (age 6.100s)\n  backtrace:\n    [<0>] kmalloc_trace+0x1/0x2\n    [<1>] leaky_store+0x4c/0xb8 [leaky]\n";
+const TWO: &str = "unreferenced object 0xffff000012345700 (size 64):\n  comm \"kworker/0:1\", pid 9, jiffies 2 (age 6.000s)\n  backtrace:\n    [<0>] kmalloc_trace+0x1/0x2\n    [<1>] false_positive+0x4c/0xb8\n";
+
+#[test]
+fn the_dance_ages_scans_confirms_and_keeps_what_survives() {
+    // After the second scan two objects are reported; the confirming scan finds a
+    // reference to one of them (a false positive), so only the other survives.
+    let both = format!("{ONE}{TWO}");
+    let fake = FakeKmemleak { reports: vec![(2, both), (3, ONE.into())], ..FakeKmemleak::default() };
+    let mut s = Session::start(fake, true, 1).unwrap();
+    let mut d = Dance::new(100.0, 1);
+    let mut t = 100.0;
+    let mut calls = vec![];
+    while let Some(next) = d.poll(&mut s.ctl, &mut s.buf, t).unwrap() {
+        calls.push(t);
+        t = next;
+    }
+    assert_eq!(d.scan_secs.len(), 3);
+    assert_eq!(d.found, 2);
+    assert!(calls.iter().any(|&c| c >= 105.5), "the aged scan waits until objects are 5 s old: {calls:?}");
+    let mut g = Groups::default();
+    kleak::cmd::leaks::read(&mut s.ctl, &mut s.buf, &mut g).unwrap();
+    assert_eq!(g.all().len(), 1);
+    assert_eq!(g.all()[0].site(), "leaky_store [leaky]");
+    s.end();
+    assert_eq!(s.ctl.log, ["scan=off", "scan", "scan", "scan", "scan=on"]);
+}
+
+#[test]
+fn the_dance_stops_after_one_look_when_nothing_is_reported_and_honours_min_unref_scans() {
+    let fake = FakeKmemleak::default();
+    let mut s = Session::start(fake, false, 3).unwrap();
+    let mut d = Dance::new(0.0, s.min_unref_scans);
+    let mut t = 0.0;
+    while let Some(next) = d.poll(&mut s.ctl, &mut s.buf, t).unwrap() {
+        t = next;
+    }
+    // The checksum scan, then min_unref_scans (3) scans before the first look.
+    assert_eq!(d.scan_secs.len(), 4);
+    assert_eq!(d.found, 0);
+    s.end();
+    assert_eq!(s.ctl.log.last().unwrap(), "scan", "the thread was not running: not restarted");
+}
+
+/// Writes `slabinfo` with one cache grown and one new (what a leaky module does).
+fn grown_slabinfo(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(fixtures().join("host-x86_64-6.18/proc/slabinfo")).unwrap();
+    let mut out = String::new();
+    for l in text.lines() {
+        if l.starts_with("kmalloc-128 ") {
+            // 5000 more objects in use and allocated.
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let (a, n): (u64, u64) = (f[1].parse().unwrap(), f[2].parse().unwrap());
+            out += &l.replacen(f[1], &(a + 5000).to_string(), 1).replacen(f[2], &(n + 5000).to_string(), 1);
+        } else {
+            out += l;
+        }
+        out.push('\n');
+    }
+    out +=
+        "leaky_cache          200    200    256   16    1 : tunables    0    0    0 : slabdata     13     13      0\n";
+    let p = dir.join("slabinfo.grown");
+    std::fs::write(&p, out).unwrap();
+    p
+}
+
+#[test]
+fn run_finds_what_the_command_leaked() {
+    let t = Tree::new("run", true, true);
+    let grown = grown_slabinfo(&t.0);
+    let script = format!(
+        "echo output of the command; cat {} >> {}; cp {} {}/proc/slabinfo",
+        report("lkml-report_14.txt").display(),
+        t.kmemleak().display(),
+        grown.display(),
+        t.root()
+    );
+    let (code, out, err) = run(&["--root", t.root(), "run", "--settle", "0", "--", "sh", "-c", &script]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.starts_with("output of the command\nkleak run: sh -c 'echo output"), "{out}");
+    assert!(out.contains(": exit 0, 1 run(s) in "), "{out}");
+    assert!(out.contains("kmemleak: 3 scans, seconds each:"), "{out}");
+    assert!(out.contains("kmemleak: 2 objects in 1 groups, 128B; largest first\n"), "{out}");
+    assert!(out.contains("   nfs_sysfs_move_sb_to_server\n"), "{out}");
+    assert!(out.lines().any(|l| l.ends_with(" kmalloc-128") && l.contains("+5000")), "{out}");
+    assert!(out.lines().any(|l| l.ends_with(" leaky_cache (new)") && l.contains("+200")), "{out}");
+    assert!(out.ends_with("verdict: leak: kmemleak reported objects (exit 1)\n"), "{out}");
+    // What kleak wrote: pause the thread, clear, (the command ran), three scans, restart.
+    assert_eq!(t.commands(), ["scan=off", "clear", "scan", "scan", "scan", "scan=on"]);
+}
+
+#[test]
+fn run_of_a_clean_command_is_clean_and_speaks_ktap() {
+    let t = Tree::new("clean", true, false);
+    let (code, out, err) = run(&["--root", t.root(), "run", "--ktap", "--settle", "0", "--", "true"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[..2], ["KTAP version 1", "1..2"]);
+    assert!(lines.contains(&"# kmemleak: no unreferenced objects"), "{out}");
+    assert_eq!(lines[lines.len() - 2..], ["ok 1 command", "ok 2 kmemleak"]);
+    assert!(lines[2..lines.len() - 2].iter().all(|l| l.starts_with("# ")), "diagnostics only: {out}");
+    // Two scans: nothing was found at the first look, so nothing to confirm.
+    assert_eq!(t.commands(), ["scan=off", "clear", "scan", "scan"]);
+}
+
+#[test]
+fn run_reports_a_failed_command_and_leaks_as_json_and_ktap() {
+    let t = Tree::new("fail", true, false);
+    let script = format!("cat {} >> {}; exit 3", report("lkml-patch_08.txt").display(), t.kmemleak().display());
+    let (code, out, _) = run(&["--root", t.root(), "run", "--ktap", "--settle", "0", "--", "sh", "-c", &script]);
+    assert_eq!(code, 4, "a failed command outranks the leak: {out}");
+    assert!(out.contains("\nnot ok 1 command # exit=3\nnot ok 2 kmemleak\n"), "{out}");
+    std::fs::write(t.kmemleak(), "").unwrap();
+    let script = format!("cat {} >> {}", report("lkml-patch_08.txt").display(), t.kmemleak().display());
+    let (code, out, _) = run(&["--root", t.root(), "--json", "run", "--settle", "0", "--", "sh", "-c", &script]);
+    assert_eq!(code, 1);
+    let v = json_lines(&out);
+    let g: Vec<_> = v.iter().filter(|o| o["kind"] == "leak-group").collect();
+    assert_eq!(g.len(), 1);
+    assert_eq!(g[0]["frames"][0], "of_platform_device_create_pdata");
+    let r = v.iter().find(|o| o["kind"] == "run").unwrap();
+    assert_eq!(
+        (r["exit_status"].as_i64(), r["verdict"].as_str(), r["objects"].as_u64()),
+        (Some(0), Some("leak"), Some(1))
+    );
+    assert_eq!(v.last().unwrap()["kind"], "summary");
+    assert_eq!(v.last().unwrap()["command"], "run");
+    let (code, _, err) = run(&["--root", t.root(), "run", "--settle", "0", "--", "/nonexistent/command"]);
+    assert_eq!(code, 4);
+    assert!(err.contains("kleak: cannot run /nonexistent/command: ENOENT"), "{err}");
+}
+
+#[test]
+fn run_without_kmemleak_still_reports_slab_growth() {
+    let t = Tree::new("nokml", false, false);
+    let grown = grown_slabinfo(&t.0);
+    let script = format!("cp {} {}/proc/slabinfo", grown.display(), t.root());
+    let (code, out, err) = run(&["--root", t.root(), "run", "--settle", "0", "--", "sh", "-c", &script]);
+    assert_eq!(code, 0, "growth alone is shown, not judged: {out}");
+    assert!(err.contains("kmemleak unavailable: debugfs is not mounted"), "{err}");
+    assert!(out.contains("kmemleak: unavailable: debugfs is not mounted"), "{out}");
+    assert!(out.contains("(2 caches changed)"), "{out}");
+    assert!(out.contains("verdict: unknown: kmemleak unavailable, slab changes below (exit 0)"), "{out}");
+}
+
+#[test]
+fn run_usage_errors() {
+    for args in [&["run"][..], &["run", "--repeat", "0", "--", "true"], &["--json", "run", "--ktap", "--", "true"]] {
+        let (code, _, err) = run(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
+
+#[test]
+fn watch_prints_each_kmemleak_group_once() {
+    let t = Tree::new("watch", true, false);
+    std::fs::copy(report("lkml-report_01.txt"), t.kmemleak()).unwrap();
+    let (code, out, err) =
+        run(&["--root", t.root(), "watch", "--interval", "0.5", "--count", "20", "--kmemleak-every", "1"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.matches("kmemleak: a new leak").count(), 2, "two groups, each printed once: {out}");
+    assert!(out.contains("#1 3 objects, 1.5K, size 512 (kmalloc-512)"), "{out}");
+    assert!(out.contains("kleak watch: 20 samples"), "{out}");
+    let scans = t.commands().iter().filter(|c| *c == "scan").count();
+    assert!(scans >= 3, "at least one whole dance: {scans}");
+}
+
+#[test]
+fn help_for_the_new_commands() {
+    for c in ["leaks", "kmemleak", "run"] {
+        let (code, out, _) = run(&[c, "--help"]);
+        assert_eq!(code, 0);
+        assert!(out.contains("Examples:"), "{c}");
+    }
+    let (_, out, _) = run(&["--help"]);
+    for c in ["leaks", "kmemleak", "run"] {
+        assert!(out.contains(c), "{c}");
+    }
+}
