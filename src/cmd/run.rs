@@ -36,7 +36,7 @@ use core::fmt::Write;
     subcommand,
     name = "run",
     example = "load and unload a module, then scan for what it leaked:\n  $ kleak run -- sh -c 'insmod ./mydrv.ko && rmmod mydrv'",
-    note = "Exit 0 clean, 1 kmemleak found leaks, 4 the command failed. Slab growth is shown, not judged."
+    note = "Exit 0 clean, 1 kmemleak found leaks, 4 the command failed.\nSlab growth is shown, not judged."
 )]
 pub struct RunArgs {
     /// seconds to wait after the command (default 2)
