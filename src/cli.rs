@@ -178,6 +178,16 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
     Ok(secs)
 }
 
+/// Parses a duration where a plain number means minutes (`--remind 10`); with a unit like
+/// [`parse_duration`] (`90s`, `1h`).
+pub fn parse_minutes(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return parse_duration(t).map(|m| m * 60.0);
+    }
+    parse_duration(t)
+}
+
 /// Parses a size: plain bytes or with a binary unit (`256K`, `4M`, `1G`; `KiB`/`kB` too).
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();

@@ -38,6 +38,8 @@ pub mod sample;
 pub mod snapshot;
 pub mod sys;
 pub mod table;
+pub mod trend;
+pub mod verdict;
 
 use core::fmt;
 

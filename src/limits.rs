@@ -43,3 +43,19 @@ pub const LINE_BYTES: usize = 1024;
 
 /// Bytes of a path kleak builds (a `--root` prefix plus a /proc or /sys path).
 pub const PATH_BYTES: usize = 1024;
+
+/// Slots a trend window is cut into: per entry, one low-water mark per slot (2 bytes
+/// each). 32 points give Mann–Kendall a z of up to 8 for a clean trend and cost 96 bytes
+/// per entry with the rest of its state (src/trend.rs).
+pub const TREND_SLOTS: usize = 32;
+
+/// Slots of the coarser object-count ring of slab caches (each spans
+/// `TREND_SLOTS / TREND_COUNT_SLOTS` trend slots): 32 more bytes per cache.
+pub const TREND_COUNT_SLOTS: usize = 8;
+
+/// Columns of a sparkline at most.
+pub const SPARK_COLS: usize = 16;
+
+/// Alerts of one sample kept for the console, most severe first; the rest are counted
+/// ("+N more"). `--max-alerts` chooses how many of these are printed.
+pub const MAX_ALERTS_SHOWN: usize = 16;

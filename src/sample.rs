@@ -39,6 +39,11 @@ pub trait Root {
     fn open(&self, path: &str) -> Result<Self::File, Errno>;
     /// True for the running system (`/`), false for a captured tree.
     fn is_live(&self) -> bool;
+    /// Writes `bytes` to the existing file `path` under this root in one `write(2)`
+    /// (kernel control files such as /proc/sys/vm/drop_caches). Refused by default.
+    fn write(&self, _path: &str, _bytes: &[u8]) -> Result<(), Errno> {
+        Err(Errno::EACCES)
+    }
 }
 
 /// The file system: `/` or a `--root DIR` prefix.
@@ -71,6 +76,10 @@ impl Root for FsRoot {
     }
     fn is_live(&self) -> bool {
         self.prefix.is_empty()
+    }
+    fn write(&self, path: &str, bytes: &[u8]) -> Result<(), Errno> {
+        let f = sys::File::open(&[self.prefix.as_bytes(), path.as_bytes()], Mode::Write)?;
+        f.write(bytes).map(|_| ())
     }
 }
 

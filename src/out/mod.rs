@@ -4,6 +4,7 @@
 //! the moment a board dies. Nothing here allocates: numbers are formatted by `core::fmt`
 //! into [`Line`], and JSON objects are written field by field with [`Json`].
 
+pub mod alert;
 pub mod fmt;
 pub mod view;
 
@@ -193,11 +194,13 @@ pub struct Style {
     pub human: bool,
     /// Columns a text line may use.
     pub width: usize,
+    /// Plain ASCII sparklines (the locale is not UTF-8, or `--ascii`).
+    pub ascii: bool,
 }
 
 impl Default for Style {
     fn default() -> Self {
-        Style { json: false, human: true, width: 80 }
+        Style { json: false, human: true, width: 80, ascii: false }
     }
 }
 
