@@ -16,6 +16,7 @@ use argh::FromArgs;
     example = "watch the slab caches of a board, one line per sample:\n  $ kleak watch --interval 10",
     example = "which caches grew most over 30 seconds:\n  $ kleak top -n 5 --interval 30",
     example = "compare a snapshot taken before a test with now:\n  $ kleak snapshot -o /tmp/before && run-test && kleak diff /tmp/before",
+    example = "stop at the first suspect leak (exit code 1):\n  $ kleak watch --window 5m --exit-on-leak",
     note = "Without a command kleak runs `watch`. The original spellings -all, -diff and -top N work too.\nExit codes: 0 ok, 1 leak found, 2 usage error, 3 environment error (missing file, kernel option, permission), 4 the command `run` ran failed."
 )]
 pub struct Args {
@@ -28,6 +29,9 @@ pub struct Args {
     /// exact byte counts in tables instead of K/M/G
     #[argh(switch)]
     pub exact: bool,
+    /// plain ASCII sparklines (the default when the locale is not UTF-8)
+    #[argh(switch)]
+    pub ascii: bool,
     /// print kleak's version
     #[argh(switch)]
     pub version: bool,
@@ -43,6 +47,7 @@ enum Cmd {
     Top(cmd::top::TopArgs),
     Snapshot(cmd::snapshot::SnapshotArgs),
     Watch(cmd::watch::WatchArgs),
+    Replay(cmd::replay::ReplayArgs),
 }
 
 /// What every command gets: where files come from and where output goes.
@@ -54,7 +59,7 @@ pub struct Ctx {
 }
 
 /// Options that may also be written after the subcommand (`kleak all --json`).
-const GLOBAL_SWITCHES: &[&str] = &["--json", "--exact"];
+const GLOBAL_SWITCHES: &[&str] = &["--json", "--exact", "--ascii"];
 const GLOBAL_OPTIONS: &[&str] = &["--root"];
 
 /// Rewrites the original tool's spellings and moves global options in front of the
@@ -127,7 +132,8 @@ pub fn run(argv: &[String]) -> i32 {
         let _ = sys::write_stdout(concat!("kleak ", env!("CARGO_PKG_VERSION"), "\n").as_bytes());
         return 0;
     }
-    let style = Style { json: parsed.json, human: !parsed.exact, ..Style::default() };
+    let style =
+        Style { json: parsed.json, human: !parsed.exact, ascii: parsed.ascii || !utf8_locale(), ..Style::default() };
     let root = match &parsed.root {
         Some(dir) => {
             if !sys::exists(&[dir.as_bytes()]) {
@@ -145,6 +151,7 @@ pub fn run(argv: &[String]) -> i32 {
         Some(Cmd::Top(a)) => cmd::top::run(&mut ctx, &a),
         Some(Cmd::Snapshot(a)) => cmd::snapshot::run(&mut ctx, &a),
         Some(Cmd::Watch(a)) => cmd::watch::run(&mut ctx, &a),
+        Some(Cmd::Replay(a)) => cmd::replay::run(&mut ctx, &a),
         None => cmd::watch::run(&mut ctx, &cmd::watch::WatchArgs::default()),
     };
     match result {
@@ -154,6 +161,18 @@ pub fn run(argv: &[String]) -> i32 {
             e.exit as i32
         }
     }
+}
+
+/// True if the locale's character set is UTF-8: the first of `LC_ALL`, `LC_CTYPE`, `LANG`
+/// that is set decides, as in C's setlocale. Unset (the C locale) means ASCII.
+pub fn utf8_locale() -> bool {
+    for key in ["LC_ALL", "LC_CTYPE", "LANG"] {
+        if let Some(v) = std::env::var_os(key).filter(|v| !v.is_empty()) {
+            let v = v.to_string_lossy().to_ascii_lowercase();
+            return v.contains("utf-8") || v.contains("utf8");
+        }
+    }
+    false
 }
 
 /// Parses a duration: plain seconds with fractions (`5`, `0.5`) or with a unit (`250ms`,

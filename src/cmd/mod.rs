@@ -3,6 +3,7 @@
 
 pub mod all;
 pub mod diff;
+pub mod replay;
 pub mod snapshot;
 pub mod top;
 pub mod watch;

@@ -99,12 +99,10 @@ pub struct Watch<R: Root> {
     pub sampler: Sampler<R>,
     /// The leak verdicts.
     pub verdicts: Verdicts,
-    /// Alert lines printed per sample at most (text; JSON prints every alert).
-    pub max_alerts: usize,
+    /// The alerts of a sample on their way out (`batch.max`: lines per sample at most).
+    pub batch: alert::Batch,
     /// A suspect leak of unreclaimable memory was reported (for `--exit-on-leak`).
     pub leak_seen: bool,
-    /// The latest sample's alerts kept for the console, most severe first.
-    shown: heapless::Vec<Alert, MAX_ALERTS_SHOWN>,
     reclaim_error_told: bool,
 }
 
@@ -121,9 +119,8 @@ impl<R: Root> Watch<R> {
         let mut w = Watch {
             sampler,
             verdicts: Verdicts::new(policy, check_reclaim),
-            max_alerts: 4,
+            batch: alert::Batch::new(4),
             leak_seen: false,
-            shown: heapless::Vec::new(),
             reclaim_error_told: false,
         };
         let (t, root) = (&w.sampler.tables, w.sampler.root());
@@ -142,60 +139,18 @@ impl<R: Root> Watch<R> {
     /// Judges the latest sample and prints its alerts: every one in JSON; on a console the
     /// `max_alerts` most severe, and "+N more" for the rest.
     pub fn judge(&mut self, out: &mut Out, now: f64) -> Result<(), Closed> {
-        let Watch { sampler, verdicts, shown, leak_seen, .. } = self;
-        shown.clear();
-        let mut more = 0u32;
-        let mut closed = Ok(());
-        let json = out.style.json;
+        let Watch { sampler, verdicts, batch, leak_seen, .. } = self;
+        let mut r = Ok(());
         verdicts.update(&sampler.tables, Some(sampler.root()), now, &mut |a: &Alert| {
             *leak_seen |= a.is_leak();
-            if json {
-                alert::json(a, out.line());
-                closed = closed.and(out.emit());
-            } else if let Err(a) = shown.push(*a) {
-                // Full: keep the most severe, count the rest.
-                more += 1;
-                if let Some(worst) = shown.iter_mut().max_by_key(|s| s.rank()) {
-                    if a.rank() < worst.rank() {
-                        *worst = a;
-                    }
-                }
-            }
+            r = r.and(batch.add(out, a));
         });
-        closed?;
+        r?;
         if let Some(e) = verdicts.reclaim_error.filter(|_| !self.reclaim_error_told) {
             self.reclaim_error_told = true;
             note(format_args!("--check-reclaim: writing /proc/sys/vm/drop_caches failed: {e}; not checking again"));
         }
-        if json {
-            return Ok(());
-        }
-        self.shown.sort_unstable_by_key(|a| a.rank());
-        let show = self.max_alerts.min(self.shown.len());
-        more += (self.shown.len() - show) as u32;
-        for i in 0..show {
-            let a = self.shown[i];
-            let style = out.style;
-            alert::text(&a, out.line(), &style);
-            out.emit()?;
-            if a.source == Source::Slab && a.is_leak() {
-                self.kmemleak_groups_for(out, &a)?;
-            }
-        }
-        if more > 0 {
-            alert::more(out.line(), more, self.max_alerts);
-            out.emit()?;
-        }
-        Ok(())
-    }
-
-    /// Hook for `--kmemleak-every` (the kmemleak issue): when a slab cache becomes a suspect
-    /// leak, the kmemleak groups whose objects live in it can be named here, under the
-    /// alert. `a.objsize` is the cache's object size; the kmemleak side provides the map
-    /// from an object size to its groups (`figures::kmalloc_class` names the class).
-    /// Nothing to do until that lands.
-    fn kmemleak_groups_for(&mut self, _out: &mut Out, _a: &Alert) -> Result<(), Closed> {
-        Ok(())
+        self.batch.flush(out, kmemleak_groups_for)
     }
 
     /// Prints the line for the latest sample.
@@ -270,13 +225,23 @@ impl<R: Root> Watch<R> {
         let grown = crate::cmd::top::top_growers(t, 5, Span::SinceStart);
         if !grown.is_empty() {
             outln!(out, "grew most since start:")?;
-            view::delta_header(out, false)?;
+            view::delta_header(out, false, false)?;
             for &i in &grown {
-                view::delta_row(out, &t.slab.entries()[i as usize], Span::SinceStart, 0.0)?;
+                view::delta_row(out, &t.slab.entries()[i as usize], Span::SinceStart, 0.0, None)?;
             }
         }
         Ok(())
     }
+}
+
+/// Hook for `--kmemleak-every` (the kmemleak issue): called behind every alert line the
+/// console shows. When a slab cache is a suspect leak (`a.source == Source::Slab &&
+/// a.is_leak()`), the kmemleak groups whose objects live in it belong on the lines below
+/// it: `a.objsize` is the cache's object size, the kmemleak side maps an object size to its
+/// groups (`figures::kmalloc_class` names the size class). Prints nothing until that lands.
+pub fn kmemleak_groups_for(_out: &mut Out, a: &Alert) -> Result<(), Closed> {
+    let _suspect_cache = a.source == Source::Slab && a.is_leak();
+    Ok(())
 }
 
 fn summary_delta_key(key: &str) -> &'static str {
@@ -355,7 +320,7 @@ pub fn run(ctx: &mut Ctx, args: &WatchArgs) -> Result<Exit, Error> {
     }
     let s = start(ctx)?;
     let mut w = Watch::with_policy(s, args.policy(), args.check_reclaim);
-    w.max_alerts = args.max_alerts;
+    w.batch.max = args.max_alerts;
     let out = &mut ctx.out;
     let r = (|| -> Result<(), Closed> {
         if !out.style.json {

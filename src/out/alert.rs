@@ -16,7 +16,8 @@
 //! ```
 
 use super::fmt::{Count, Dur, Fit, Size};
-use super::{Line, Style};
+use super::{Closed, Line, Out, Style};
+use crate::limits::MAX_ALERTS_SHOWN;
 use crate::trend::Change;
 use crate::verdict::{state_str, Alert, Reclaim, Severity, Spark};
 use core::fmt::{self, Display, Formatter, Write};
@@ -183,6 +184,68 @@ pub fn json(a: &Alert, line: &mut Line) {
     }
     j.str("shape", core::str::from_utf8(&shape[..a.spark.len as usize]).unwrap_or(""));
     j.end();
+}
+
+/// One sample's alerts on their way out: JSON goes out at once (every alert); a console
+/// gets the `max` most severe, then one "+N more" line for the rest.
+pub struct Batch {
+    kept: heapless::Vec<Alert, MAX_ALERTS_SHOWN>,
+    more: u32,
+    /// Alert lines per sample at most (1 to [`MAX_ALERTS_SHOWN`]).
+    pub max: usize,
+}
+
+impl Batch {
+    /// A batch that shows at most `max` lines per sample.
+    pub fn new(max: usize) -> Self {
+        Batch { kept: heapless::Vec::new(), more: 0, max: max.clamp(1, MAX_ALERTS_SHOWN) }
+    }
+
+    /// Takes one alert: prints it now in JSON, keeps it for [`Batch::flush`] in text.
+    pub fn add(&mut self, out: &mut Out, a: &Alert) -> Result<(), Closed> {
+        if out.style.json {
+            json(a, out.line());
+            return out.emit();
+        }
+        if let Err(a) = self.kept.push(*a) {
+            // Full: keep the most severe, count the rest.
+            self.more += 1;
+            if let Some(worst) = self.kept.iter_mut().max_by_key(|k| k.rank()) {
+                if a.rank() < worst.rank() {
+                    *worst = a;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Prints the kept alerts, most severe first, calling `after` behind each line; then
+    /// "+N more". Empties the batch.
+    pub fn flush(
+        &mut self,
+        out: &mut Out,
+        mut after: impl FnMut(&mut Out, &Alert) -> Result<(), Closed>,
+    ) -> Result<(), Closed> {
+        self.kept.sort_unstable_by_key(|a| a.rank());
+        let show = self.max.min(self.kept.len());
+        let more = self.more + (self.kept.len() - show) as u32;
+        let style = out.style;
+        let mut r = Ok(());
+        for a in &self.kept[..show] {
+            text(a, out.line(), &style);
+            r = out.emit().and_then(|_| after(out, a));
+            if r.is_err() {
+                break;
+            }
+        }
+        if r.is_ok() && more > 0 {
+            self::more(out.line(), more, self.max);
+            r = out.emit();
+        }
+        self.kept.clear();
+        self.more = 0;
+        r
+    }
 }
 
 /// Columns a text line takes (sparkline characters are one column each).
