@@ -168,8 +168,9 @@ pub fn run(argv: &[String]) -> i32 {
 pub fn utf8_locale() -> bool {
     for key in ["LC_ALL", "LC_CTYPE", "LANG"] {
         if let Some(v) = std::env::var_os(key).filter(|v| !v.is_empty()) {
-            let v = v.to_string_lossy().to_ascii_lowercase();
-            return v.contains("utf-8") || v.contains("utf8");
+            let v = v.as_encoded_bytes();
+            return v.windows(5).any(|w| w.eq_ignore_ascii_case(b"utf-8"))
+                || v.windows(4).any(|w| w.eq_ignore_ascii_case(b"utf8"));
         }
     }
     false

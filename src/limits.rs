@@ -18,11 +18,12 @@ pub const MAX_CACHES: usize = 1024;
 /// Longer names are shortened (and still told apart by their order in the file).
 pub const NAME_BYTES: usize = 64;
 
-/// Bytes of a slabinfo row kept after the cache name, to recognise an unchanged row next
-/// sample without parsing it (a SLUB row is ~100 bytes; longer rows are parsed every time).
+/// Longest slabinfo row tail (after the cache name) remembered, as a hash, to recognise an
+/// unchanged row next sample without parsing it (a SLUB row is ~100 bytes; longer rows are
+/// parsed every time).
 pub const SLAB_TAIL_BYTES: usize = 128;
 
-/// Bytes of a vmstat or meminfo line kept after its key, for the same purpose.
+/// Longest vmstat or meminfo line tail remembered (as a hash), for the same purpose.
 pub const GAUGE_TAIL_BYTES: usize = 32;
 
 /// /proc/vmstat keys tracked. 6.x kernels print ~200.

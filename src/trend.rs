@@ -177,11 +177,15 @@ impl<const N: usize> Ring<N> {
     fn put(&mut self, pos: usize, v: i64) {
         loop {
             if v < self.floor {
-                let unit = 1i128 << self.shift;
-                let d = ((self.floor as i128 - v as i128) + unit - 1) / unit;
-                let top = self.vals.iter().copied().max().unwrap_or(0) as i128;
-                if top + d <= u16::MAX as i128 {
-                    self.floor = (self.floor as i128 - d * unit) as i64;
+                // Units to move the floor down by, rounded up; a shift, not a division.
+                let Some(gap) = self.floor.checked_sub(v) else {
+                    *self = Ring { floor: v, ..Self::EMPTY };
+                    return;
+                };
+                let d = (gap as u64).div_ceil(1u64 << self.shift);
+                let top = self.vals.iter().copied().max().unwrap_or(0) as u64;
+                if top + d <= u16::MAX as u64 {
+                    self.floor -= (d << self.shift) as i64;
                     for x in self.vals.iter_mut() {
                         *x += d as u16;
                     }
@@ -192,12 +196,12 @@ impl<const N: usize> Ring<N> {
                     self.floor = v;
                 }
             }
-            let q = ((v as i128 - self.floor as i128) >> self.shift) as u128;
-            if q > u16::MAX as u128 && self.shift < 62 {
+            let q = (v.wrapping_sub(self.floor) as u64) >> self.shift;
+            if q > u16::MAX as u64 && self.shift < 62 {
                 self.widen();
                 continue;
             }
-            self.vals[pos] = q.min(u16::MAX as u128) as u16;
+            self.vals[pos] = q.min(u16::MAX as u64) as u16;
             return;
         }
     }
@@ -749,7 +753,7 @@ pub fn mann_kendall(xs: &[i64]) -> (i32, f64) {
     let mut sorted = [0i64; SLOTS];
     let m = n.min(SLOTS);
     sorted[..m].copy_from_slice(&xs[..m]);
-    sorted[..m].sort_unstable();
+    sort_small(&mut sorted[..m], |a, b| a < b);
     let mut ties = 0i64;
     let mut run = 1i64;
     for k in 1..=m {
@@ -789,13 +793,59 @@ pub fn theil_sen(xs: &[i64], ts: &[u32]) -> f64 {
     }
     let s = &mut slopes[..k];
     let mid = k / 2;
-    let (_, &mut hi, _) = s.select_nth_unstable_by(mid, f64::total_cmp);
+    let hi = select(s, mid);
     if k % 2 == 1 {
         hi
     } else {
         let lo = s[..mid].iter().copied().fold(f64::NEG_INFINITY, f64::max);
         (lo + hi) / 2.0
     }
+}
+
+/// Sorts a short slice (a batch of alerts, a window's 32 values) by `less`: insertion
+/// sort, one small copy of code for every use instead of the standard library's.
+pub fn sort_small<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
+    for i in 1..v.len() {
+        let mut j = i;
+        while j > 0 && less(&v[j], &v[j - 1]) {
+            v.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+}
+
+/// Puts the `k`-th smallest value at `v[k]` (smaller ones before it) and returns it:
+/// Hoare's quickselect with the middle element as pivot.
+fn select(v: &mut [f64], k: usize) -> f64 {
+    let (mut lo, mut hi) = (0, v.len() - 1);
+    while lo < hi {
+        let pivot = v[lo + (hi - lo) / 2];
+        let (mut i, mut j) = (lo, hi);
+        while i <= j {
+            while v[i] < pivot {
+                i += 1;
+            }
+            while v[j] > pivot {
+                j -= 1;
+            }
+            if i <= j {
+                v.swap(i, j);
+                i += 1;
+                if j == 0 {
+                    break;
+                }
+                j -= 1;
+            }
+        }
+        if k <= j {
+            hi = j;
+        } else if k >= i {
+            lo = i;
+        } else {
+            break;
+        }
+    }
+    v[k]
 }
 
 #[cfg(test)]
@@ -830,6 +880,25 @@ mod test {
         xs[7] = 100_000;
         xs[13] = -100_000;
         assert_eq!(theil_sen(&xs, &ts), 10.0);
+    }
+
+    #[test]
+    fn select_finds_the_kth_value() {
+        let mut seed = 7u64;
+        for n in 1..60 {
+            let mut v: Vec<f64> = (0..n)
+                .map(|_| {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    ((seed >> 33) % 17) as f64
+                })
+                .collect();
+            let mut sorted = v.clone();
+            sorted.sort_by(f64::total_cmp);
+            for k in 0..n {
+                assert_eq!(select(&mut v, k), sorted[k], "n {n} k {k}");
+                assert!(v[..k].iter().all(|&x| x <= sorted[k]));
+            }
+        }
     }
 
     #[test]

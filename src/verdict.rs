@@ -30,7 +30,7 @@
 //! (`LEAK ... kept`).
 
 use crate::limits::{NAME_BYTES, SPARK_COLS, TREND_SLOTS};
-use crate::sample::{read_lines, Root, Tables};
+use crate::sample::{ReadAt, Root, Tables};
 use crate::table::Name;
 use crate::trend::{Change, Engine, Event, Policy};
 
@@ -126,8 +126,8 @@ impl Spark {
         let hi = col.iter().copied().max().unwrap_or(0);
         let mut s = Spark::EMPTY;
         for (l, &v) in s.levels.iter_mut().zip(col) {
-            let (d, r) = (v as i128 - lo as i128, hi as i128 - lo as i128);
-            *l = if r > 0 { ((d * 7 + r / 2) / r) as u8 } else { 0 };
+            let (d, r) = (v.wrapping_sub(lo) as u64 as f64, hi.wrapping_sub(lo) as u64 as f64);
+            *l = if r > 0.0 { (d * 7.0 / r + 0.5) as u8 } else { 0 };
         }
         s.len = cols as u8;
         s
@@ -272,15 +272,11 @@ pub fn is_reclaimable<R: Root>(root: Option<&R>, name: &str) -> bool {
             && path.push_str("/reclaim_account").is_ok()
         {
             if let Ok(mut f) = root.open(&path) {
-                let mut buf = [0u8; 32];
-                let mut flag = None;
-                let _ = read_lines(&mut f, &mut buf, |l: &[u8]| {
-                    if flag.is_none() {
-                        flag = crate::parse::trim(l).first().map(|&b| b == b'1');
+                let mut buf = [0u8; 8];
+                if let Ok(n) = f.read_at(&mut buf, 0) {
+                    if let Some(&b) = crate::parse::trim(&buf[..n]).first() {
+                        return b == b'1';
                     }
-                });
-                if let Some(f) = flag {
-                    return f;
                 }
             }
         }
@@ -371,6 +367,7 @@ impl Verdicts {
         self.start = None;
     }
 
+    #[inline(never)]
     /// Judges the sample the tables hold, taken at `now` (seconds); calls `sink` with each
     /// alert. `root` is where sysfs flags are read and drop_caches is written (`None` for
     /// snapshots: names decide, and nothing is written).

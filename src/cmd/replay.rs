@@ -78,7 +78,7 @@ pub fn run(ctx: &mut Ctx, args: &ReplayArgs) -> Result<Exit, Error> {
     }
     let by_wall = order.iter().all(|(h, _)| h.time.is_some());
     let key = |h: &Header| if by_wall { h.time.unwrap_or(0.0) } else { h.uptime.or(h.time).unwrap_or(0.0) };
-    order.sort_by(|a, b| key(&a.0).total_cmp(&key(&b.0)));
+    crate::trend::sort_small(&mut order, |a, b| key(&a.0) < key(&b.0));
 
     let policy = Policy {
         window_secs: args.window,

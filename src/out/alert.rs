@@ -201,6 +201,7 @@ impl Batch {
         Batch { kept: heapless::Vec::new(), more: 0, max: max.clamp(1, MAX_ALERTS_SHOWN) }
     }
 
+    #[inline(never)]
     /// Takes one alert: prints it now in JSON, keeps it for [`Batch::flush`] in text.
     pub fn add(&mut self, out: &mut Out, a: &Alert) -> Result<(), Closed> {
         if out.style.json {
@@ -219,6 +220,7 @@ impl Batch {
         Ok(())
     }
 
+    #[inline(never)]
     /// Prints the kept alerts, most severe first, calling `after` behind each line; then
     /// "+N more". Empties the batch.
     pub fn flush(
@@ -226,7 +228,7 @@ impl Batch {
         out: &mut Out,
         mut after: impl FnMut(&mut Out, &Alert) -> Result<(), Closed>,
     ) -> Result<(), Closed> {
-        self.kept.sort_unstable_by_key(|a| a.rank());
+        crate::trend::sort_small(&mut self.kept, |a, b| a.rank() < b.rank());
         let show = self.max.min(self.kept.len());
         let more = self.more + (self.kept.len() - show) as u32;
         let style = out.style;
