@@ -257,13 +257,13 @@ fn check_reclaim_needs_root_on_the_live_system() {
     }
     // As root it is accepted; as nobody it is an environment error. setpriv drops root.
     let bin = env!("CARGO_BIN_EXE_kleak");
+    if std::process::Command::new(bin).arg("--version").output().is_err() {
+        return; // a binary for another architecture (run under qemu-user): setpriv cannot exec it
+    }
     let o = std::process::Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups", bin, "watch", "--check-reclaim", "--count", "1"])
         .output();
     let Ok(o) = o else { return };
-    if o.status.code() == Some(126) || String::from_utf8_lossy(&o.stderr).contains("Exec format error") {
-        return; // an aarch64 test binary cannot be started this way
-    }
     assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stderr).contains("run kleak as root"));
 }
