@@ -2,8 +2,9 @@
 //! going up and down?
 //!
 //! The engine knows nothing about slab caches, gauges or processes. An adapter
-//! ([`crate::verdict`]) feeds it, for entry `i` of its own table, the entry's bytes and
-//! (optionally) an object count each sample; the engine answers with [`Event`]s.
+//! ([`crate::verdict`]) feeds it, for entry `i` of its own table, the entry's bytes each
+//! sample; the engine answers with [`Event`]s. (For slab caches the adapter feeds the bytes
+//! of the objects in use, so their growth is object-count growth.)
 //!
 //! # State: a window cut into slots
 //!
@@ -17,9 +18,9 @@
 //! Values are stored compactly: `floor + (v << shift)` with `v: u16`. The shift grows when
 //! the window's range needs more than 16 bits and shrinks again when it does not, so
 //! precision is always about 1/32768 of the range in the window: exact for anything under
-//! 32 KiB of range, far finer than any verdict needs above. An entry with a count (slab
-//! objects) has a second, coarser ring of [`TREND_COUNT_SLOTS`] count slots.
-//! Memory per entry: 96 bytes, plus 32 with a count; allocated once, never grown.
+//! 32 KiB of range, far finer than any verdict needs above.
+//! Memory per entry: 96 bytes, allocated once (for every entry the table can hold), never
+//! grown.
 //!
 //! # The judgement (at each slot's close, on the window ending there)
 //!
@@ -33,7 +34,6 @@
 //! | Mann–Kendall z ≥ [`Z_SUSPECT`] (corrected for ties and autocorrelation) | the rise is steady, not chance |
 //! | largest fall within the window ≤ growth / 2 | churn gives back what it took |
 //! | largest rise between two slots ≤ growth / 2 | one step is an allocation, not a leak |
-//! | with a count: the count grew too, ≥ 1/4 of the growth in objects | a cache that only changed slab order holds no more objects |
 //!
 //! Mann–Kendall's S counts, over every pair of slots, whether the later one is higher
 //! (+1) or lower (−1); z is S over its standard deviation under "no trend", corrected for
@@ -47,11 +47,9 @@
 //! `min_growth`, z ≥ [`Z_STAY`], slope > 0); it gets a reminder at most every
 //! `remind_secs`, and one *recovered* event when the looser test fails or it vanishes.
 
-use crate::limits::{TREND_COUNT_SLOTS, TREND_SLOTS};
+use crate::limits::TREND_SLOTS;
 
 const SLOTS: usize = TREND_SLOTS;
-/// Bytes slots per count slot.
-const PER_COUNT: u32 = (TREND_SLOTS / TREND_COUNT_SLOTS) as u32;
 
 /// Mann–Kendall z a window needs to become suspect (one-sided p ≈ 0.0013 under "no trend").
 pub const Z_SUSPECT: f64 = 3.0;
@@ -109,38 +107,19 @@ pub struct Clock {
     next: u32,
     /// Ring positions holding a sample (bit per position).
     filled: u32,
-    /// Count ring positions holding a sample.
-    cfilled: u32,
-    /// The latest sample opened its slot (and its count slot): it replaces, not lowers.
+    /// The latest sample opened its slot: it replaces, not lowers.
     opening: bool,
-    copening: bool,
     started: bool,
 }
 
 impl Clock {
     fn new(window_secs: f64) -> Self {
         let slot_secs = (window_secs / SLOTS as f64).max(1e-3);
-        Clock {
-            slot_secs,
-            start: 0.0,
-            cur: 0,
-            next: 0,
-            filled: 0,
-            cfilled: 0,
-            opening: true,
-            copening: true,
-            started: false,
-        }
+        Clock { slot_secs, start: 0.0, cur: 0, next: 0, filled: 0, opening: true, started: false }
     }
 
     fn has(&self, slot: u32) -> bool {
         self.cur.wrapping_sub(slot) < SLOTS as u32 && self.filled & (1 << (slot as usize % SLOTS)) != 0
-    }
-
-    fn has_count(&self, cslot: u32) -> bool {
-        let cur = self.cur / PER_COUNT;
-        cur.wrapping_sub(cslot) < TREND_COUNT_SLOTS as u32
-            && self.cfilled & (1 << (cslot as usize % TREND_COUNT_SLOTS)) != 0
     }
 
     /// Seconds from the clock's start to the start of `slot`.
@@ -301,10 +280,6 @@ pub struct Judgement {
     pub fall: i64,
     /// Largest rise between two neighbouring points (bytes).
     pub step: i64,
-    /// Growth of the count over (most of) the window, if the entry has a count.
-    pub count_growth: Option<i64>,
-    /// The count's last low-water mark.
-    pub count_last: Option<i64>,
 }
 
 impl Judgement {
@@ -320,30 +295,11 @@ impl Judgement {
             && self.z >= Z_SUSPECT
             && self.fall.saturating_mul(2) <= self.growth
             && self.step.saturating_mul(2) <= self.growth
-            && self.count_grew()
     }
 
     /// The looser test a suspect entry must keep passing.
     pub fn stays_suspect(&self, p: &Policy) -> bool {
         self.growth > 0 && self.growth as u64 >= p.min_growth / 2 && self.rate > 0.0 && self.z >= Z_STAY
-    }
-
-    /// With a count: the count grew, by at least a quarter of what the bytes grew in
-    /// objects (bytes per object taken from the last marks).
-    fn count_grew(&self) -> bool {
-        match (self.count_growth, self.count_last) {
-            (Some(g), Some(last)) => {
-                if g <= 0 {
-                    return false;
-                }
-                if last <= 0 || self.last <= 0 {
-                    return true;
-                }
-                let per_obj = self.last as f64 / last as f64;
-                g as f64 * per_obj * 4.0 >= self.growth as f64
-            }
-            _ => true,
-        }
     }
 }
 
@@ -382,27 +338,16 @@ pub struct Engine {
     /// Slot time.
     pub clock: Clock,
     tracks: Vec<Track>,
-    counts: Vec<Ring<TREND_COUNT_SLOTS>>,
-    counted: bool,
     capacity: usize,
 }
 
-/// Bytes of trend state per entry (with a count when `counted`).
-pub const fn bytes_per_entry(counted: bool) -> usize {
-    core::mem::size_of::<Track>() + if counted { core::mem::size_of::<Ring<TREND_COUNT_SLOTS>>() } else { 0 }
-}
+/// Bytes of trend state per entry.
+pub const BYTES_PER_ENTRY: usize = core::mem::size_of::<Track>();
 
 impl Engine {
-    /// State for `capacity` entries; `counted`: entries have an object count.
-    pub fn new(capacity: usize, counted: bool, policy: Policy) -> Self {
-        Engine {
-            policy,
-            clock: Clock::new(policy.window_secs),
-            tracks: Vec::with_capacity(capacity),
-            counts: Vec::with_capacity(if counted { capacity } else { 0 }),
-            counted,
-            capacity,
-        }
+    /// State for `capacity` entries.
+    pub fn new(capacity: usize, policy: Policy) -> Self {
+        Engine { policy, clock: Clock::new(policy.window_secs), tracks: Vec::with_capacity(capacity), capacity }
     }
 
     /// Entries followed so far (the table's length).
@@ -418,7 +363,6 @@ impl Engine {
     /// Forgets every entry and restarts the clock (a reboot between replayed snapshots).
     pub fn restart(&mut self) {
         self.tracks.clear();
-        self.counts.clear();
         self.clock = Clock::new(self.policy.window_secs);
     }
 
@@ -439,17 +383,15 @@ impl Engine {
     /// Moves the clock to the slot [`Engine::begin`] found, emptying skipped slots.
     pub fn advance(&mut self) {
         let c = &mut self.clock;
-        if c.next <= c.cur && c.filled != 0 {
+        if c.next <= c.cur {
+            // Still the open slot (or time went back): only its first sample opens it.
+            c.opening = c.filled & (1 << (c.cur as usize % SLOTS)) == 0;
             return;
         }
-        let gap = c.next.wrapping_sub(c.cur).min(SLOTS as u32 + 1);
-        for s in 1..=gap {
-            c.filled &= !(1 << ((c.cur.wrapping_add(s)) as usize % SLOTS));
+        for s in 1..=(c.next - c.cur).min(SLOTS as u32) {
+            c.filled &= !(1 << (c.cur.wrapping_add(s) as usize % SLOTS));
         }
-        let (cc, cn) = (c.cur / PER_COUNT, c.next / PER_COUNT);
-        for s in 1..=cn.wrapping_sub(cc).min(TREND_COUNT_SLOTS as u32 + 1) {
-            c.cfilled &= !(1 << ((cc.wrapping_add(s)) as usize % TREND_COUNT_SLOTS));
-        }
+        c.opening = true;
         c.cur = c.next;
     }
 
@@ -459,50 +401,33 @@ impl Engine {
         }
         while self.tracks.len() <= i {
             self.tracks.push(Track::IDLE);
-            if self.counted {
-                self.counts.push(Ring::EMPTY);
-            }
         }
         true
     }
 
-    /// Feeds entry `i`'s values for this sample (`count` is ignored without counts).
-    /// `fresh`: a new entry in this place (it appeared, or its slot was reused): its
-    /// history starts over.
-    pub fn feed(&mut self, i: usize, bytes: i64, count: i64, fresh: bool) {
+    /// Feeds entry `i`'s bytes for this sample. `fresh`: a new entry in this place (it
+    /// appeared, or its slot was reused): its history starts over.
+    pub fn feed(&mut self, i: usize, bytes: i64, fresh: bool) {
         if !self.ensure(i) {
             return;
         }
         let c = &mut self.clock;
         let cur = c.cur;
         let pos = cur as usize % SLOTS;
-        let cslot = cur / PER_COUNT;
-        let cpos = cslot as usize % TREND_COUNT_SLOTS;
-        let (opening, copening) = (c.opening, c.copening);
+        let opening = c.opening;
         c.filled |= 1 << pos;
-        c.cfilled |= 1 << cpos;
         let t = &mut self.tracks[i];
         if fresh || t.state == State::Idle {
             *t = Track { born: cur, state: State::Normal, ..Track::IDLE };
             t.ring.reset(bytes);
-            if self.counted {
-                self.counts[i].reset(count);
-            }
             return;
         }
-        // A slot's first sample replaces what the position held a window ago.
+        // A slot's first sample replaces what the position held a window ago; later ones
+        // lower it to the slot's low-water mark.
         if opening {
             t.ring.put(pos, bytes);
         } else {
             t.ring.lower(pos, bytes);
-        }
-        if self.counted {
-            let r = &mut self.counts[i];
-            if copening {
-                r.put(cpos, count);
-            } else {
-                r.lower(cpos, count);
-            }
         }
     }
 
@@ -612,14 +537,6 @@ impl Engine {
             back <= c.cur && c.cur - back >= born && c.has(c.cur - back)
         };
         self.tracks[i].ring.renormalise(live);
-        if self.counted {
-            let cc = c.cur / PER_COUNT;
-            let live = |pos: usize| {
-                let back = ((cc as usize + TREND_COUNT_SLOTS - pos) % TREND_COUNT_SLOTS) as u32;
-                back <= cc && cc - back >= born / PER_COUNT && c.has_count(cc - back)
-            };
-            self.counts[i].renormalise(live);
-        }
     }
 
     /// Calls `f(slot, value)` for each slot of the window with a sample, oldest first.
@@ -659,28 +576,7 @@ impl Engine {
             ts[n] = slot;
             n += 1;
         });
-        let mut j = stats(&xs[..n], &ts[..n], self.clock.slot_secs);
-        if self.counted {
-            let c = &self.clock;
-            let cur = c.cur / PER_COUNT;
-            let born = t.born / PER_COUNT;
-            let oldest = cur.saturating_sub(TREND_COUNT_SLOTS as u32 - 1).max(born);
-            let r = &self.counts[i];
-            let mut first = None;
-            let mut last = 0;
-            for s in oldest..=cur {
-                if c.has_count(s) {
-                    let v = r.get(s as usize % TREND_COUNT_SLOTS);
-                    first.get_or_insert(v);
-                    last = v;
-                }
-            }
-            if let Some(f) = first {
-                j.count_growth = Some(last - f);
-                j.count_last = Some(last);
-            }
-        }
-        j
+        stats(&xs[..n], &ts[..n], self.clock.slot_secs)
     }
 }
 
@@ -883,6 +779,19 @@ mod test {
     }
 
     #[test]
+    fn a_slot_keeps_the_lowest_sample_and_a_new_slot_starts_afresh() {
+        let mut e = Engine::new(1, Policy { window_secs: 32.0, ..Policy::default() }); // 1 s slots
+        for (t, v) in [(0.0, 100), (0.3, 50), (0.6, 400), (1.0, 300), (1.5, 200), (1.9, 900), (4.2, 70)] {
+            e.begin(t);
+            e.advance();
+            e.feed(0, v, false);
+        }
+        let mut xs = [0; SLOTS];
+        let n = e.window(0, &mut xs);
+        assert_eq!(&xs[..n], &[50, 200, 70], "slots 2 and 3 had no sample");
+    }
+
+    #[test]
     fn select_finds_the_kth_value() {
         let mut seed = 7u64;
         for n in 1..60 {
@@ -928,7 +837,6 @@ mod test {
 
     #[test]
     fn track_memory_is_small() {
-        assert!(bytes_per_entry(false) <= 96, "{}", bytes_per_entry(false));
-        assert!(bytes_per_entry(true) <= 128, "{}", bytes_per_entry(true));
+        const { assert!(BYTES_PER_ENTRY <= 96) };
     }
 }

@@ -2,13 +2,15 @@
 //! the kernel can take back.
 //!
 //! [`Verdicts`] adapts the tables to the trend engine ([`crate::trend`]), which knows
-//! nothing about slab: per sample it feeds each slab cache as (bytes = `num_objs ×
-//! objsize`, count = `active_objs`) and each judged meminfo/vmstat figure as bytes, and
+//! nothing about slab: per sample it feeds each slab cache as the bytes of its objects in
+//! use (`active_objs × objsize`) and each judged meminfo/vmstat figure as bytes, and
 //! turns the engine's events into alerts for a caller's closure (print them, store them in
 //! a ring log). Nothing here allocates once the engines exist.
 //!
 //! # What is judged
-//! - every slab cache, by its bytes, and only when its object count grew too;
+//! - every slab cache, by the bytes of its objects in use (`active_objs × objsize`): they
+//!   grow only when the object count grows, so a cache that only moved to bigger slabs
+//!   (`num_objs` up, `active_objs` flat) is not a leak;
 //! - meminfo figures of kernel memory the kernel does not give back on demand
 //!   ([`JUDGED`]): `SUnreclaim`, `KernelStack`, `PageTables`, `SecPageTables`,
 //!   `VmallocUsed`, `Percpu` and kleak's `Unaccounted` (page-allocator leaks);
@@ -161,9 +163,9 @@ pub struct Alert {
     pub window_secs: f64,
     /// Seconds the window's samples actually span.
     pub span_secs: f64,
-    /// Growth of the object count over the window (slab caches).
+    /// Growth of the object count over the window (slab caches: growth / objsize).
     pub growth_objs: Option<i64>,
-    /// The amount now, bytes.
+    /// The judged amount now, bytes (slab caches: of the objects in use).
     pub bytes: i64,
     /// Bytes per object (slab caches; 0 otherwise): names the kmalloc size class.
     pub objsize: u32,
@@ -339,8 +341,8 @@ impl Verdicts {
     pub fn new(policy: Policy, check_reclaim: bool) -> Self {
         Verdicts {
             policy,
-            slab: Engine::new(crate::limits::MAX_CACHES, true, policy),
-            gauges: Engine::new(JUDGED.len(), false, policy),
+            slab: Engine::new(crate::limits::MAX_CACHES, policy),
+            gauges: Engine::new(JUDGED.len(), policy),
             gauge_index: [None; JUDGED.len()],
             looked: (usize::MAX, usize::MAX),
             check_reclaim,
@@ -422,7 +424,7 @@ impl Verdicts {
             let p = e.presence;
             if p.now {
                 let fresh = p.appeared() || self.slab.state(i) == crate::trend::State::Idle;
-                self.slab.feed(i, e.cur.bytes() as i64, e.cur.active_objs as i64, fresh);
+                self.slab.feed(i, e.cur.active_bytes() as i64, fresh);
                 if fresh {
                     let tag = if is_reclaimable(root, e.name.as_str()) { TAG_RECLAIMABLE } else { 0 };
                     self.slab.set_tag(i, tag);
@@ -454,7 +456,7 @@ impl Verdicts {
             match g.bytes(g.cur, t.page_size) {
                 Some(bytes) if p.now => {
                     let fresh = p.appeared() || self.gauges.state(k) == crate::trend::State::Idle;
-                    self.gauges.feed(k, bytes, 0, fresh);
+                    self.gauges.feed(k, bytes, fresh);
                 }
                 _ if p.before => {
                     if let Some(ev) = self.gauges.gone(k) {
@@ -474,8 +476,8 @@ impl Verdicts {
         let cur = if e.presence.now { e.cur } else { e.prev };
         let mut a = alert(&self.slab, ev, Source::Slab, e.name.as_bytes(), severity, elapsed);
         a.reclaimable = reclaimable;
-        a.growth_objs = ev.j.count_growth;
-        a.bytes = cur.bytes() as i64;
+        a.growth_objs = (cur.objsize > 0).then(|| ev.j.growth / cur.objsize as i64);
+        a.bytes = cur.active_bytes() as i64;
         a.objsize = cur.objsize;
         a
     }
@@ -522,7 +524,7 @@ impl Verdicts {
         let (engine, now_bytes) = match p.source {
             Source::Slab => {
                 let Some(e) = t.slab.entries().get(p.index).filter(|e| e.presence.now) else { return };
-                (&mut self.slab, e.cur.bytes() as i64)
+                (&mut self.slab, e.cur.active_bytes() as i64)
             }
             _ => {
                 let Some(g) = gauge(t, p.index, self.gauge_index[p.index]) else { return };

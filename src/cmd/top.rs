@@ -41,7 +41,7 @@ fn feed(engine: &mut Engine, t: &Tables, now: f64) {
     engine.advance();
     for (i, e) in t.slab.entries().iter().enumerate() {
         if e.presence.now {
-            engine.feed(i, e.cur.bytes() as i64, 0, e.presence.appeared());
+            engine.feed(i, e.cur.bytes() as i64, e.presence.appeared());
         } else {
             engine.gone(i);
         }
@@ -55,7 +55,7 @@ pub fn run(ctx: &mut Ctx, args: &TopArgs) -> Result<Exit, Error> {
     }
     let mut s = start(ctx)?;
     let policy = Policy { window_secs: args.interval.max(1e-3), ..Policy::default() };
-    let mut shapes = Engine::new(MAX_CACHES, false, policy);
+    let mut shapes = Engine::new(MAX_CACHES, policy);
     feed(&mut shapes, &s.tables, s.tables.times.cur);
     for _ in 0..SHAPE_SAMPLES {
         if !sys::sleep(args.interval / SHAPE_SAMPLES as f64) {
