@@ -30,6 +30,20 @@ rss() { # peak RSS in KiB of "$@", read from /proc at exit through a wrapper she
 printf 'kleak watch (x86_64 glibc build): %s KiB\n' "$(rss "$bin" watch --interval 0 --count 2000)"
 printf 'kleak watch (x86_64 musl static build): %s KiB\n' "$(cargo build -q --release --target x86_64-unknown-linux-musl && rss target/x86_64-unknown-linux-musl/release/kleak watch --interval 0 --count 2000)"
 
+echo "## peak RSS with 1024 caches (the table's capacity: every cache and its trend state touched)"
+big=$(mktemp -d /tmp/kleak-1024.XXXXXX)
+mkdir -p "$big/proc/sys/kernel"
+cp tests/fixtures/host-x86_64-6.18/proc/{meminfo,vmstat,uptime} "$big/proc/"
+cp tests/fixtures/host-x86_64-6.18/proc/sys/kernel/osrelease "$big/proc/sys/kernel/"
+{ head -2 tests/fixtures/host-x86_64-6.18/proc/slabinfo
+  for i in $(seq 0 1023); do
+      printf 'cache_%04d_name_padding   %6d %6d    128   32    1 : tunables    0    0    0 : slabdata %6d %6d      0\n' \
+          "$i" $((1000 + i)) $((1024 + i)) 40 40
+  done; } > "$big/proc/slabinfo"
+printf 'kleak watch, 1024 caches (x86_64 musl static build): %s KiB\n' \
+    "$(rss target/x86_64-unknown-linux-musl/release/kleak --root "$big" watch --interval 0 --count 3000)"
+rm -rf "$big"
+
 echo "## syscalls per steady-state sample (strace -c, 300 vs 100 samples)"
 count() { strace -c -f -o "/tmp/kleak-strace.$1" "$bin" watch --interval 0 --count "$1" >/dev/null 2>&1
           awk '/^ *[0-9]/ && $NF != "total" {print $NF, $4}' "/tmp/kleak-strace.$1" | sort; }

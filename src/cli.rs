@@ -16,6 +16,7 @@ use argh::FromArgs;
     example = "watch the slab caches of a board, one line per sample:\n  $ kleak watch --interval 10",
     example = "which caches grew most over 30 seconds:\n  $ kleak top -n 5 --interval 30",
     example = "compare a snapshot taken before a test with now:\n  $ kleak snapshot -o /tmp/before && run-test && kleak diff /tmp/before",
+    example = "stop at the first suspect leak (exit code 1):\n  $ kleak watch --window 5m --exit-on-leak",
     note = "Without a command kleak runs `watch`. The original spellings -all, -diff and\n-top N work too. Global options may also follow the command.\nExit codes: 0 ok, 1 leak found, 2 usage error, 3 environment error (missing\nfile, kernel option, permission), 4 the command `kleak run` ran failed."
 )]
 pub struct Args {
@@ -31,6 +32,9 @@ pub struct Args {
     /// use up to 200 columns instead of 80 (long cache names in full)
     #[argh(switch)]
     pub wide: bool,
+    /// plain ASCII sparklines (the default when the locale is not UTF-8)
+    #[argh(switch)]
+    pub ascii: bool,
     /// print kleak's version
     #[argh(switch)]
     pub version: bool,
@@ -51,6 +55,7 @@ enum Cmd {
     Leaks(cmd::leaks::LeaksArgs),
     Kmemleak(cmd::kmemleak::KmemleakArgs),
     Run(cmd::run::RunArgs),
+    Replay(cmd::replay::ReplayArgs),
 }
 
 /// What every command gets: where files come from and where output goes.
@@ -62,7 +67,7 @@ pub struct Ctx {
 }
 
 /// Options that may also be written after the subcommand (`kleak all --json`).
-const GLOBAL_SWITCHES: &[&str] = &["--json", "--exact", "--wide"];
+const GLOBAL_SWITCHES: &[&str] = &["--json", "--exact", "--wide", "--ascii"];
 const GLOBAL_OPTIONS: &[&str] = &["--root"];
 
 /// Rewrites the original tool's spellings and moves global options in front of the
@@ -140,6 +145,7 @@ pub fn run(argv: &[String]) -> i32 {
         human: !parsed.exact,
         width: if parsed.wide { crate::out::WIDE } else { 80 },
         color: !parsed.json && crate::out::want_color(),
+        ascii: parsed.ascii || !utf8_locale(),
         ..Style::default()
     };
     let root = match &parsed.root {
@@ -164,6 +170,7 @@ pub fn run(argv: &[String]) -> i32 {
         Some(Cmd::Leaks(a)) => cmd::leaks::run(&mut ctx, &a),
         Some(Cmd::Kmemleak(a)) => cmd::kmemleak::run(&mut ctx, &a),
         Some(Cmd::Run(a)) => cmd::run::run(&mut ctx, &a),
+        Some(Cmd::Replay(a)) => cmd::replay::run(&mut ctx, &a),
         None => cmd::watch::run(&mut ctx, &cmd::watch::WatchArgs::default()),
     };
     match result {
@@ -173,6 +180,19 @@ pub fn run(argv: &[String]) -> i32 {
             e.exit as i32
         }
     }
+}
+
+/// True if the locale's character set is UTF-8: the first of `LC_ALL`, `LC_CTYPE`, `LANG`
+/// that is set decides, as in C's setlocale. Unset (the C locale) means ASCII.
+pub fn utf8_locale() -> bool {
+    for key in ["LC_ALL", "LC_CTYPE", "LANG"] {
+        if let Some(v) = std::env::var_os(key).filter(|v| !v.is_empty()) {
+            let v = v.as_encoded_bytes();
+            return v.windows(5).any(|w| w.eq_ignore_ascii_case(b"utf-8"))
+                || v.windows(4).any(|w| w.eq_ignore_ascii_case(b"utf8"));
+        }
+    }
+    false
 }
 
 /// Parses a duration: plain seconds with fractions (`5`, `0.5`) or with a unit (`250ms`,
@@ -196,6 +216,16 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
         return Err(format!("`{s}` is too long a duration"));
     }
     Ok(secs)
+}
+
+/// Parses a duration where a plain number means minutes (`--remind 10`); with a unit like
+/// [`parse_duration`] (`90s`, `1h`).
+pub fn parse_minutes(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return parse_duration(t).map(|m| m * 60.0);
+    }
+    parse_duration(t)
 }
 
 /// Parses a size: plain bytes or with a binary unit (`256K`, `4M`, `1G`; `KiB`/`kB` too).

@@ -5,7 +5,8 @@
 //! ```text
 //!  /proc/slabinfo ─┐                                     ┌─ tables (all, diff, top)
 //!  /proc/vmstat   ─┼─ sys ─ sample ─ parse ─ table ──────┼─ watch lines, JSON
-//!  /proc/meminfo  ─┘  pread   read_lines  records  base/prev/cur
+//!  /proc/meminfo  ─┘  pread   read_lines  records  base/ │
+//!                                           prev/cur   trend ─ verdict ─ alerts
 //! ```
 //!
 //! - [`sys`] is the only module that talks to the kernel and the only `unsafe` code: open
@@ -17,6 +18,10 @@
 //!   no sense is counted, never a panic.
 //! - [`table`] holds fixed-capacity tables; each entry keeps its first, previous and
 //!   current values, so a diff is a subtraction and needs no second copy.
+//! - [`trend`] keeps, per entry, a bounded ring of low-water marks over the window and
+//!   judges it (Mann–Kendall, Theil–Sen, churn guards, hysteresis); it knows nothing of slab.
+//! - [`verdict`] feeds it slab caches and kernel-memory figures, knows what is reclaimable,
+//!   and turns its events into [`verdict::Alert`]s ([`out::alert`] renders them).
 //! - [`figures`] defines every derived figure once (cache bytes, slab memory, the
 //!   `Unaccounted` remainder of meminfo).
 //! - [`out`] formats lines into a fixed buffer and writes each one whole.
@@ -48,6 +53,8 @@ pub mod sample;
 pub mod snapshot;
 pub mod sys;
 pub mod table;
+pub mod trend;
+pub mod verdict;
 
 use core::fmt;
 

@@ -8,7 +8,9 @@
 /// Bytes of the one read buffer every /proc file is read through, in pieces. A line longer
 /// than this is skipped and counted (no real /proc line comes close: slabinfo rows with
 /// statistics are ~250 bytes).
-pub const READ_BUF_BYTES: usize = 64 * 1024;
+/// 32 KiB holds this machine's slabinfo (235 caches, 26 KB) in one read; a 1024-cache one
+/// is read in four, and the 32 KiB saved keep 1024 caches and their trend state in 1 MiB.
+pub const READ_BUF_BYTES: usize = 32 * 1024;
 
 /// Slab caches tracked at once. Real machines show 45 (a minimal board) to ~300 (a
 /// desktop with many drivers); per-netns caches can push a busy server past 500.
@@ -18,11 +20,12 @@ pub const MAX_CACHES: usize = 1024;
 /// Longer names are shortened (and still told apart by their order in the file).
 pub const NAME_BYTES: usize = 64;
 
-/// Bytes of a slabinfo row kept after the cache name, to recognise an unchanged row next
-/// sample without parsing it (a SLUB row is ~100 bytes; longer rows are parsed every time).
+/// Longest slabinfo row tail (after the cache name) remembered, as a hash, to recognise an
+/// unchanged row next sample without parsing it (a SLUB row is ~100 bytes; longer rows are
+/// parsed every time).
 pub const SLAB_TAIL_BYTES: usize = 128;
 
-/// Bytes of a vmstat or meminfo line kept after its key, for the same purpose.
+/// Longest vmstat or meminfo line tail remembered (as a hash), for the same purpose.
 pub const GAUGE_TAIL_BYTES: usize = 32;
 
 /// /proc/vmstat keys tracked. 6.x kernels print ~200.
@@ -79,3 +82,15 @@ pub const MAX_SEEN_GROUPS: usize = 1024;
 /// Scan durations a kmemleak scan dance records (it needs 2–4 scans; more only with a
 /// large `min_unref_scans`).
 pub const MAX_DANCE_SCANS: usize = 8;
+
+/// Slots a trend window is cut into: per entry, one low-water mark per slot (2 bytes
+/// each). 32 points give Mann–Kendall a z of up to 8 for a clean trend and cost 96 bytes
+/// per entry with the rest of its state (src/trend.rs).
+pub const TREND_SLOTS: usize = 32;
+
+/// Columns of a sparkline at most.
+pub const SPARK_COLS: usize = 16;
+
+/// Alerts of one sample kept for the console, most severe first; the rest are counted
+/// ("+N more"). `--max-alerts` chooses how many of these are printed.
+pub const MAX_ALERTS_SHOWN: usize = 16;

@@ -41,6 +41,11 @@ pub trait Root {
     fn is_live(&self) -> bool;
     /// Calls `f` with the name of each entry of the directory `path` (e.g. `/proc`).
     fn list(&self, path: &str, f: &mut dyn FnMut(&[u8])) -> Result<(), Errno>;
+    /// Writes `bytes` to the existing file `path` under this root in one `write(2)`
+    /// (kernel control files such as /proc/sys/vm/drop_caches). Refused by default.
+    fn write(&self, _path: &str, _bytes: &[u8]) -> Result<(), Errno> {
+        Err(Errno::EACCES)
+    }
 }
 
 /// The file system: `/` or a `--root DIR` prefix.
@@ -76,6 +81,10 @@ impl Root for FsRoot {
     }
     fn list(&self, path: &str, f: &mut dyn FnMut(&[u8])) -> Result<(), Errno> {
         sys::read_dir(&[self.prefix.as_bytes(), path.as_bytes()], |name, _| f(name))
+    }
+    fn write(&self, path: &str, bytes: &[u8]) -> Result<(), Errno> {
+        let f = sys::File::open(&[self.prefix.as_bytes(), path.as_bytes()], Mode::Write)?;
+        f.write(bytes).map(|_| ())
     }
 }
 

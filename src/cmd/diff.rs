@@ -133,9 +133,9 @@ pub fn show(out: &mut Out, t: &Tables, span: Span, command: &str) -> Result<Exit
         outln!(out, "changes ({} caches changed)", order.len())?;
     }
     if !order.is_empty() {
-        view::delta_header(out, false)?;
+        view::delta_header(out, false, false)?;
         for &i in &order {
-            view::delta_row(out, &entries[i as usize], span, 0.0)?;
+            view::delta_row(out, &entries[i as usize], span, 0.0, None)?;
         }
     }
     let mut header = true;

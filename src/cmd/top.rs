@@ -1,14 +1,18 @@
-//! `kleak top`: the caches that grew most, in bytes, over an interval.
+//! `kleak top`: the caches that grew most, in bytes, over an interval, each with the shape
+//! of its growth: the interval is sampled [`SHAPE_SAMPLES`] times through the same trend
+//! engine the verdicts use.
 
 use super::{quiet, report_skipped, start, summary};
 use crate::cli::{parse_duration, Ctx};
-use crate::limits::MAX_CACHES;
+use crate::limits::{MAX_CACHES, TREND_SLOTS};
 use crate::out::fmt::Dur;
 use crate::out::view::{self, Span};
 use crate::out::{Closed, Out};
 use crate::outln;
 use crate::sample::Tables;
 use crate::table::SlabEntry;
+use crate::trend::{Engine, Policy};
+use crate::verdict::Spark;
 use crate::{sys, Error, Exit};
 use argh::FromArgs;
 
@@ -28,18 +32,40 @@ pub struct TopArgs {
     pub interval: f64,
 }
 
+/// Samples taken over the interval after the first, for the SHAPE column.
+pub const SHAPE_SAMPLES: usize = 16;
+
+/// Feeds every cache's bytes of the latest sample to `engine` (shapes only: no verdicts).
+fn feed(engine: &mut Engine, t: &Tables, now: f64) {
+    engine.begin(now);
+    engine.advance();
+    for (i, e) in t.slab.entries().iter().enumerate() {
+        if e.presence.now {
+            engine.feed(i, e.cur.bytes() as i64, e.presence.appeared());
+        } else {
+            engine.gone(i);
+        }
+    }
+}
+
 /// Runs `kleak top`.
 pub fn run(ctx: &mut Ctx, args: &TopArgs) -> Result<Exit, Error> {
     if args.n == 0 {
         return Err(Error::usage("top: -n must be at least 1"));
     }
     let mut s = start(ctx)?;
-    if !sys::sleep(args.interval) {
-        return Ok(Exit::Ok);
+    let policy = Policy { window_secs: args.interval.max(1e-3), ..Policy::default() };
+    let mut shapes = Engine::new(MAX_CACHES, policy);
+    feed(&mut shapes, &s.tables, s.tables.times.cur);
+    for _ in 0..SHAPE_SAMPLES {
+        if !sys::sleep(args.interval / SHAPE_SAMPLES as f64) {
+            return Ok(Exit::Ok);
+        }
+        s.sample(sys::monotonic_secs());
+        super::report_status(&mut s);
+        feed(&mut shapes, &s.tables, s.tables.times.cur);
     }
-    s.sample(sys::monotonic_secs());
-    super::report_status(&mut s);
-    let r = show(&mut ctx.out, &s.tables, args.n, Span::Interval);
+    let r = show(&mut ctx.out, &s.tables, args.n, Span::SinceStart, Some(&shapes));
     if !ctx.out.style.json {
         report_skipped(&s.tables);
     }
@@ -65,8 +91,8 @@ pub fn top_growers(t: &Tables, n: usize, span: Span) -> heapless::Vec<u16, MAX_C
     order
 }
 
-/// Prints the top `n` growers over `span`.
-pub fn show(out: &mut Out, t: &Tables, n: usize, span: Span) -> Result<Exit, Closed> {
+/// Prints the top `n` growers over `span`, with their shapes from `shapes` if given.
+pub fn show(out: &mut Out, t: &Tables, n: usize, span: Span, shapes: Option<&Engine>) -> Result<Exit, Closed> {
     let secs = match span {
         Span::SinceStart => t.times.elapsed(),
         _ => t.times.interval(),
@@ -104,9 +130,14 @@ pub fn show(out: &mut Out, t: &Tables, n: usize, span: Span) -> Result<Exit, Clo
         entries.iter().filter(|e| e.presence.now).count(),
         Dur(secs)
     )?;
-    view::delta_header(out, secs > 0.0)?;
+    view::delta_header(out, secs > 0.0, shapes.is_some())?;
+    let mut xs = [0i64; TREND_SLOTS];
     for &i in &order {
-        view::delta_row(out, &entries[i as usize], span, secs)?;
+        let spark = shapes.map(|e| {
+            let n = e.window(i as usize, &mut xs);
+            Spark::of(&xs[..n], view::SHAPE_COLS)
+        });
+        view::delta_row(out, &entries[i as usize], span, secs, spark.as_ref())?;
     }
     Ok(Exit::Ok)
 }

@@ -4,6 +4,7 @@
 //! the moment a board dies. Nothing here allocates: numbers are formatted by `core::fmt`
 //! into [`Line`], and JSON objects are written field by field with [`Json`].
 
+pub mod alert;
 pub mod export;
 pub mod fmt;
 pub mod view;
@@ -247,11 +248,13 @@ pub struct Style {
     pub color: bool,
     /// Written at the start of every line (`# `: text as KTAP diagnostics).
     pub prefix: &'static str,
+    /// Plain ASCII sparklines (the locale is not UTF-8, or `--ascii`).
+    pub ascii: bool,
 }
 
 impl Default for Style {
     fn default() -> Self {
-        Style { json: false, human: true, width: 80, color: false, prefix: "" }
+        Style { json: false, human: true, width: 80, color: false, prefix: "", ascii: false }
     }
 }
 

@@ -90,22 +90,35 @@ pub fn slab_row(out: &mut Out, e: &SlabEntry, page_size: u64) -> Result<(), Clos
 /// Columns the change tables (`diff`, `top`) use before the name.
 const DELTA_FIXED: usize = 45;
 
-/// Header of a change table; `rate` adds a bytes-per-second column.
-pub fn delta_header(out: &mut Out, rate: bool) -> Result<(), Closed> {
+/// Columns of the SHAPE column (a sparkline) in change tables that have one.
+pub const SHAPE_COLS: usize = 8;
+
+/// Header of a change table; `rate` adds a bytes-per-second column, `shape` a sparkline.
+pub fn delta_header(out: &mut Out, rate: bool, shape: bool) -> Result<(), Closed> {
     let _ = write!(out.line(), "{:>8} {:>8} {:>8} {:>8} {:>8} ", "OBJS", "+/-OBJS", "+/-ACTV", "BYTES", "+/-BYTES");
     if rate {
         let _ = write!(out.line(), "{:>8} ", "RATE/s");
     }
+    if shape {
+        let _ = write!(out.line(), "{:<w$} ", "SHAPE", w = SHAPE_COLS);
+    }
     outln!(out, "NAME")
 }
 
-/// One change row: a cache's objects and bytes now, and their change over `span`.
-pub fn delta_row(out: &mut Out, e: &SlabEntry, span: Span, secs: f64) -> Result<(), Closed> {
+/// One change row: a cache's objects and bytes now, and their change over `span`; with a
+/// `shape`, its sparkline ([`SHAPE_COLS`] columns) before the name.
+pub fn delta_row(
+    out: &mut Out,
+    e: &SlabEntry,
+    span: Span,
+    secs: f64,
+    shape: Option<&crate::verdict::Spark>,
+) -> Result<(), Closed> {
     let (b, c) = (before(e, span), e.cur);
     let h = out.style.human;
     let d_bytes = c.bytes() as i64 - b.bytes() as i64;
     let rate = secs > 0.0;
-    let w = name_width(out, DELTA_FIXED + if rate { 9 } else { 0 });
+    let w = name_width(out, DELTA_FIXED + if rate { 9 } else { 0 } + if shape.is_some() { SHAPE_COLS + 1 } else { 0 });
     let _ = write!(
         out.line(),
         "{:>8} {:>+8} {:>+8} {:>8} {:>8} ",
@@ -117,6 +130,14 @@ pub fn delta_row(out: &mut Out, e: &SlabEntry, span: Span, secs: f64) -> Result<
     );
     if rate {
         let _ = write!(out.line(), "{:>8} ", Size::delta((d_bytes as f64 / secs) as i64, h));
+    }
+    if let Some(spark) = shape {
+        let view = super::alert::SparkView { spark, cols: SHAPE_COLS, ascii: out.style.ascii };
+        let _ = write!(out.line(), "{view}");
+        for _ in spark.len as usize..SHAPE_COLS {
+            let _ = out.line().write_char(' ');
+        }
+        let _ = out.line().write_char(' ');
     }
     let mark = match (e.presence.now, is_new(e, span)) {
         (false, _) => " (gone)",

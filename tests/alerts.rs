@@ -1,0 +1,288 @@
+//! Alerts end to end, through the binary: real series recorded on this machine replayed
+//! with `kleak replay`, `watch --exit-on-leak`, `watch --check-reclaim`, the line format.
+//!
+//! The real series (tests/fixtures/series/, recorded by record.sh there, 72 snapshots 5 s
+//! apart, slabinfo and meminfo only) are judged with a 2 min window: 6 min of data.
+
+mod common;
+
+use common::{json_lines, kleak, run};
+use flate2::read::GzDecoder;
+use std::io::Read;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn temp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("kleak-alerts-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Unpacks a recorded series into one snapshot file each; returns their paths.
+fn unpack(series: &str) -> (PathBuf, Vec<String>) {
+    let gz = common::fixtures().join("series").join(format!("{series}.snaps.gz"));
+    let mut text = String::new();
+    GzDecoder::new(std::fs::File::open(&gz).unwrap()).read_to_string(&mut text).unwrap();
+    let dir = temp(series);
+    let mut files = Vec::new();
+    for (i, snap) in text
+        .split_inclusive('\n')
+        .fold(Vec::<String>::new(), |mut v, l| {
+            if l.starts_with("# kleak snapshot") {
+                v.push(String::new());
+            }
+            if let Some(s) = v.last_mut() {
+                s.push_str(l);
+            }
+            v
+        })
+        .iter()
+        .enumerate()
+    {
+        // Named in reverse, so only the headers can put them in order.
+        let p = dir.join(format!("{:03}.snap", 999 - i));
+        std::fs::write(&p, snap).unwrap();
+        files.push(p.to_str().unwrap().to_string());
+    }
+    (dir, files)
+}
+
+fn replay(series: &str, extra: &[&str]) -> (i32, Vec<serde_json::Value>, usize) {
+    let (dir, files) = unpack(series);
+    let mut args = vec!["--json", "replay", "--window", "2m"];
+    args.extend_from_slice(extra);
+    args.extend(files.iter().map(String::as_str));
+    let (code, out, err) = run(&args);
+    assert!(err.is_empty(), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+    (code, json_lines(&out), files.len())
+}
+
+fn alerts(v: &[serde_json::Value]) -> Vec<&serde_json::Value> {
+    v.iter().filter(|o| o["kind"] == "alert").collect()
+}
+
+/// Samples from the first snapshot to the first suspect alert for `name` (5 s apart).
+fn samples_until(v: &[serde_json::Value], name: &str) -> Option<u64> {
+    alerts(v)
+        .iter()
+        .find(|a| a["name"] == name && a["state"] == "suspect")
+        .map(|a| (a["elapsed_secs"].as_f64().unwrap() / 5.0).round() as u64)
+}
+
+#[test]
+fn real_churn_of_dentries_and_inodes_gives_no_alert() {
+    // 2,000 files created and deleted on tmpfs in a loop, and processes spawned, for 6 min.
+    let (code, v, n) = replay("churn", &[]);
+    assert!(n >= 60, "{n} snapshots");
+    let a = alerts(&v);
+    assert!(a.is_empty(), "{:#?}", a);
+    assert_eq!(code, 0);
+    assert_eq!(v.last().unwrap()["snapshots"], n as u64);
+}
+
+#[test]
+fn real_churn_on_a_busy_machine_raises_only_reclaimable_growth() {
+    // The same churn, recorded while something else on the machine read or wrote ~3,400
+    // ext4 files in the first 100 s: that growth is real and reclaimable (GROW, then
+    // recovered); the churned caches and every unreclaimable figure stay silent.
+    let (code, v, _) = replay("churn-busy", &[]);
+    let a = alerts(&v);
+    assert!(a.iter().all(|a| a["severity"] == "reclaimable"), "{a:#?}");
+    assert!(a.iter().all(|a| a["name"] != "shmem_inode_cache"), "{a:#?}");
+    assert!(a.iter().any(|a| a["name"] == "ext4_inode_cache" && a["state"] == "suspect"), "{a:#?}");
+    assert_eq!(code, 0, "reclaimable growth is not a leak");
+}
+
+#[test]
+fn real_growth_is_flagged_within_one_window() {
+    // 50 files a second created on tmpfs and kept, for 6 min: their dentries grow (GROW:
+    // reclaimable) and their tmpfs inodes grow (LEAK: shmem inodes live as long as the
+    // files).
+    let (code, v, _) = replay("growth", &[]);
+    assert_eq!(code, 1, "an unreclaimable suspect was found");
+    let window_samples = 24;
+    for (name, severity) in [("shmem_inode_cache", "leak"), ("dentry", "reclaimable")] {
+        let a = alerts(&v);
+        let s =
+            a.iter().find(|a| a["name"] == name && a["state"] == "suspect").unwrap_or_else(|| panic!("{name}: {a:#?}"));
+        assert_eq!(s["severity"], severity, "{s}");
+        assert!(s["growth_objs"].as_i64().unwrap() > 1000, "{s}");
+        let at = samples_until(&v, name).unwrap();
+        assert!(at <= window_samples + 2, "{name} flagged after {at} samples");
+    }
+}
+
+#[test]
+fn replay_prints_the_lines_watch_would_print() {
+    let (dir, files) = unpack("growth");
+    let mut args = vec!["replay", "--window", "2m", "--max-alerts", "2"];
+    args.extend(files.iter().map(String::as_str));
+    let (code, out, _) = run(&args);
+    assert_eq!(code, 1);
+    let lines: Vec<&str> = out.lines().filter(|l| l.starts_with("kleak: ")).collect();
+    assert!(lines.iter().any(|l| l.starts_with("kleak: LEAK shmem_inode_cache +") && l.ends_with(" suspect")), "{out}");
+    assert!(lines.iter().any(|l| l.starts_with("kleak: GROW dentry +")), "{out}");
+    for l in out.lines() {
+        assert!(l.chars().count() <= 80, "wider than 80 columns: {l:?}");
+    }
+    // Without a UTF-8 locale (or with --ascii) the sparklines are ASCII.
+    let o = kleak().args(&args).env_remove("LC_ALL").env_remove("LC_CTYPE").env("LANG", "C").output().unwrap();
+    assert!(o.stdout.is_ascii());
+    let o = kleak().args(&args).env("LC_ALL", "en_US.UTF-8").output().unwrap();
+    assert!(!o.stdout.is_ascii(), "blocks in a UTF-8 locale");
+    let mut ascii = vec!["--ascii"];
+    ascii.extend_from_slice(&args);
+    let o = kleak().args(&ascii).env("LC_ALL", "en_US.UTF-8").output().unwrap();
+    assert!(o.stdout.is_ascii());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A --root tree whose slabinfo a thread rewrites in place (same length, so kleak's open
+/// descriptor sees it): `grow(i, dropped)` gives the objects of cache `name` at step i.
+struct LiveTree {
+    dir: PathBuf,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+fn slabinfo(name: &str, objs: u64) -> String {
+    format!(
+        "slabinfo - version: 2.1\n# name <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>\n{name} {objs:010} {objs:010} 192 21 1 : tunables 0 0 0 : slabdata {s:08} {s:08} 0\nkmalloc-64 0000001000 0000001024 64 64 1 : tunables 0 0 0 : slabdata 00000016 00000016 0\n",
+        s = objs / 21 + 1
+    )
+}
+
+impl LiveTree {
+    fn new(tag: &str, name: &'static str, grow: impl Fn(u64, bool) -> u64 + Send + 'static) -> Self {
+        let dir = temp(tag);
+        let proc_ = dir.join("proc");
+        std::fs::create_dir_all(proc_.join("sys/vm")).unwrap();
+        let fixture = common::fixtures().join("host-x86_64-6.18/proc");
+        std::fs::copy(fixture.join("meminfo"), proc_.join("meminfo")).unwrap();
+        std::fs::write(proc_.join("sys/vm/drop_caches"), "").unwrap();
+        std::fs::write(proc_.join("slabinfo"), slabinfo(name, grow(0, false))).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (s, p) = (stop.clone(), proc_.clone());
+        let thread = std::thread::spawn(move || {
+            let f = std::fs::OpenOptions::new().write(true).open(p.join("slabinfo")).unwrap();
+            let mut i = 0;
+            while !s.load(Ordering::Relaxed) {
+                let dropped = std::fs::read_to_string(p.join("sys/vm/drop_caches")).unwrap_or_default().contains('2');
+                f.write_all_at(slabinfo(name, grow(i, dropped)).as_bytes(), 0).unwrap();
+                i += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+        LiveTree { dir, stop, thread: Some(thread) }
+    }
+
+    fn root(&self) -> &str {
+        self.dir.to_str().unwrap()
+    }
+
+    fn drop_caches(&self) -> String {
+        std::fs::read_to_string(Path::new(&self.dir).join("proc/sys/vm/drop_caches")).unwrap()
+    }
+}
+
+impl Drop for LiveTree {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn watch_exits_1_at_the_first_suspect_leak() {
+    // leaky_cache gains 300 objects (56 KiB) every 10 ms.
+    let tree = LiveTree::new("exit", "leaky_cache", |i, _| 1000 + 300 * i);
+    let started = Instant::now();
+    let o = kleak()
+        .args(["--root", tree.root(), "watch", "--interval", "0.05", "--window", "2s", "--exit-on-leak"])
+        .args(["--count", "400"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(started.elapsed() < Duration::from_secs(15));
+    let leak = out.lines().find(|l| l.starts_with("kleak: LEAK ")).expect(&out);
+    assert!(leak.starts_with("kleak: LEAK leaky_cache +") && leak.ends_with(" suspect"), "{leak}");
+    assert!(out.contains("alerts: 1 suspect (1 leaks)"), "{out}");
+}
+
+#[test]
+fn check_reclaim_writes_drop_caches_and_says_what_happened() {
+    // dentry grows until drop_caches is written, then falls back: reclaimable after all.
+    let tree = LiveTree::new("reclaim", "dentry", |i, dropped| if dropped { 500 } else { 1000 + 300 * i });
+    let o = kleak()
+        .args(["--root", tree.root(), "watch", "--interval", "0.05", "--window", "2s", "--check-reclaim"])
+        .args(["--count", "120", "--exit-on-leak"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "reclaimable growth is not a leak: {out}");
+    assert_eq!(tree.drop_caches(), "2");
+    let lines: Vec<&str> = out.lines().filter(|l| l.starts_with("kleak: ")).collect();
+    assert!(lines[0].starts_with("kleak: GROW dentry +") && lines[0].ends_with(" suspect"), "{out}");
+    assert!(lines.iter().any(|l| l.starts_with("kleak: GROW dentry drop_caches freed")), "{out}");
+
+    // A "reclaimable" cache that keeps its objects through drop_caches is a leak.
+    let tree = LiveTree::new("kept", "dentry", |i, _| 1000 + 300 * i);
+    let o = kleak()
+        .args(["--root", tree.root(), "--json", "watch", "--interval", "0.05", "--window", "2s", "--check-reclaim"])
+        .args(["--count", "200", "--exit-on-leak"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let v = json_lines(&String::from_utf8_lossy(&o.stdout));
+    let kept = v.iter().find(|o| o["kind"] == "alert" && o["reclaim"] == "kept").expect("kept");
+    assert_eq!(
+        (&kept["severity"], &kept["state"], &kept["reclaimable"]),
+        (&"leak".into(), &"suspect".into(), &true.into())
+    );
+}
+
+#[test]
+fn check_reclaim_needs_root_on_the_live_system() {
+    if unsafe_euid() != 0 {
+        return;
+    }
+    // As root it is accepted; as nobody it is an environment error. setpriv drops root.
+    let bin = env!("CARGO_BIN_EXE_kleak");
+    if std::process::Command::new(bin).arg("--version").output().is_err() {
+        return; // a binary for another architecture (run under qemu-user): setpriv cannot exec it
+    }
+    let o = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", bin, "watch", "--check-reclaim", "--count", "1"])
+        .output();
+    let Ok(o) = o else { return };
+    assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("run kleak as root"));
+}
+
+fn unsafe_euid() -> u32 {
+    std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m)).unwrap_or(1)
+}
+
+#[test]
+fn bad_verdict_options_are_usage_errors() {
+    for args in [
+        &["watch", "--window", "0"][..],
+        &["watch", "--max-alerts", "0"],
+        &["watch", "--min-growth", "4Q"],
+        &["watch", "--remind", "soon"],
+        &["replay"],
+    ] {
+        let (code, _, err) = run(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
