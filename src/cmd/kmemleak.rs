@@ -3,6 +3,7 @@
 
 use crate::cli::Ctx;
 use crate::kmemleak::{self, Command, Control, Unavailable};
+use crate::out::fmt::Fixed;
 use crate::out::{Closed, Out};
 use crate::outln;
 use crate::sys::{Errno, File, Mode};
@@ -101,7 +102,7 @@ fn kernel_log(out: &mut Out, kmsg: Result<File, Errno>) -> Result<(), Closed> {
 fn done(out: &mut Out, cmd: Command<'_>, secs: Option<f64>, note: &str) -> Result<(), Closed> {
     if !out.style.json {
         if let Some(s) = secs {
-            return outln!(out, "kmemleak: {cmd}: {s:.2}s; {note}");
+            return outln!(out, "kmemleak: {cmd}: {}s; {note}", Fixed(s, 2));
         }
         return outln!(out, "kmemleak: {cmd}: {}", if note.is_empty() { "done" } else { note });
     }

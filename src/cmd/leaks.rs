@@ -5,7 +5,7 @@ use crate::cli::Ctx;
 use crate::kmemleak::{self, Command, Control, Dance, Debugfs, Session, Unavailable};
 use crate::leaks::{write_key, Group, Groups};
 use crate::limits::{MAX_SEEN_GROUPS, READ_BUF_BYTES};
-use crate::out::fmt::{Dur, Fit, Size};
+use crate::out::fmt::{Dur, Fit, Fixed, Size};
 use crate::out::{Closed, Out};
 use crate::outln;
 use crate::sys::{self, Errno};
@@ -159,7 +159,7 @@ pub fn scans(out: &mut Out, d: &Dance) -> Result<(), Closed> {
     }
     let _ = write!(out.line(), "kmemleak: {} scans, seconds each:", d.scan_secs.len());
     for s in &d.scan_secs {
-        let _ = write!(out.line(), " {s:.2}");
+        let _ = write!(out.line(), " {}", Fixed(*s, 2));
     }
     out.emit()
 }
