@@ -43,6 +43,7 @@ enum Cmd {
     Top(cmd::top::TopArgs),
     Snapshot(cmd::snapshot::SnapshotArgs),
     Watch(cmd::watch::WatchArgs),
+    Trace(cmd::trace::TraceArgs),
 }
 
 /// What every command gets: where files come from and where output goes.
@@ -145,6 +146,7 @@ pub fn run(argv: &[String]) -> i32 {
         Some(Cmd::Top(a)) => cmd::top::run(&mut ctx, &a),
         Some(Cmd::Snapshot(a)) => cmd::snapshot::run(&mut ctx, &a),
         Some(Cmd::Watch(a)) => cmd::watch::run(&mut ctx, &a),
+        Some(Cmd::Trace(a)) => cmd::trace::run(&mut ctx, &a),
         None => cmd::watch::run(&mut ctx, &cmd::watch::WatchArgs::default()),
     };
     match result {

@@ -29,6 +29,7 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod elf;
 pub mod fake;
 pub mod figures;
 pub mod limits;

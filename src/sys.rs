@@ -374,3 +374,85 @@ pub fn euid() -> u32 {
 pub fn exit(code: i32) -> ! {
     std::process::exit(code)
 }
+
+// ---------------------------------------------------------------------------------------
+// kleak trace: starting a program with the tracer preloaded, waiting for it, signalling
+// it, listing the dump directory. (A section of its own: `kleak run` brings its own
+// process calls; the names here start with `trace_` or say what they list.)
+// ---------------------------------------------------------------------------------------
+
+/// How a child process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChildExit {
+    /// `exit(code)`.
+    Code(i32),
+    /// Killed by this signal.
+    Signal(i32),
+}
+
+/// Starts `path` with `args` (argv[1..]) and the extra environment `env`; its PID.
+/// (std's spawn: fork and exec, and an exec failure comes back as this call's error.)
+pub fn trace_spawn(path: &str, args: &[String], env: &[(&str, &str)]) -> Result<i32, Errno> {
+    let mut c = std::process::Command::new(path);
+    c.args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    match c.spawn() {
+        // The Child is dropped without waiting: trace_wait reaps it by PID.
+        Ok(child) => Ok(child.id() as i32),
+        Err(e) => Err(Errno(e.raw_os_error().unwrap_or(libc::EIO))),
+    }
+}
+
+/// Waits for child `pid` to end. `Err(EINTR)` when a signal (SIGINT, SIGTERM) arrived
+/// first: the caller decides whether to pass it on and wait again.
+pub fn trace_wait(pid: i32) -> Result<ChildExit, Errno> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: status is a valid, writable int; waitpid only waits for our own child.
+    let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+    if r < 0 {
+        return Err(Errno::last());
+    }
+    if libc::WIFSIGNALED(status) {
+        Ok(ChildExit::Signal(libc::WTERMSIG(status)))
+    } else {
+        Ok(ChildExit::Code(libc::WEXITSTATUS(status)))
+    }
+}
+
+/// Sends `sig` to process `pid`.
+pub fn trace_kill(pid: i32, sig: i32) -> Result<(), Errno> {
+    // SAFETY: kill has no memory effects.
+    if unsafe { libc::kill(pid, sig) } < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(())
+    }
+}
+
+/// Calls `f` with the name of each entry of the directory `parts` (not `.` and `..`).
+pub fn dir_entries(parts: &[&[u8]], mut f: impl FnMut(&[u8])) -> Result<(), Errno> {
+    // SAFETY: the pointer is a NUL-terminated buffer that lives across the call.
+    let dir = with_cpath(parts, |p| unsafe { libc::opendir(p) })?;
+    if dir.is_null() {
+        return Err(Errno::last());
+    }
+    loop {
+        // SAFETY: dir is an open DIR* that only this function uses; readdir's entry stays
+        // valid until the next readdir or closedir on it, and d_name is NUL-terminated.
+        let name = unsafe {
+            let e = libc::readdir(dir);
+            if e.is_null() {
+                break;
+            }
+            core::ffi::CStr::from_ptr((*e).d_name.as_ptr()).to_bytes()
+        };
+        if name != b"." && name != b".." {
+            f(name);
+        }
+    }
+    // SAFETY: dir is open and not used after this.
+    unsafe { libc::closedir(dir) };
+    Ok(())
+}

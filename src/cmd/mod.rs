@@ -5,6 +5,7 @@ pub mod all;
 pub mod diff;
 pub mod snapshot;
 pub mod top;
+pub mod trace;
 pub mod watch;
 
 use crate::cli::Ctx;

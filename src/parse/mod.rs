@@ -11,6 +11,7 @@
 
 pub mod meminfo;
 pub mod slabinfo;
+pub mod tracedump;
 pub mod vmstat;
 
 /// How many lines a parser saw and skipped, and where the first bad one was.

@@ -161,7 +161,8 @@ impl Table {
                     break false;
                 }
                 put(s, &e);
-                shard.live.fetch_add(1, Relaxed);
+                // Under the shard's lock: a plain load and store, not a locked add.
+                shard.live.store(shard.live.load(Relaxed) + 1, Relaxed);
                 break true;
             }
             i = (i + 1) & mask;
@@ -214,7 +215,7 @@ impl Table {
                 }
             }
             slots[hole].key.store(0, Relaxed);
-            shard.live.fetch_sub(1, Relaxed);
+            shard.live.store(shard.live.load(Relaxed) - 1, Relaxed);
         }
         unlock(shard);
         if found.is_none() {
