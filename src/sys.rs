@@ -390,19 +390,77 @@ pub enum ChildExit {
     Signal(i32),
 }
 
-/// Starts `path` with `args` (argv[1..]) and the extra environment `env`; its PID.
-/// (std's spawn: fork and exec, and an exec failure comes back as this call's error.)
+extern "C" {
+    /// The process's environment (POSIX).
+    static environ: *const *const libc::c_char;
+}
+
+/// Starts `path` with `args` (argv[1..]) and this process's environment with `env` set on
+/// top; its PID. `posix_spawn` (not std's Command, which costs the 512 KiB board binary
+/// ~20 KB), so an exec failure comes back as this call's error.
 pub fn trace_spawn(path: &str, args: &[String], env: &[(&str, &str)]) -> Result<i32, Errno> {
-    let mut c = std::process::Command::new(path);
-    c.args(args);
+    let cstr = |b: &[u8]| -> Result<Vec<u8>, Errno> {
+        if b.contains(&0) {
+            return Err(Errno(libc::EINVAL));
+        }
+        let mut v = b.to_vec();
+        v.push(0);
+        Ok(v)
+    };
+    let mut argv_bytes = vec![cstr(path.as_bytes())?];
+    for a in args {
+        argv_bytes.push(cstr(a.as_bytes())?);
+    }
+    let mut env_bytes = Vec::new();
     for (k, v) in env {
-        c.env(k, v);
+        env_bytes.push(cstr(format!("{k}={v}").as_bytes())?);
     }
-    match c.spawn() {
-        // The Child is dropped without waiting: trace_wait reaps it by PID.
-        Ok(child) => Ok(child.id() as i32),
-        Err(e) => Err(Errno(e.raw_os_error().unwrap_or(libc::EIO))),
+    // SAFETY: environ is the NUL-terminated array of NUL-terminated strings the C library
+    // keeps; nothing changes it while we copy (kleak sets no variables).
+    unsafe {
+        let mut p = environ;
+        while !p.is_null() && !(*p).is_null() {
+            let entry = core::ffi::CStr::from_ptr(*p).to_bytes();
+            if !env.iter().any(|(k, _)| entry.starts_with(k.as_bytes()) && entry.get(k.len()) == Some(&b'=')) {
+                env_bytes.push(cstr(entry)?);
+            }
+            p = p.add(1);
+        }
     }
+    let ptrs = |v: &[Vec<u8>]| -> Vec<*mut libc::c_char> {
+        v.iter().map(|s| s.as_ptr() as *mut libc::c_char).chain(core::iter::once(core::ptr::null_mut())).collect()
+    };
+    let (argv, envp) = (ptrs(&argv_bytes), ptrs(&env_bytes));
+    let mut pid: libc::pid_t = 0;
+    // SAFETY: argv and envp are null-terminated arrays of pointers to NUL-terminated
+    // strings owned by argv_bytes/env_bytes, alive across the call; the file actions and
+    // attributes are null (none).
+    let r = unsafe {
+        libc::posix_spawn(&mut pid, argv[0], core::ptr::null(), core::ptr::null(), argv.as_ptr(), envp.as_ptr())
+    };
+    if r != 0 {
+        return Err(Errno(r));
+    }
+    Ok(pid)
+}
+
+/// Creates directory `path` and its missing parents (mode 0755).
+pub fn trace_mkdirs(path: &str) -> Result<(), Errno> {
+    let b = path.as_bytes();
+    for (i, &c) in b.iter().enumerate().skip(1) {
+        if c == b'/' {
+            // SAFETY: the pointer is a NUL-terminated buffer that lives across the call.
+            with_cpath(&[&b[..i]], |p| unsafe { libc::mkdir(p, 0o755) })?;
+        }
+    }
+    // SAFETY: as above.
+    if with_cpath(&[b], |p| unsafe { libc::mkdir(p, 0o755) })? < 0 {
+        let e = Errno::last();
+        if e.0 != libc::EEXIST {
+            return Err(e);
+        }
+    }
+    Ok(())
 }
 
 /// Waits for child `pid` to end. `Err(EINTR)` when a signal (SIGINT, SIGTERM) arrived

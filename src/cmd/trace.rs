@@ -20,8 +20,8 @@ use crate::limits::{
 };
 use crate::out::fmt::{Dur, Fit, Size};
 use crate::out::{note, Closed, Out};
+use crate::parse::parse_u64;
 use crate::parse::tracedump::{DumpError, DumpLine, DumpParser, SiteRecord};
-use crate::parse::{parse_f64, parse_u64};
 use crate::sample::{read_lines, Root};
 use crate::sys::{self, ChildExit, Errno, Mode};
 use crate::table::Name;
@@ -90,7 +90,7 @@ fn start(ctx: &mut Ctx, a: &TraceArgs) -> Result<Exit, Error> {
     let prog = inspect(cmd, &path, 0)?;
     let lib = find_library(&prog)?;
     let dir = absolute(a.output.as_deref().unwrap_or(DEFAULT_DIR));
-    std::fs::create_dir_all(&dir).map_err(|e| Error::env(format_args!("{dir}: {e}")))?;
+    sys::trace_mkdirs(&dir).map_err(|e| Error::env(format_args!("{dir}: {e}")))?;
     let preload = match std::env::var("LD_PRELOAD") {
         Ok(old) if !old.is_empty() => format!("{lib}:{old}"),
         _ => lib.clone(),
@@ -182,7 +182,7 @@ fn script_interpreter(path: &str) -> Option<String> {
     let line = buf[..n].strip_prefix(b"#!")?;
     let line = &line[..line.iter().position(|&b| b == b'\n').unwrap_or(line.len())];
     let first = crate::parse::Tokens::new(line).next()?;
-    Some(String::from_utf8_lossy(first).into_owned())
+    core::str::from_utf8(first).ok().map(str::to_string)
 }
 
 /// The tracer library for `prog`: `KLEAK_TRACE_LIB`, else beside kleak or in the library
@@ -199,22 +199,17 @@ fn find_library(prog: &Program) -> Result<String, Error> {
             Err(e) => Err(Error::env(format_args!("KLEAK_TRACE_LIB={lib}: {e}"))),
         };
     }
-    let exe_dir = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.to_string_lossy().into_owned()));
+    let exe = std::env::current_exe().ok();
+    let exe_dir = exe.as_deref().and_then(|p| p.parent()).and_then(|d| d.to_str()).unwrap_or("/nonexistent");
     let names: &[&str] = if prog.musl { &[LIB_NAME_MUSL, LIB_NAME] } else { &[LIB_NAME] };
-    let mut dirs: Vec<String> = Vec::new();
-    if let Some(d) = &exe_dir {
-        dirs.push(d.clone());
-    }
-    for d in LIB_DIRS {
-        match (&exe_dir, d.starts_with('/')) {
-            (_, true) => dirs.push(d.to_string()),
-            (Some(e), false) => dirs.push(format!("{e}/{d}")),
-            (None, false) => {}
-        }
-    }
-    for d in &dirs {
+    // Beside kleak first, then the library directories (relative ones beside kleak too).
+    for d in core::iter::once("").chain(LIB_DIRS) {
         for n in names {
-            let lib = format!("{d}/{n}");
+            let lib = match (d.is_empty(), d.starts_with('/')) {
+                (true, _) => format!("{exe_dir}/{n}"),
+                (false, true) => format!("{d}/{n}"),
+                (false, false) => format!("{exe_dir}/{d}/{n}"),
+            };
             if let Ok(true) = fits(&lib) {
                 return Ok(absolute(&lib));
             }
@@ -231,9 +226,9 @@ fn absolute(p: &str) -> String {
     if p.starts_with('/') {
         return p.to_string();
     }
-    match std::env::current_dir() {
-        Ok(d) => format!("{}/{}", d.display(), p.trim_start_matches("./")),
-        Err(_) => p.to_string(),
+    match std::env::current_dir().ok().as_deref().and_then(|d| d.to_str()) {
+        Some(d) => format!("{d}/{}", p.strip_prefix("./").unwrap_or(p)),
+        None => p.to_string(),
     }
 }
 
@@ -263,76 +258,94 @@ fn latest_dump(dir: &str, pid: u32) -> Option<String> {
     best.map(|(inst, seq)| format!("{dir}/{pid}.{inst}.{seq}{DUMP_SUFFIX}"))
 }
 
+/// The numeric header keys kleak reads, in the order of [`Header::num`].
+const NUM_KEYS: [&[u8]; 13] = [
+    b"pid",
+    b"instance",
+    b"seq",
+    b"starttime",
+    b"slots",
+    b"live_allocs",
+    b"live_bytes",
+    b"untracked_allocs",
+    b"untracked_bytes",
+    b"unknown_frees",
+    b"sites_folded",
+    b"inexact_shards",
+    b"realtime",
+];
+
 /// A dump's header, as far as kleak uses it.
 #[derive(Clone, Copy)]
 struct Header {
-    pid: u32,
-    instance: u64,
-    seq: u64,
+    /// The values of [`NUM_KEYS`] (`realtime` in milliseconds).
+    num: [u64; 13],
     reason: Name<16>,
     exe: Name<TRACE_PATH_BYTES>,
     cmdline: Name<TRACE_PATH_BYTES>,
-    starttime: u64,
-    realtime: f64,
     tracing: bool,
-    slots: u64,
-    live_allocs: u64,
-    live_bytes: u64,
-    untracked_allocs: u64,
-    untracked_bytes: u64,
-    unknown_frees: u64,
-    sites_folded: u64,
-    inexact_shards: u64,
 }
 
 impl Default for Header {
     fn default() -> Self {
-        Header {
-            pid: 0,
-            instance: 0,
-            seq: 0,
-            reason: Name::new(b"").0,
-            exe: Name::new(b"").0,
-            cmdline: Name::new(b"").0,
-            starttime: 0,
-            realtime: 0.0,
-            tracing: false,
-            slots: 0,
-            live_allocs: 0,
-            live_bytes: 0,
-            untracked_allocs: 0,
-            untracked_bytes: 0,
-            unknown_frees: 0,
-            sites_folded: 0,
-            inexact_shards: 0,
-        }
+        let empty = Name::new(b"").0;
+        Header { num: [0; 13], reason: Name::new(b"").0, exe: empty, cmdline: empty, tracing: false }
     }
 }
 
 impl Header {
     fn set(&mut self, key: &[u8], v: &[u8]) {
-        let n = || parse_u64(v).unwrap_or(0);
         match key {
-            b"pid" => self.pid = n() as u32,
-            b"instance" => self.instance = n(),
-            b"seq" => self.seq = n(),
             b"reason" => self.reason = Name::new(v).0,
             b"exe" => self.exe = Name::new(v).0,
             b"cmdline" => self.cmdline = Name::new(v).0,
-            b"starttime" => self.starttime = n(),
-            b"realtime" => self.realtime = parse_f64(v).unwrap_or(0.0),
             b"tracing" => self.tracing = v == b"on",
-            b"slots" => self.slots = n(),
-            b"live_allocs" => self.live_allocs = n(),
-            b"live_bytes" => self.live_bytes = n(),
-            b"untracked_allocs" => self.untracked_allocs = n(),
-            b"untracked_bytes" => self.untracked_bytes = n(),
-            b"unknown_frees" => self.unknown_frees = n(),
-            b"sites_folded" => self.sites_folded = n(),
-            b"inexact_shards" => self.inexact_shards = n(),
+            b"realtime" => self.num[12] = crate::parse::tracedump::parse_millis(v).unwrap_or(0),
             // Keys a newer library may add are ignored.
-            _ => {}
+            _ => {
+                if let Some(i) = NUM_KEYS.iter().position(|k| *k == key) {
+                    self.num[i] = parse_u64(v).unwrap_or(0);
+                }
+            }
         }
+    }
+
+    fn pid(&self) -> u32 {
+        self.num[0] as u32
+    }
+    fn seq(&self) -> u64 {
+        self.num[2]
+    }
+    fn starttime(&self) -> u64 {
+        self.num[3]
+    }
+    fn slots(&self) -> u64 {
+        self.num[4]
+    }
+    fn live_allocs(&self) -> u64 {
+        self.num[5]
+    }
+    fn live_bytes(&self) -> u64 {
+        self.num[6]
+    }
+    fn untracked_allocs(&self) -> u64 {
+        self.num[7]
+    }
+    fn untracked_bytes(&self) -> u64 {
+        self.num[8]
+    }
+    fn unknown_frees(&self) -> u64 {
+        self.num[9]
+    }
+    fn sites_folded(&self) -> u64 {
+        self.num[10]
+    }
+    fn inexact_shards(&self) -> u64 {
+        self.num[11]
+    }
+    /// Wall time of the dump, seconds.
+    fn realtime(&self) -> f64 {
+        self.num[12] as f64 / 1000.0
     }
 
     /// What the process was: its command line, or its executable.
@@ -393,8 +406,10 @@ struct Site {
 }
 
 impl Site {
-    fn key(&self) -> (u16, u64) {
-        (self.module, self.off)
+    /// (module, offset) as one number, to sort and match by.
+    fn sort_key(&self) -> u64 {
+        // Offsets and user-space addresses fit in 48 bits (x86_64, aarch64).
+        (self.module as u64) << 48 | (self.off & ((1 << 48) - 1))
     }
 }
 
@@ -446,7 +461,7 @@ fn load(path: &str, modules: &mut Modules, buf: &mut [u8], header_only: bool) ->
     }
     d.complete = p.complete();
     d.malformed = p.stats.malformed;
-    maps.sort_unstable_by_key(|m| m.start);
+    sort_by_key(&mut maps, |m| m.start);
     for s in &mut d.sites {
         let a = s.rec.addr;
         let i = maps.partition_point(|m| m.start <= a);
@@ -456,6 +471,33 @@ fn load(path: &str, modules: &mut Modules, buf: &mut [u8], header_only: bool) ->
         }
     }
     Ok(d)
+}
+
+/// Sorts `v` by ascending `key` in place: a heapsort of a few hundred bytes per use
+/// (the standard library's sorts cost the board binary ~4 KB each).
+fn sort_by_key<T>(v: &mut [T], key: impl Fn(&T) -> u64) {
+    let sift = |v: &mut [T], mut root: usize, end: usize| loop {
+        let mut child = 2 * root + 1;
+        if child >= end {
+            break;
+        }
+        if child + 1 < end && key(&v[child + 1]) > key(&v[child]) {
+            child += 1;
+        }
+        if key(&v[root]) >= key(&v[child]) {
+            break;
+        }
+        v.swap(root, child);
+        root = child;
+    };
+    let n = v.len();
+    for i in (0..n / 2).rev() {
+        sift(v, i, n);
+    }
+    for end in (1..n).rev() {
+        v.swap(0, end);
+        sift(v, 0, end);
+    }
 }
 
 // ---- kleak trace report ----
@@ -490,20 +532,20 @@ fn report(ctx: &mut Ctx, files: &[String], n: usize) -> Result<Exit, Error> {
     match &first {
         None => {
             rows.extend(last.sites.iter().map(|&site| Row { site, ..Row::default() }));
-            rows.sort_unstable_by_key(|r| core::cmp::Reverse(r.site.rec.bytes));
+            sort_by_key(&mut rows, |r| u64::MAX - r.site.rec.bytes);
         }
         Some(f) => {
             let mut before: Vec<Site> = f.sites.clone();
-            before.sort_unstable_by_key(Site::key);
+            sort_by_key(&mut before, Site::sort_key);
             for &s in &last.sites {
-                let old = before.binary_search_by_key(&s.key(), Site::key).ok().map(|i| before[i].rec);
+                let old = before.binary_search_by_key(&s.sort_key(), Site::sort_key).ok().map(|i| before[i].rec);
                 let (c0, b0) = old.map_or((0, 0), |o| (o.count, o.bytes));
                 let d_bytes = s.rec.bytes as i64 - b0 as i64;
                 if d_bytes > 0 {
                     rows.push(Row { site: s, d_count: s.rec.count as i64 - c0 as i64, d_bytes, new: old.is_none() });
                 }
             }
-            rows.sort_unstable_by_key(|r| core::cmp::Reverse(r.d_bytes));
+            sort_by_key(&mut rows, |r| u64::MAX - r.d_bytes as u64);
         }
     }
     let grown = rows.len();
@@ -524,30 +566,32 @@ fn report(ctx: &mut Ctx, files: &[String], n: usize) -> Result<Exit, Error> {
 /// Notes about a dump that make its numbers less than the whole truth.
 fn warn_about(d: &Dump, both: bool) {
     let h = &d.h;
-    let which = if both { format!("dump {} of pid {}: ", h.seq, h.pid) } else { String::new() };
-    if h.untracked_allocs > 0 {
-        note(format_args!(
-            "{which}{} allocations ({} bytes) not tracked: the tracer's table ({} slots) was full; raise KLEAK_TRACE_SLOTS",
-            h.untracked_allocs, h.untracked_bytes, h.slots
-        ));
-    }
-    if h.sites_folded > 0 {
-        note(format_args!("{which}{} call sites folded into one line (site 0x0): too many sites", h.sites_folded));
-    }
-    if d.sites_dropped > 0 {
-        note(format_args!("{which}{} call sites not read: more than {TRACE_MAX_SITES}", d.sites_dropped));
-    }
-    if h.inexact_shards > 0 {
-        note(format_args!("{which}written from a signal while allocations were under way: slightly inexact"));
-    }
-    if !h.tracing {
-        note(format_args!("{which}recording was off (SIGUSR1) when this dump was written"));
-    }
-    if !d.complete {
-        note(format_args!("{which}the dump was cut short (no `--- end`); what it had is shown"));
-    }
-    if d.malformed > 0 {
-        note(format_args!("{which}{} malformed lines skipped", d.malformed));
+    let mut why = String::new();
+    let mut add = |cond: bool, text: core::fmt::Arguments<'_>| {
+        if cond {
+            let _ = write!(why, "{}{text}", if why.is_empty() { "" } else { "; " });
+        }
+    };
+    add(
+        h.untracked_allocs() > 0,
+        format_args!(
+            "{} allocations ({} bytes) not tracked: the table ({} slots) was full, raise KLEAK_TRACE_SLOTS",
+            h.untracked_allocs(),
+            h.untracked_bytes(),
+            h.slots()
+        ),
+    );
+    add(h.sites_folded() > 0, format_args!("{} call sites folded into the 0x0 line", h.sites_folded()));
+    add(d.sites_dropped > 0, format_args!("{} call sites over {TRACE_MAX_SITES} not read", d.sites_dropped));
+    add(h.inexact_shards() > 0, format_args!("written from a signal while threads allocated: slightly inexact"));
+    add(!h.tracing, format_args!("recording was off (SIGUSR1)"));
+    add(!d.complete, format_args!("cut short (no `--- end`)"));
+    add(d.malformed > 0, format_args!("{} malformed lines skipped", d.malformed));
+    if !why.is_empty() {
+        match both {
+            true => note(format_args!("dump {} of pid {}: {why}", h.seq(), h.pid())),
+            false => note(format_args!("{why}")),
+        }
     }
 }
 
@@ -555,32 +599,38 @@ fn warn_about(d: &Dump, both: bool) {
 fn resolve(rows: &[Row], modules: &Modules, prefix: &str, buf: &mut [u8]) -> Vec<Named> {
     let mut names: Vec<Named> =
         rows.iter().map(|_| Named { func: heapless::String::new(), off: 0, found: false }).collect();
-    let mut done = vec![false; rows.len()];
+    // Per file: the rows in it, their ELF addresses and the symbols found.
+    let mut members = [0usize; TRACE_MAX_SHOWN];
+    let mut vaddrs = [0u64; TRACE_MAX_SHOWN];
+    let mut hits = [None; TRACE_MAX_SHOWN];
     for i in 0..rows.len() {
         let m = rows[i].site.module;
-        if done[i] || m == NO_MODULE {
+        if m == NO_MODULE || rows[..i].iter().any(|r| r.site.module == m) {
             continue;
-        }
-        let members: Vec<usize> = (i..rows.len()).filter(|&j| rows[j].site.module == m).collect();
-        for &j in &members {
-            done[j] = true;
         }
         let Ok(elf) = Elf::open(&[prefix.as_bytes(), modules.path(m).as_bytes()]) else { continue };
-        // A return address may sit just past the end of its function (a call that never
-        // returns): look up the address before it.
-        let vaddrs: Vec<u64> =
-            members.iter().map(|&j| elf.vaddr(rows[j].site.off).unwrap_or(0).saturating_sub(1)).collect();
-        let mut hits = vec![None; members.len()];
-        if elf.symbolize(&vaddrs, &mut hits, buf).is_err() {
+        let mut n = 0;
+        for (j, r) in rows.iter().enumerate().skip(i).filter(|(_, r)| r.site.module == m) {
+            members[n] = j;
+            // A return address may sit just past the end of its function (a call that
+            // never returns): look up the address before it.
+            vaddrs[n] = elf.vaddr(r.site.off).unwrap_or(0).saturating_sub(1);
+            hits[n] = None;
+            n += 1;
+        }
+        if elf.symbolize(&vaddrs[..n], &mut hits[..n], buf).is_err() {
             continue;
         }
-        for (k, &j) in members.iter().enumerate() {
+        for k in 0..n {
             if let (Some(sym), true) = (hits[k], vaddrs[k] > 0) {
                 let mut raw = [0u8; 512];
-                let name = elf.name(&sym, &mut raw);
-                let _ = elf::demangle(name, &mut names[j].func);
-                names[j].off = vaddrs[k] + 1 - sym.value;
-                names[j].found = true;
+                let named = &mut names[members[k]];
+                // Names print as the symbol table has them (C++ and Rust names mangled: a
+                // demangler costs the 512 KiB board binary 2 KB).
+                let name = core::str::from_utf8(elf.name(&sym, &mut raw)).unwrap_or("?");
+                let _ = named.func.push_str(crate::parse::str_prefix(name, named.func.capacity()));
+                named.off = vaddrs[k] + 1 - sym.value;
+                named.found = true;
             }
         }
     }
@@ -597,7 +647,7 @@ fn site_text(row: &Row, name: &Named, modules: &Modules) -> String {
         return format!("{:#x} (no file)", s.rec.addr);
     }
     let path = modules.path(s.module);
-    let file = path.rsplit('/').next().unwrap_or(path);
+    let file = &path[path.bytes().rposition(|b| b == b'/').map_or(0, |i| i + 1)..];
     if name.found {
         format!("{}+{:#x} ({file})", name.func, name.off)
     } else {
@@ -617,32 +667,32 @@ fn report_text(
     let h = &last.h;
     let hu = out.style.human;
     let width = out.style.width;
-    outln!(out, "pid {}: {}", h.pid, Fit::cut(h.command(), width.saturating_sub(12)))?;
+    outln!(out, "pid {}: {}", h.pid(), Fit::cut(h.command(), width.saturating_sub(12)))?;
     match first {
         None => {
             outln!(
                 out,
                 "dump {} ({}): {} allocations, {} outstanding in {} call sites",
-                h.seq,
+                h.seq(),
                 h.reason.as_str(),
-                h.live_allocs,
-                Size::of(h.live_bytes as i64, hu),
+                h.live_allocs(),
+                Size::of(h.live_bytes() as i64, hu),
                 last.sites.len()
             )?;
             outln!(out, "   COUNT    BYTES   OLDEST SITE")?;
         }
         Some(f) => {
             let g = &f.h;
-            let secs = h.realtime - g.realtime;
+            let secs = h.realtime() - g.realtime();
             outln!(
                 out,
                 "dump {} -> {} over {}: outstanding {} ({} -> {}), {grown} sites grew",
-                g.seq,
-                h.seq,
+                g.seq(),
+                h.seq(),
                 Dur(secs),
-                Size::delta(h.live_bytes as i64 - g.live_bytes as i64, hu),
-                Size::of(g.live_bytes as i64, hu),
-                Size::of(h.live_bytes as i64, hu)
+                Size::delta(h.live_bytes() as i64 - g.live_bytes() as i64, hu),
+                Size::of(g.live_bytes() as i64, hu),
+                Size::of(h.live_bytes() as i64, hu)
             )?;
             outln!(out, "  +COUNT   +BYTES    COUNT    BYTES SITE")?;
         }
@@ -704,20 +754,20 @@ fn report_json(
     let h = &last.h;
     let mut j = out.line().json("summary");
     j.str("command", "trace report")
-        .u64("pid", h.pid as u64)
+        .u64("pid", h.pid() as u64)
         .str("cmdline", h.command())
-        .u64("seq", h.seq)
+        .u64("seq", h.seq())
         .str("reason", h.reason.as_str())
-        .u64("live_allocs", h.live_allocs)
-        .u64("live_bytes", h.live_bytes)
+        .u64("live_allocs", h.live_allocs())
+        .u64("live_bytes", h.live_bytes())
         .u64("sites", last.sites.len() as u64)
-        .u64("untracked_allocs", h.untracked_allocs)
-        .u64("untracked_bytes", h.untracked_bytes)
-        .u64("unknown_frees", h.unknown_frees)
+        .u64("untracked_allocs", h.untracked_allocs())
+        .u64("untracked_bytes", h.untracked_bytes())
+        .u64("unknown_frees", h.unknown_frees())
         .bool("complete", last.complete);
     if let Some(f) = first {
-        j.i64("d_live_bytes", h.live_bytes as i64 - f.h.live_bytes as i64)
-            .f64("interval_secs", h.realtime - f.h.realtime)
+        j.i64("d_live_bytes", h.live_bytes() as i64 - f.h.live_bytes() as i64)
+            .f64("interval_secs", h.realtime() - f.h.realtime())
             .u64("sites_grown", grown as u64);
     }
     j.end();
@@ -752,7 +802,7 @@ fn list(ctx: &mut Ctx, dir: &str) -> Result<Exit, Error> {
     })
     .map_err(|e| Error::env(format_args!("{dir}: {e} (no dumps there yet? `kleak trace -o {dir} -- CMD`)")))?;
     // Oldest first: instances are the tracer's start times.
-    procs.sort_unstable_by_key(|p| (p.instance, p.pid));
+    sort_by_key(&mut procs, |p| p.instance);
     let mut modules = Modules::new();
     let mut buf = vec![0u8; READ_BUF_BYTES];
     let out = &mut ctx.out;
@@ -773,8 +823,8 @@ fn list(ctx: &mut Ctx, dir: &str) -> Result<Exit, Error> {
                 j.u64("pid", p.pid as u64)
                     .str("state", state)
                     .u64("dumps", p.dumps as u64)
-                    .u64("live_bytes", d.h.live_bytes)
-                    .u64("live_allocs", d.h.live_allocs)
+                    .u64("live_bytes", d.h.live_bytes())
+                    .u64("live_allocs", d.h.live_allocs())
                     .str("cmdline", d.h.command())
                     .str("last_dump", &path);
                 j.end();
@@ -783,7 +833,7 @@ fn list(ctx: &mut Ctx, dir: &str) -> Result<Exit, Error> {
             }
             let line = out.line();
             let _ =
-                write!(line, "{:>7} {:<7} {:>5} {:>11} ", p.pid, state, p.dumps, Size::of(d.h.live_bytes as i64, hu));
+                write!(line, "{:>7} {:<7} {:>5} {:>11} ", p.pid, state, p.dumps, Size::of(d.h.live_bytes() as i64, hu));
             let room = width.saturating_sub(line.len());
             let _ = write!(line, "{}", Fit::cut(d.h.command(), room.max(10)));
             out.emit()?;
@@ -809,10 +859,10 @@ fn state<R: Root>(root: &R, h: &Header, replaced: bool) -> &'static str {
         return "exited";
     }
     let mut buf = [0u8; 1024];
-    let same = root.open(&format!("/proc/{}/stat", h.pid)).ok().and_then(|mut f| {
+    let same = root.open(&format!("/proc/{}/stat", h.pid())).ok().and_then(|mut f| {
         let n = crate::sample::ReadAt::read_at(&mut f, &mut buf, 0).ok()?;
         stat_starttime(&buf[..n])
-    }) == Some(h.starttime);
+    }) == Some(h.starttime());
     let same = same && !stat_dead(&buf);
     match (same, replaced) {
         (true, true) => "exec'd",
@@ -837,6 +887,16 @@ fn stat_starttime(stat: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod test {
     use super::*;
+
+    #[test]
+    fn heapsort_sorts() {
+        let mut v: Vec<u64> = (0..1000).map(|i| (i * 7919) % 1009).collect();
+        let mut w = v.clone();
+        sort_by_key(&mut v, |x| *x);
+        w.sort();
+        assert_eq!(v, w);
+        sort_by_key(&mut v[..0], |x| *x);
+    }
 
     #[test]
     fn dump_names_carry_pid_instance_and_number() {
@@ -870,6 +930,6 @@ mod test {
         assert_eq!((m.path(d.sites[0].module), d.sites[0].off), ("/bin/prog", 0x2000));
         assert_eq!((m.path(d.sites[1].module), d.sites[1].off), ("/lib/libc.so", 0x1010));
         assert_eq!((d.sites[2].module, d.sites[2].off), (NO_MODULE, 0x9));
-        assert_eq!(d.h.pid, 7);
+        assert_eq!(d.h.pid(), 7);
     }
 }
