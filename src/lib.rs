@@ -22,6 +22,11 @@
 //! - [`out`] formats lines into a fixed buffer and writes each one whole.
 //! - [`cmd`] holds one module per subcommand; [`cli`] parses arguments.
 //!
+//! `kleak trace` follows the same flow for a user-space program's heap: the preload
+//! library (`trace/`, a second crate) writes text dumps; [`parse::tracedump`] reads them
+//! line by line like a /proc file; [`elf`] names the call sites from the symbol tables of
+//! the files the process had mapped, read in pieces; [`cmd::trace`] prints them.
+//!
 //! A module never reaches back up the chain. Capacities live in [`limits`]. Nothing
 //! allocates once sampling has started: tables and the read buffer are allocated once.
 #![deny(unsafe_code)]

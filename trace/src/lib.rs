@@ -40,8 +40,9 @@
 //!   outstanding memory is the parent's at the fork) and dumps under its own PID.
 //! - **unsafe** is confined to [`sys`] (system calls), [`shim`] (the exported functions,
 //!   which call the real allocator through function pointers), [`arena`] (the static
-//!   bootstrap memory), [`table`] (one slice over the mapped memory) and [`dump`] (the one
-//!   static scratch area); each block says why it is sound.
+//!   bootstrap memory), [`table`] (one slice over the mapped memory), [`dump`] (the one
+//!   static scratch area) and this file (the settings written once at start-up, the slice
+//!   over the fresh mapping, the panic handler's abort); each block says why it is sound.
 //!
 //! Release builds use `panic = "abort"` and are `no_std` (nothing of std is linked in,
 //! so nothing can allocate behind the tracer's back); debug builds link std only because
