@@ -26,7 +26,10 @@ fn status_kib(status: &sys::File, key: &str) -> u64 {
 /// Open file descriptors, counted without allocating.
 fn open_fds() -> usize {
     let mut n = 0;
-    let _ = sys::read_dir(&[b"/proc/self/fd"], |_, _| n += 1);
+    let _ = sys::read_dir(&[b"/proc/self/fd"], |_, _| {
+        n += 1;
+        true
+    });
     n
 }
 

@@ -56,6 +56,7 @@ enum Cmd {
     Kmemleak(cmd::kmemleak::KmemleakArgs),
     Run(cmd::run::RunArgs),
     Replay(cmd::replay::ReplayArgs),
+    Trace(cmd::trace::TraceArgs),
 }
 
 /// What every command gets: where files come from and where output goes.
@@ -171,6 +172,7 @@ pub fn run(argv: &[String]) -> i32 {
         Some(Cmd::Kmemleak(a)) => cmd::kmemleak::run(&mut ctx, &a),
         Some(Cmd::Run(a)) => cmd::run::run(&mut ctx, &a),
         Some(Cmd::Replay(a)) => cmd::replay::run(&mut ctx, &a),
+        Some(Cmd::Trace(a)) => cmd::trace::run(&mut ctx, &a),
         None => cmd::watch::run(&mut ctx, &cmd::watch::WatchArgs::default()),
     };
     match result {

@@ -192,7 +192,7 @@ pub fn open(root: &FsRoot, mount: bool) -> Result<Debugfs, Unavailable> {
         // Mounted debugfs always holds something (bdi, sleep_time, ...); the directory
         // under it is empty.
         let mut empty = true;
-        let _ = sys::list_dir(&[prefix, DEBUGFS.as_bytes()], |_| {
+        let _ = sys::read_dir(&[prefix, DEBUGFS.as_bytes()], |_, _| {
             empty = false;
             false
         });
@@ -214,7 +214,7 @@ pub fn open(root: &FsRoot, mount: bool) -> Result<Debugfs, Unavailable> {
 pub fn scan_thread_running(root: &FsRoot) -> bool {
     let mut found = false;
     let mut buf = [0u8; 64];
-    let _ = sys::list_dir(&[root.prefix().as_bytes(), b"/proc"], |name| {
+    let _ = sys::read_dir(&[root.prefix().as_bytes(), b"/proc"], |name, _| {
         if name.iter().all(u8::is_ascii_digit) {
             if let Ok(f) = File::open(&[root.prefix().as_bytes(), b"/proc/", name, b"/comm"], Mode::Read) {
                 let n = f.pread(&mut buf, 0).unwrap_or(0);

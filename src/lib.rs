@@ -32,6 +32,11 @@
 //! groups objects by backtrace fingerprint in a fixed table.
 //! - [`cmd`] holds one module per subcommand; [`cli`] parses arguments.
 //!
+//! `kleak trace` follows the same flow for a user-space program's heap: the preload
+//! library (`trace/`, a second crate) writes text dumps; [`parse::tracedump`] reads them
+//! line by line like a /proc file; [`elf`] names the call sites from the symbol tables of
+//! the files the process had mapped, read in pieces; [`cmd::trace`] prints them.
+//!
 //! A module never reaches back up the chain. Capacities live in [`limits`]. Nothing
 //! allocates once sampling has started: tables and the read buffer are allocated once.
 #![deny(unsafe_code)]
@@ -39,6 +44,7 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod elf;
 pub mod fake;
 pub mod figures;
 pub mod harness;

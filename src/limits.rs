@@ -94,3 +94,31 @@ pub const SPARK_COLS: usize = 16;
 /// Alerts of one sample kept for the console, most severe first; the rest are counted
 /// ("+N more"). `--max-alerts` chooses how many of these are printed.
 pub const MAX_ALERTS_SHOWN: usize = 16;
+
+// ---- kleak trace (the preload tracer's dumps) ----
+
+/// Call sites read from one tracer dump. The library groups at most 6,144 distinct sites
+/// per dump (three quarters of its 8,192-entry table) plus one line for the rest.
+pub const TRACE_MAX_SITES: usize = 8192;
+
+/// Executable file mappings kept from one dump's memory map (a big program maps ~200).
+pub const TRACE_MAX_MAPS: usize = 1024;
+
+/// Distinct mapped files across the dumps of one report.
+pub const TRACE_MAX_MODULES: usize = 512;
+
+/// Bytes of a stored path (exe, mapped file, dump directory entry).
+pub const TRACE_PATH_BYTES: usize = 255;
+
+/// Sites a report resolves to names and prints at most (`-n`).
+pub const TRACE_MAX_SHOWN: usize = 200;
+
+/// Traced processes (PID and exec instance) `kleak trace list` tells apart in a directory.
+pub const TRACE_MAX_PROCS: usize = 512;
+
+/// `PT_LOAD` segments kept per ELF file (real files have 2–6).
+pub const ELF_MAX_LOADS: usize = 16;
+
+/// Symbols scanned per ELF symbol table at most (a debug build of a large C++ program
+/// has ~1M).
+pub const ELF_MAX_SYMBOLS: u64 = 1 << 22;

@@ -80,7 +80,10 @@ impl Root for FsRoot {
         self.prefix.is_empty()
     }
     fn list(&self, path: &str, f: &mut dyn FnMut(&[u8])) -> Result<(), Errno> {
-        sys::read_dir(&[self.prefix.as_bytes(), path.as_bytes()], |name, _| f(name))
+        sys::read_dir(&[self.prefix.as_bytes(), path.as_bytes()], |name, _| {
+            f(name);
+            true
+        })
     }
     fn write(&self, path: &str, bytes: &[u8]) -> Result<(), Errno> {
         let f = sys::File::open(&[self.prefix.as_bytes(), path.as_bytes()], Mode::Write)?;

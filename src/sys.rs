@@ -404,114 +404,6 @@ impl Drop for SignalsBlocked {
     }
 }
 
-/// Mounts debugfs on the path made of `parts` (`mount -t debugfs none /sys/kernel/debug`).
-pub fn mount_debugfs(parts: &[&[u8]]) -> Result<(), Errno> {
-    // SAFETY: all strings are NUL-terminated and live across the call; data is null.
-    let r =
-        with_cpath(parts, |p| unsafe { libc::mount(c"none".as_ptr(), p, c"debugfs".as_ptr(), 0, core::ptr::null()) })?;
-    if r < 0 {
-        Err(Errno::last())
-    } else {
-        Ok(())
-    }
-}
-
-/// Calls `f` with the name of each entry of the directory made of `parts` (not `.`/`..`)
-/// until it returns false.
-pub fn list_dir(parts: &[&[u8]], mut f: impl FnMut(&[u8]) -> bool) -> Result<(), Errno> {
-    // SAFETY: the path is NUL-terminated and lives across the call.
-    let dir = with_cpath(parts, |p| unsafe { libc::opendir(p) })?;
-    if dir.is_null() {
-        return Err(Errno::last());
-    }
-    loop {
-        // SAFETY: dir is an open DIR*; the entry stays valid until the next readdir or
-        // closedir, and its name is NUL-terminated.
-        let name = unsafe {
-            let ent = libc::readdir(dir);
-            if ent.is_null() {
-                break;
-            }
-            core::ffi::CStr::from_ptr((*ent).d_name.as_ptr()).to_bytes()
-        };
-        if name != b"." && name != b".." && !f(name) {
-            break;
-        }
-    }
-    // SAFETY: dir came from opendir and is closed once.
-    unsafe { libc::closedir(dir) };
-    Ok(())
-}
-
-/// How a child process ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Exited {
-    /// It exited with this code.
-    Code(i32),
-    /// A signal killed it.
-    Signal(i32),
-}
-
-/// Runs `args` (the first looked up in `PATH`) as a child that shares kleak's standard
-/// input and output, and waits for it. A child that cannot start says so on stderr and
-/// exits 127, as a shell's does. Arguments come from kleak's own argv, so none holds a
-/// NUL byte.
-pub fn run_child(args: &[String]) -> Result<Exited, Errno> {
-    // Everything the child touches is prepared before the fork.
-    let mut bytes = Vec::new();
-    for a in args {
-        bytes.extend_from_slice(a.as_bytes());
-        bytes.push(0);
-    }
-    let mut ptrs: Vec<*const libc::c_char> = Vec::with_capacity(args.len() + 1);
-    let mut at = 0;
-    for a in args {
-        ptrs.push(bytes[at..].as_ptr().cast());
-        at += a.len() + 1;
-    }
-    ptrs.push(core::ptr::null());
-    // SAFETY: fork has no memory effects in the parent. The child only makes
-    // async-signal-safe calls (signal, sigprocmask, execvp, write, _exit) on memory
-    // prepared before the fork.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(Errno::last());
-    }
-    if pid == 0 {
-        // SAFETY: see above; ptrs is a NULL-terminated array of NUL-terminated strings
-        // that live in `bytes`.
-        unsafe {
-            // The child starts as a shell would start it: SIGPIPE kills it, nothing blocked.
-            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-            let mut none: libc::sigset_t = core::mem::zeroed();
-            libc::sigemptyset(&mut none);
-            libc::sigprocmask(libc::SIG_SETMASK, &none, core::ptr::null_mut());
-            libc::execvp(ptrs[0], ptrs.as_ptr());
-            let why = Errno::last().name();
-            for part in [&b"kleak: cannot run "[..], args[0].as_bytes(), b": ", why.as_bytes(), b"\n"] {
-                libc::write(2, part.as_ptr().cast(), part.len());
-            }
-            libc::_exit(127);
-        }
-    }
-    let mut status = 0;
-    loop {
-        // SAFETY: status is a valid int; pid is our child.
-        if unsafe { libc::waitpid(pid, &mut status, 0) } >= 0 {
-            break;
-        }
-        let e = Errno::last();
-        if e != Errno::EINTR {
-            return Err(e);
-        }
-    }
-    Ok(if libc::WIFSIGNALED(status) {
-        Exited::Signal(libc::WTERMSIG(status))
-    } else {
-        Exited::Code(libc::WEXITSTATUS(status))
-    })
-}
-
 /// The system page size (`sysconf(_SC_PAGESIZE)`).
 pub fn page_size() -> u64 {
     // SAFETY: sysconf has no memory effects.
@@ -535,11 +427,12 @@ pub fn exit(code: i32) -> ! {
     std::process::exit(code)
 }
 
-// ---- Directories and file systems (doctor, process scans) ----
+// ---- Directories and file systems ----
 
 /// Calls `f(name, is_symlink)` for each entry of the directory made of `parts` (without
-/// `.` and `..`), reading it with getdents64 into a stack buffer: no allocation.
-pub fn read_dir(parts: &[&[u8]], mut f: impl FnMut(&[u8], bool)) -> Result<(), Errno> {
+/// `.` and `..`) until it returns false, reading the directory with getdents64 into a
+/// stack buffer: no allocation.
+pub fn read_dir(parts: &[&[u8]], mut f: impl FnMut(&[u8], bool) -> bool) -> Result<(), Errno> {
     let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
     // SAFETY: the pointer is a NUL-terminated buffer that lives across the call.
     let fd = with_cpath(parts, |p| unsafe { libc::open(p, flags) })?;
@@ -569,8 +462,8 @@ pub fn read_dir(parts: &[&[u8]], mut f: impl FnMut(&[u8], bool)) -> Result<(), E
             let kind = buf[off + 18];
             let name = &buf[off + 19..off + reclen];
             let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
-            if name != b"." && name != b".." {
-                f(name, kind == libc::DT_LNK);
+            if name != b"." && name != b".." && !f(name, kind == libc::DT_LNK) {
+                return Ok(());
             }
             off += reclen;
         }
@@ -610,5 +503,155 @@ pub fn rename(from: &[&[u8]], to: &[&[u8]]) -> Result<(), Errno> {
         Err(Errno::last())
     } else {
         Ok(())
+    }
+}
+
+/// Creates directory `path` and its missing parents (mode 0755).
+pub fn mkdirs(path: &str) -> Result<(), Errno> {
+    let b = path.as_bytes();
+    for (i, &c) in b.iter().enumerate().skip(1) {
+        if c == b'/' {
+            // SAFETY: the pointer is a NUL-terminated buffer that lives across the call.
+            with_cpath(&[&b[..i]], |p| unsafe { libc::mkdir(p, 0o755) })?;
+        }
+    }
+    // SAFETY: as above.
+    if with_cpath(&[b], |p| unsafe { libc::mkdir(p, 0o755) })? < 0 {
+        let e = Errno::last();
+        if e.0 != libc::EEXIST {
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// Mounts debugfs on the path made of `parts` (`mount -t debugfs none /sys/kernel/debug`).
+pub fn mount_debugfs(parts: &[&[u8]]) -> Result<(), Errno> {
+    // SAFETY: all strings are NUL-terminated and live across the call; data is null.
+    let r =
+        with_cpath(parts, |p| unsafe { libc::mount(c"none".as_ptr(), p, c"debugfs".as_ptr(), 0, core::ptr::null()) })?;
+    if r < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(())
+    }
+}
+
+// ---- Child processes (kleak run, kleak trace) ----
+
+/// How a child process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChildExit {
+    /// `exit(code)`.
+    Code(i32),
+    /// Killed by this signal.
+    Signal(i32),
+}
+
+extern "C" {
+    /// The process's environment (POSIX).
+    static environ: *const *const libc::c_char;
+}
+
+/// Starts `program` (looked up in `PATH` when it has no `/`) with `args` as argv[1..],
+/// kleak's environment with `env` set on top, and kleak's standard input and output; its
+/// PID. The child starts as a shell would start it: SIGPIPE back to its default (kleak
+/// ignores it), no signal blocked. `posix_spawn`, not std's Command (which costs the board
+/// binary ~20 KB), so an exec failure comes back as this call's error.
+pub fn spawn(program: &str, args: &[String], env: &[(&str, &str)]) -> Result<i32, Errno> {
+    let cstr = |b: &[u8]| -> Result<Vec<u8>, Errno> {
+        if b.contains(&0) {
+            return Err(Errno(libc::EINVAL));
+        }
+        let mut v = b.to_vec();
+        v.push(0);
+        Ok(v)
+    };
+    let mut argv_bytes = vec![cstr(program.as_bytes())?];
+    for a in args {
+        argv_bytes.push(cstr(a.as_bytes())?);
+    }
+    let mut env_bytes = Vec::new();
+    for (k, v) in env {
+        env_bytes.push(cstr(format!("{k}={v}").as_bytes())?);
+    }
+    // SAFETY: environ is the NUL-terminated array of NUL-terminated strings the C library
+    // keeps; nothing changes it while we copy (kleak sets no variables).
+    unsafe {
+        let mut p = environ;
+        while !p.is_null() && !(*p).is_null() {
+            let entry = core::ffi::CStr::from_ptr(*p).to_bytes();
+            if !env.iter().any(|(k, _)| entry.starts_with(k.as_bytes()) && entry.get(k.len()) == Some(&b'=')) {
+                env_bytes.push(cstr(entry)?);
+            }
+            p = p.add(1);
+        }
+    }
+    let ptrs = |v: &[Vec<u8>]| -> Vec<*mut libc::c_char> {
+        v.iter().map(|s| s.as_ptr() as *mut libc::c_char).chain(core::iter::once(core::ptr::null_mut())).collect()
+    };
+    let (argv, envp) = (ptrs(&argv_bytes), ptrs(&env_bytes));
+    let mut pid: libc::pid_t = 0;
+    // SAFETY: attr is initialised by posix_spawnattr_init before use and destroyed once;
+    // the signal sets are initialised by sigemptyset; argv and envp are null-terminated
+    // arrays of pointers to NUL-terminated strings owned by argv_bytes/env_bytes, alive
+    // across the call; no file actions.
+    let r = unsafe {
+        let mut attr: libc::posix_spawnattr_t = core::mem::zeroed();
+        libc::posix_spawnattr_init(&mut attr);
+        let mut default: libc::sigset_t = core::mem::zeroed();
+        libc::sigemptyset(&mut default);
+        libc::sigaddset(&mut default, libc::SIGPIPE);
+        let mut none: libc::sigset_t = core::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        libc::posix_spawnattr_setsigdefault(&mut attr, &default);
+        libc::posix_spawnattr_setsigmask(&mut attr, &none);
+        libc::posix_spawnattr_setflags(&mut attr, (libc::POSIX_SPAWN_SETSIGDEF | libc::POSIX_SPAWN_SETSIGMASK) as _);
+        let r = libc::posix_spawnp(&mut pid, argv[0], core::ptr::null(), &attr, argv.as_ptr(), envp.as_ptr());
+        libc::posix_spawnattr_destroy(&mut attr);
+        r
+    };
+    if r != 0 {
+        return Err(Errno(r));
+    }
+    Ok(pid)
+}
+
+/// Waits for child `pid` to end. `Err(EINTR)` when a signal (SIGINT, SIGTERM) arrived
+/// first: the caller decides whether to pass it on and wait again.
+pub fn wait(pid: i32) -> Result<ChildExit, Errno> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: status is a valid, writable int; waitpid only waits for our own child.
+    let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+    if r < 0 {
+        return Err(Errno::last());
+    }
+    if libc::WIFSIGNALED(status) {
+        Ok(ChildExit::Signal(libc::WTERMSIG(status)))
+    } else {
+        Ok(ChildExit::Code(libc::WEXITSTATUS(status)))
+    }
+}
+
+/// Sends `sig` to process `pid`.
+pub fn kill(pid: i32, sig: i32) -> Result<(), Errno> {
+    // SAFETY: kill has no memory effects.
+    if unsafe { libc::kill(pid, sig) } < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(())
+    }
+}
+
+/// Runs `args` (`args[0]` looked up in `PATH`) as a child sharing kleak's standard input
+/// and output, and waits for it, through signals: SIGINT and SIGTERM reach the child too
+/// (same process group), and kleak reports how it ended.
+pub fn run_child(args: &[String]) -> Result<ChildExit, Errno> {
+    let pid = spawn(&args[0], &args[1..], &[])?;
+    loop {
+        match wait(pid) {
+            Err(Errno::EINTR) => continue,
+            r => return r,
+        }
     }
 }

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Installs what kleak's tests need on Debian/Ubuntu x86_64; quick when all is there.
 #  - Rust targets aarch64-unknown-linux-musl and x86_64-unknown-linux-musl (rustup)
+#  - Rust target aarch64-unknown-linux-gnu and Debian's cross gcc and glibc (the tracer
+#    library for aarch64 glibc boards, and test programs for it)
+#  - Debian's musl for arm64 (aarch64-linux-musl-gcc for test programs, and the loader
+#    /lib/ld-musl-aarch64.so.1 that QEMU runs them with)
 #  - qemu-aarch64-static (qemu-user-static; from backports on bookworm: lib/apt.sh)
 set -euo pipefail
 
-for t in aarch64-unknown-linux-musl x86_64-unknown-linux-musl; do
+for t in aarch64-unknown-linux-musl x86_64-unknown-linux-musl aarch64-unknown-linux-gnu; do
     rustup target list --installed | grep -qx "$t" || rustup target add "$t"
 done
 
@@ -18,3 +22,14 @@ command -v groff >/dev/null || apt_install groff-base
 command -v shellcheck >/dev/null || apt_install shellcheck
 # A real Prometheus text-format parser for tests/export.rs.
 python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install -q prometheus-client
+command -v cc >/dev/null || apt_install gcc libc6-dev
+# kleak trace: cross gcc + glibc for aarch64; musl for arm64 from the multiarch archive.
+if ! command -v aarch64-linux-gnu-gcc >/dev/null || [ ! -e /usr/aarch64-linux-gnu/lib/libc.so ]; then
+    apt_install gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+fi
+if ! command -v aarch64-linux-musl-gcc >/dev/null || [ ! -e /lib/ld-musl-aarch64.so.1 ]; then
+    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+        if [ "$(id -u)" -eq 0 ]; then dpkg --add-architecture arm64; else sudo dpkg --add-architecture arm64; fi
+    fi
+    apt_install musl:arm64 musl-dev:arm64
+fi

@@ -15,6 +15,9 @@ bash tests/deps.sh
 step "format and lints"
 cargo fmt --all -- --check || die "cargo fmt would change files: run cargo fmt"
 cargo clippy --all-targets -- -D warnings
+# The tracer crate: as tests build it (std linked) and as shipped (release: no_std).
+cargo clippy -p kleak-trace --all-targets -- -D warnings
+cargo clippy -p kleak-trace --release -- -D warnings
 
 step "shell scripts (shellcheck)"
 shellcheck -x tests/*.sh board-scripts/*.sh board-scripts/lib/apt.sh fuzz/run.sh benches/run.sh .ci/run
@@ -25,6 +28,7 @@ warnings=$(groff -man -Tascii -ww -z kleak.1 2>&1)
 
 step "tests on the host ($(uname -m))"
 cargo test
+cargo test -p kleak-trace
 
 step "tests built for aarch64-unknown-linux-musl, run under qemu-aarch64-static"
 cargo test --target aarch64-unknown-linux-musl
@@ -41,5 +45,10 @@ done
 size=$(stat -c %s target/aarch64-unknown-linux-musl/release/kleak)
 [ "$size" -le $((512 * 1024)) ] || die "aarch64 binary is $size bytes, over the 512 KiB budget"
 qemu-aarch64-static target/aarch64-unknown-linux-musl/release/kleak --version
+
+step "the preload tracer, libkleak_trace.so (host, aarch64 glibc, aarch64 musl)"
+for lib in $(bash trace/build.sh); do
+    printf '%s: %s bytes\n' "$lib" "$(stat -c %s "$lib")"
+done
 
 step "all tests passed"

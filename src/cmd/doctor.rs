@@ -163,6 +163,7 @@ pub fn run(ctx: &mut Ctx, args: &DoctorArgs) -> Result<Exit, Error> {
     let listed = sys::read_dir(&at(&root, "/sys/kernel/slab"), |_, link| {
         dirs += !link as u32;
         links += link as u32;
+        true
     });
     checks.push(match listed {
         Ok(()) => c.ok(format!("/sys/kernel/slab: {dirs} caches, {links} merged names")),
@@ -228,7 +229,10 @@ pub fn run(ctx: &mut Ctx, args: &DoctorArgs) -> Result<Exit, Error> {
     let c = Check::new("alloc traces", false);
     let mut traced = 0u32;
     let mut caches = Vec::new();
-    let _ = sys::read_dir(&at(&root, "/sys/kernel/debug/slab"), |name, _| caches.push(name.to_vec()));
+    let _ = sys::read_dir(&at(&root, "/sys/kernel/debug/slab"), |name, _| {
+        caches.push(name.to_vec());
+        true
+    });
     for name in &caches {
         let mut p = b"/sys/kernel/debug/slab/".to_vec();
         p.extend_from_slice(name);

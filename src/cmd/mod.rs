@@ -11,6 +11,7 @@ pub mod replay;
 pub mod run;
 pub mod snapshot;
 pub mod top;
+pub mod trace;
 pub mod watch;
 
 use crate::cli::Ctx;

@@ -25,7 +25,7 @@ use crate::out::view::Span;
 use crate::out::{note, Closed, Out};
 use crate::outln;
 use crate::sample::Tables;
-use crate::sys::{self, Errno, Exited};
+use crate::sys::{self, ChildExit, Errno};
 use crate::{Error, Exit};
 use argh::FromArgs;
 use core::fmt::Write;
@@ -63,7 +63,7 @@ pub struct RunArgs {
 struct Report<'a> {
     cmd: &'a [String],
     runs: u32,
-    status: Result<Exited, Errno>,
+    status: Result<ChildExit, Errno>,
     secs: f64,
     settle: f64,
     kmemleak: Result<(), Unavailable>,
@@ -97,11 +97,15 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Exit, Error> {
     }
 
     let t0 = sys::monotonic_secs();
-    let (mut runs, mut status) = (0, Ok(Exited::Code(0)));
+    let (mut runs, mut status) = (0, Ok(ChildExit::Code(0)));
     for _ in 0..args.repeat {
         status = sys::run_child(&args.cmd);
         runs += 1;
-        if status != Ok(Exited::Code(0)) || sys::stop_requested() {
+        if let Err(e) = status {
+            // As a shell says it; the command never ran (exit 4 below).
+            note(format_args!("cannot run {}: {}", args.cmd[0], e.name()));
+        }
+        if status != Ok(ChildExit::Code(0)) || sys::stop_requested() {
             break;
         }
     }
@@ -132,7 +136,7 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Exit, Error> {
             r
         }
     };
-    let exit = if status != Ok(Exited::Code(0)) {
+    let exit = if status != Ok(ChildExit::Code(0)) {
         Exit::CmdFailed
     } else if groups.objects() > 0 || groups.untracked_objects > 0 {
         Exit::Leak
@@ -171,8 +175,8 @@ fn command_line(out: &mut Out, cmd: &[String]) {
 
 fn status_text(out: &mut Out, r: &Report<'_>) {
     let _ = match r.status {
-        Ok(Exited::Code(c)) => write!(out.line(), "exit {c}"),
-        Ok(Exited::Signal(s)) => write!(out.line(), "killed by signal {s}"),
+        Ok(ChildExit::Code(c)) => write!(out.line(), "exit {c}"),
+        Ok(ChildExit::Signal(s)) => write!(out.line(), "killed by signal {s}"),
         Err(e) => write!(out.line(), "could not start: {}", e.name()),
     };
 }
@@ -210,8 +214,8 @@ fn report(out: &mut Out, t: &Tables, r: &Report<'_>) -> Result<(), Closed> {
         }
         let mut j = out.line().json("run");
         match r.status {
-            Ok(Exited::Code(c)) => j.i64("exit_status", c as i64),
-            Ok(Exited::Signal(s)) => j.i64("signal", s as i64),
+            Ok(ChildExit::Code(c)) => j.i64("exit_status", c as i64),
+            Ok(ChildExit::Signal(s)) => j.i64("signal", s as i64),
             Err(e) => j.str("start_error", e.name()),
         };
         j.u64("runs", r.runs as u64).f64("elapsed_secs", r.secs);
@@ -240,9 +244,9 @@ fn ktap(out: &mut Out, t: &Tables, r: &Report<'_>) -> Result<(), Closed> {
     report(out, t, r)?;
     out.style.prefix = "";
     let _ = match r.status {
-        Ok(Exited::Code(0)) => write!(out.line(), "ok 1 command"),
-        Ok(Exited::Code(c)) => write!(out.line(), "not ok 1 command # exit={c}"),
-        Ok(Exited::Signal(s)) => write!(out.line(), "not ok 1 command # signal={s}"),
+        Ok(ChildExit::Code(0)) => write!(out.line(), "ok 1 command"),
+        Ok(ChildExit::Code(c)) => write!(out.line(), "not ok 1 command # exit={c}"),
+        Ok(ChildExit::Signal(s)) => write!(out.line(), "not ok 1 command # signal={s}"),
         Err(e) => write!(out.line(), "not ok 1 command # cannot start: {}", e.name()),
     };
     out.emit()?;

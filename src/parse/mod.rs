@@ -13,6 +13,7 @@ pub mod kmemleak;
 pub mod meminfo;
 pub mod proc_pid;
 pub mod slabinfo;
+pub mod tracedump;
 pub mod vmstat;
 
 /// How many lines a parser saw and skipped, and where the first bad one was.

@@ -1,0 +1,408 @@
+//! `kleak trace` end to end: the preload library built for the host (x86_64 glibc),
+//! aarch64 glibc and aarch64 musl; tests/fixtures/trace/leaky.c, a program that leaks
+//! from functions with known names, built for each; and kleak's report naming them.
+//!
+//! The aarch64 builds run under qemu-aarch64-static (glibc from /usr/aarch64-linux-gnu,
+//! musl from Debian's musl:arm64), preloaded by hand as a service would be: `kleak trace
+//! -- qemu-aarch64-static ...` would refuse, rightly, since QEMU itself is static.
+//! Libraries and fixtures are built once per test run into target/tmp (tests/deps.sh
+//! installs the compilers).
+
+mod common;
+
+use common::{kleak, run};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// One place the tracer runs: how to build its library and programs, and how to run them.
+struct Target {
+    /// The Rust target of the library (`host`: the build machine, x86_64 glibc).
+    triple: &'static str,
+    /// The C compiler for the fixture.
+    cc: &'static str,
+    /// What runs a fixture (QEMU for aarch64), before the fixture's path.
+    runner: &'static [&'static str],
+    /// Hammer iterations per thread (QEMU is slower).
+    iterations: u32,
+}
+
+const HOST: Target = Target { triple: "host", cc: "cc", runner: &[], iterations: 200_000 };
+const GNU: Target = Target {
+    triple: "aarch64-unknown-linux-gnu",
+    cc: "aarch64-linux-gnu-gcc",
+    runner: &["qemu-aarch64-static", "-L", "/usr/aarch64-linux-gnu"],
+    iterations: 20_000,
+};
+const MUSL: Target = Target {
+    triple: "aarch64-unknown-linux-musl",
+    cc: "aarch64-linux-musl-gcc",
+    runner: &["qemu-aarch64-static"],
+    iterations: 20_000,
+};
+
+fn tmp() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// libkleak_trace.so for `t`, built by trace/build.sh in its own target directory (the
+/// one `cargo test` holds stays free).
+fn lib(t: &Target) -> PathBuf {
+    static LIBS: [OnceLock<PathBuf>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let slot = match t.triple {
+        "host" => &LIBS[0],
+        "aarch64-unknown-linux-gnu" => &LIBS[1],
+        _ => &LIBS[2],
+    };
+    slot.get_or_init(|| {
+        let o = Command::new("bash")
+            .arg(repo().join("trace/build.sh"))
+            .arg(t.triple)
+            .env("CARGO_TARGET_DIR", tmp().join("trace-lib"))
+            .output()
+            .expect("running trace/build.sh");
+        assert!(o.status.success(), "trace/build.sh {}: {}", t.triple, String::from_utf8_lossy(&o.stderr));
+        let path = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim().lines().last().unwrap());
+        assert!(path.exists(), "{path:?}");
+        path
+    })
+    .clone()
+}
+
+/// tests/fixtures/trace/leaky.c built for `t` (static: `-static`), once per test run.
+fn fixture(t: &Target, static_: bool) -> PathBuf {
+    static BUILT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tmp().join("trace-fixtures").join(t.triple);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join(if static_ { "leaky-static" } else { "leaky" });
+    if built.contains(&out) {
+        return out;
+    }
+    let src = repo().join("tests/fixtures/trace/leaky.c");
+    // Built beside and renamed: another test process (the aarch64 run) may be running it.
+    let part = dir.join(format!("{}.{}", out.file_name().unwrap().to_str().unwrap(), std::process::id()));
+    let mut c = Command::new(t.cc);
+    c.args(["-O1", "-g", "-fno-optimize-sibling-calls", "-fno-inline", "-pthread", "-o"]).arg(&part).arg(&src);
+    if static_ {
+        c.arg("-static");
+    }
+    let o = c.output().unwrap_or_else(|e| panic!("{}: {e} (run tests/deps.sh)", t.cc));
+    assert!(o.status.success(), "{}: {}", t.cc, String::from_utf8_lossy(&o.stderr));
+    std::fs::rename(&part, &out).unwrap();
+    built.push(out.clone());
+    out
+}
+
+/// A fresh dump directory for one test.
+fn dump_dir(name: &str) -> PathBuf {
+    let d = tmp().join("trace-dumps").join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The command that runs the fixture for `t` with the tracer preloaded by hand.
+fn preloaded(t: &Target, dir: &Path, args: &[&str]) -> Command {
+    let prog = fixture(t, false);
+    let mut c = match t.runner.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg(&prog);
+            c
+        }
+        None => Command::new(&prog),
+    };
+    c.args(args).env("LD_PRELOAD", lib(t)).env("KLEAK_TRACE_DIR", dir).env("KLEAK_TRACE_INTERVAL", "0");
+    c
+}
+
+/// A child killed and reaped when the test ends, even by a failed assertion.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs `c` to its end, failing the test if it takes longer than `secs` (a deadlock).
+fn run_bounded(mut c: Command, secs: u64) -> Output {
+    let mut child = c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("starting the fixture");
+    let start = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if start.elapsed() > Duration::from_secs(secs) {
+            let _ = child.kill();
+            panic!("still running after {secs} s: deadlocked?");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Dumps in `dir` of the process `pid` (any PID if 0), in the order written.
+fn dumps(dir: &Path, pid: u32) -> Vec<PathBuf> {
+    let mut v: Vec<(u64, u64, PathBuf)> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.unwrap().path();
+            let name = p.file_name()?.to_str()?.strip_suffix(".kleak-trace")?.to_string();
+            let f: Vec<u64> = name.split('.').map(|x| x.parse().unwrap()).collect();
+            (pid == 0 || f[0] == pid as u64).then_some((f[1], f[2], p))
+        })
+        .collect();
+    v.sort();
+    v.into_iter().map(|(_, _, p)| p).collect()
+}
+
+/// A header value of a dump.
+fn header(dump: &Path, key: &str) -> String {
+    let text = std::fs::read_to_string(dump).unwrap();
+    let prefix = format!("{key} ");
+    text.lines().find_map(|l| l.strip_prefix(&prefix)).unwrap_or_else(|| panic!("{key} in {dump:?}")).to_string()
+}
+
+/// `kleak trace report` of one or two dumps, every site shown.
+fn report(files: &[&Path]) -> String {
+    let mut args = vec!["trace", "report", "-n", "200"];
+    args.extend(files.iter().map(|p| p.to_str().unwrap()));
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    out
+}
+
+/// The report line of function `f`, split in columns.
+fn row<'a>(report: &'a str, f: &str) -> Option<Vec<&'a str>> {
+    let needle = format!(" {f}+0x");
+    report.lines().find(|l| l.contains(&needle)).map(|l| l.split_whitespace().collect())
+}
+
+/// Every allocator entry point leaks 10 blocks of a size of its own from its own function;
+/// tidy_alloc's blocks were freed by tidy_free.
+const LEAKS: [(&str, u64); 8] = [
+    ("leak_malloc", 1000),
+    ("leak_calloc", 1200),
+    ("leak_realloc", 2000),
+    ("leak_reallocarray", 3000),
+    ("leak_posix_memalign", 2560),
+    ("leak_aligned_alloc", 3200),
+    ("leak_memalign", 3840),
+    ("leak_valloc", 4480),
+];
+
+fn check_leaks_report(out: &str) {
+    for (f, bytes) in LEAKS {
+        let r = row(out, f).unwrap_or_else(|| panic!("{f} ({bytes} bytes) missing from the report:\n{out}"));
+        assert_eq!(r[0], "10", "{f}: {out}");
+    }
+    assert!(!out.contains("tidy_alloc") && !out.contains("tidy_free"), "freed memory reported:\n{out}");
+}
+
+/// Exact counts and bytes per leaking function, from the JSON report.
+fn check_leaks_json(dump: &Path) {
+    let (code, out, err) = run(&["--json", "trace", "report", "-n", "200", dump.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let v = common::json_lines(&out);
+    for (f, bytes) in LEAKS {
+        let site = v.iter().find(|o| o["function"] == f).unwrap_or_else(|| panic!("{f} not in {out}"));
+        assert_eq!((site["count"].as_u64(), site["bytes"].as_u64()), (Some(10), Some(bytes)), "{f}");
+    }
+    assert!(!v.iter().any(|o| o["function"] == "tidy_alloc"));
+    let s = v.last().unwrap();
+    assert_eq!(s["kind"], "summary");
+    assert_eq!(s["untracked_allocs"], 0);
+    assert_eq!(s["complete"], true);
+}
+
+fn leaks_by_hand(t: &Target, name: &str) {
+    let dir = dump_dir(name);
+    let o = run_bounded(preloaded(t, &dir, &["leaks"]), 120);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let d = dumps(&dir, 0);
+    assert_eq!(d.len(), 1, "one exit dump: {d:?}");
+    assert_eq!(header(&d[0], "reason"), "exit");
+    check_leaks_report(&report(&[&d[0]]));
+    check_leaks_json(&d[0]);
+}
+
+#[test]
+fn host_kleak_trace_runs_the_program_and_names_the_leaking_functions() {
+    let dir = dump_dir("host-run");
+    let prog = fixture(&HOST, false);
+    let o = kleak()
+        .args(["trace", "--interval", "0", "-o", dir.to_str().unwrap(), "-n", "50", "--"])
+        .arg(&prog)
+        .arg("leaks")
+        .env("KLEAK_TRACE_LIB", lib(&HOST))
+        .output()
+        .unwrap();
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("tracing ") && err.contains("its last dump"), "{err}");
+    check_leaks_report(&out);
+    for l in out.lines() {
+        assert!(l.len() <= 80, "wider than 80 columns: {l:?}");
+    }
+}
+
+#[test]
+fn host_preloaded_by_hand() {
+    leaks_by_hand(&HOST, "host-hand");
+}
+
+#[test]
+fn aarch64_glibc_under_qemu() {
+    leaks_by_hand(&GNU, "gnu-hand");
+}
+
+#[test]
+fn aarch64_musl_under_qemu() {
+    leaks_by_hand(&MUSL, "musl-hand");
+}
+
+fn threads(t: &Target, name: &str) {
+    let dir = dump_dir(name);
+    let iterations = t.iterations.to_string();
+    let o = run_bounded(preloaded(t, &dir, &["threads", &iterations]), 300);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let d = dumps(&dir, 0);
+    // Three SIGUSR2 dumps while the threads hammered (a dump may absorb another), then exit.
+    assert!(d.len() >= 2, "{d:?}");
+    let last = d.last().unwrap();
+    assert_eq!(header(last, "reason"), "exit");
+    assert_eq!(header(last, "untracked_allocs"), "0");
+    assert_eq!(header(last, "unknown_frees"), "0", "a free found no record");
+    for f in &d {
+        assert!(std::fs::read_to_string(f).unwrap().ends_with("--- end\n"), "{f:?} incomplete");
+    }
+    let out = report(&[last]);
+    // Every one of the 8 × 100 blocks kept, and none of the 8 × N that were freed.
+    let r = row(&out, "thread_leak").unwrap_or_else(|| panic!("thread_leak missing:\n{out}"));
+    assert_eq!(r[0], "800", "{out}");
+    assert!(row(&out, "hammer").is_none(), "freed blocks reported:\n{out}");
+    // The first dump against the last: thread_leak is what grew.
+    let grew = report(&[&d[0], last]);
+    let g = row(&grew, "thread_leak").unwrap_or_else(|| panic!("{grew}"));
+    assert!(g[0].starts_with('+'), "{grew}");
+}
+
+#[test]
+fn host_eight_threads_lose_no_record_and_do_not_deadlock() {
+    threads(&HOST, "host-threads");
+}
+
+#[test]
+fn aarch64_glibc_threads_under_qemu() {
+    threads(&GNU, "gnu-threads");
+}
+
+#[test]
+fn aarch64_musl_threads_under_qemu() {
+    threads(&MUSL, "musl-threads");
+}
+
+#[test]
+fn sigusr1_pauses_recording_and_sigusr2_dumps() {
+    let dir = dump_dir("toggle");
+    let o = run_bounded(preloaded(&HOST, &dir, &["toggle"]), 60);
+    assert!(o.status.success());
+    let d = dumps(&dir, 0);
+    assert_eq!(d.len(), 2, "the SIGUSR2 dump and the exit dump: {d:?}");
+    assert_eq!(header(&d[0], "reason"), "signal");
+    assert_eq!(header(&d[0], "tracing"), "on");
+    let out = report(&[&d[0]]);
+    assert_eq!(row(&out, "leak_malloc").unwrap()[0], "10", "{out}");
+    assert!(row(&out, "leak_while_off").is_none(), "recorded while off:\n{out}");
+}
+
+#[test]
+fn a_forked_child_dumps_under_its_own_pid() {
+    let dir = dump_dir("fork");
+    let o = run_bounded(preloaded(&HOST, &dir, &["fork"]), 60);
+    assert!(o.status.success());
+    let child: u32 = String::from_utf8_lossy(&o.stdout).trim().strip_prefix("child ").unwrap().parse().unwrap();
+    let all = dumps(&dir, 0);
+    let mine = dumps(&dir, child);
+    assert_eq!((all.len(), mine.len()), (2, 1), "{all:?}");
+    let parent = all.iter().find(|p| !mine.contains(p)).unwrap();
+    let p = report(&[parent]);
+    assert!(row(&p, "parent_leak").is_some() && row(&p, "child_leak").is_none(), "{p}");
+    let c = report(&[&mine[0]]);
+    assert!(row(&c, "child_leak").is_some(), "{c}");
+}
+
+#[test]
+fn list_shows_a_live_process_then_notices_its_death() {
+    let dir = dump_dir("list");
+    let mut c = preloaded(&HOST, &dir, &["wait"]);
+    let mut child = Reaped(c.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap());
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    let pid = child.0.id().to_string();
+    let list = || {
+        let (code, out, err) = run(&["trace", "list", "-o", dir.to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+        out.lines().find(|l| l.split_whitespace().next() == Some(&pid)).map(str::to_string).unwrap()
+    };
+    let alive = list();
+    let cols: Vec<&str> = alive.split_whitespace().collect();
+    assert_eq!(&cols[1..4], ["alive", "1", "1000B"], "{alive}");
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
+    let dead = list();
+    assert!(dead.contains(" died "), "{dead}");
+    let (_, json, _) = run(&["--json", "trace", "list", "-o", dir.to_str().unwrap()]);
+    let v = common::json_lines(&json);
+    assert_eq!(v[0]["kind"], "trace_process");
+    assert_eq!(v[0]["dumps"], 1);
+    assert!(v[0]["cmdline"].as_str().unwrap().ends_with("leaky wait"), "{json}");
+    assert_eq!(v.last().unwrap()["processes"], 1);
+}
+
+#[test]
+fn a_static_program_is_refused_with_a_hint() {
+    let prog = fixture(&HOST, true);
+    let o = kleak().args(["trace", "--"]).arg(&prog).env("KLEAK_TRACE_LIB", lib(&HOST)).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("statically linked") && err.contains("kleak watch --pid"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn usage_errors() {
+    let (code, _, err) = run(&["trace"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = run(&["trace", "report"]);
+    assert_eq!(code, 2, "{err}");
+    let not_a_dump = repo().join("Cargo.toml");
+    let (code, _, err) = run(&["trace", "report", not_a_dump.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a kleak trace dump"), "{err}");
+    let (code, _, err) = run(&["trace", "--", "/nonexistent/prog"]);
+    assert_eq!(code, 3, "{err}");
+}
+
+#[test]
+fn a_literal_dump_reports_without_its_files() {
+    // A dump from another machine: its files are not here, so sites show as file offsets.
+    let dump = repo().join("tests/fixtures/trace/board.kleak-trace");
+    let out = report(&[&dump]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "pid 912: /usr/sbin/netd --foreground");
+    assert!(lines[1].starts_with("dump 7 (interval): 1203 allocations, 1.1M outstanding in 4 call sites"), "{out}");
+    assert!(lines[3].trim_start().starts_with("1100") && lines[3].ends_with("0x1d2c8 (netd)"), "{out}");
+    assert!(out.contains("0x7a1f2 (libc.so.6)"), "{out}");
+    assert!(out.contains("0xffffa0001234 (no file)"), "{out}");
+    assert!(out.contains("(sites folded together"), "{out}");
+}
