@@ -32,6 +32,9 @@ pub struct Args {
     /// use up to 200 columns instead of 80 (long cache names in full)
     #[argh(switch)]
     pub wide: bool,
+    /// only slab caches matching this glob (repeatable; !PATTERN excludes)
+    #[argh(option, arg_name = "PATTERN")]
+    pub r#match: Vec<String>,
     /// plain ASCII sparklines (the default when the locale is not UTF-8)
     #[argh(switch)]
     pub ascii: bool,
@@ -65,11 +68,13 @@ pub struct Ctx {
     pub root: FsRoot,
     /// Standard output.
     pub out: Out,
+    /// The caches to show and judge (`--match`).
+    pub matcher: crate::matcher::Matcher,
 }
 
 /// Options that may also be written after the subcommand (`kleak all --json`).
 const GLOBAL_SWITCHES: &[&str] = &["--json", "--exact", "--wide", "--ascii"];
-const GLOBAL_OPTIONS: &[&str] = &["--root"];
+const GLOBAL_OPTIONS: &[&str] = &["--root", "--match"];
 
 /// Rewrites the original tool's spellings and moves global options in front of the
 /// subcommand, stopping at `--` (what follows belongs to a command kleak runs).
@@ -159,7 +164,14 @@ pub fn run(argv: &[String]) -> i32 {
         }
         None => FsRoot::live(),
     };
-    let mut ctx = Ctx { root, out: Out::stdout(style) };
+    let matcher = match crate::matcher::Matcher::new(&parsed.r#match) {
+        Ok(m) => m,
+        Err(e) => {
+            crate::out::note(format_args!("{e} (see `kleak --help`)"));
+            return Exit::Usage as i32;
+        }
+    };
+    let mut ctx = Ctx { root, out: Out::stdout(style), matcher };
     let result = match parsed.cmd {
         Some(Cmd::All(a)) => cmd::all::run(&mut ctx, &a),
         Some(Cmd::Diff(a)) => cmd::diff::run(&mut ctx, &a),

@@ -37,10 +37,11 @@ pub struct FakeFile {
 /// A fake file shared between the test and the handles that read it.
 pub type SharedFile = Rc<RefCell<FakeFile>>;
 
-/// A fake root: a list of (path, file).
+/// A fake root: a list of (path, file), and symbolic links (path, target).
 #[derive(Clone, Debug, Default)]
 pub struct FakeRoot {
     files: Rc<RefCell<Vec<(String, SharedFile)>>>,
+    links: Rc<RefCell<Vec<(String, String)>>>,
 }
 
 impl FakeRoot {
@@ -66,6 +67,11 @@ impl FakeRoot {
         let mut f = f.borrow_mut();
         f.data.clear();
         f.data.extend_from_slice(data);
+    }
+
+    /// Makes `path` a symbolic link to `target`.
+    pub fn link_to(&self, path: &str, target: &str) {
+        self.links.borrow_mut().push((path.to_string(), target.to_string()));
     }
 
     /// Removes `path`: later opens fail with ENOENT (open handles keep reading it).
@@ -118,7 +124,9 @@ impl Root for FakeRoot {
     fn list(&self, path: &str, f: &mut dyn FnMut(&[u8])) -> Result<(), Errno> {
         let dir = format!("{}/", path.trim_end_matches('/'));
         let mut names: Vec<String> = Vec::new();
-        for (p, _) in self.files.borrow().iter() {
+        let links = self.links.borrow();
+        let paths = self.files.borrow();
+        for p in paths.iter().map(|(p, _)| p).chain(links.iter().map(|(p, _)| p)) {
             if let Some(rest) = p.strip_prefix(&dir) {
                 let name = rest.split('/').next().unwrap_or(rest).to_string();
                 if !names.contains(&name) {
@@ -131,6 +139,9 @@ impl Root for FakeRoot {
         }
         names.iter().for_each(|n| f(n.as_bytes()));
         Ok(())
+    }
+    fn link(&self, path: &str) -> Option<String> {
+        self.links.borrow().iter().find(|(p, _)| p == path).map(|(_, t)| t.clone())
     }
 }
 

@@ -51,6 +51,7 @@ pub mod harness;
 pub mod kmemleak;
 pub mod leaks;
 pub mod limits;
+pub mod matcher;
 pub mod out;
 pub mod parse;
 pub mod procs;

@@ -122,3 +122,6 @@ pub const ELF_MAX_LOADS: usize = 16;
 /// Symbols scanned per ELF symbol table at most (a debug build of a large C++ program
 /// has ~1M).
 pub const ELF_MAX_SYMBOLS: u64 = 1 << 22;
+
+/// `--match` patterns of each kind (including, `!`excluding) at most.
+pub const MAX_MATCH_PATTERNS: usize = 16;

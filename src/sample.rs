@@ -41,6 +41,10 @@ pub trait Root {
     fn is_live(&self) -> bool;
     /// Calls `f` with the name of each entry of the directory `path` (e.g. `/proc`).
     fn list(&self, path: &str, f: &mut dyn FnMut(&[u8])) -> Result<(), Errno>;
+    /// The target of the symbolic link `path`, if it is one.
+    fn link(&self, _path: &str) -> Option<String> {
+        None
+    }
     /// Writes `bytes` to the existing file `path` under this root in one `write(2)`
     /// (kernel control files such as /proc/sys/vm/drop_caches). Refused by default.
     fn write(&self, _path: &str, _bytes: &[u8]) -> Result<(), Errno> {
@@ -88,6 +92,11 @@ impl Root for FsRoot {
     fn write(&self, path: &str, bytes: &[u8]) -> Result<(), Errno> {
         let f = sys::File::open(&[self.prefix.as_bytes(), path.as_bytes()], Mode::Write)?;
         f.write(bytes).map(|_| ())
+    }
+    fn link(&self, path: &str) -> Option<String> {
+        let mut buf = [0u8; 256];
+        let n = sys::read_link(&[self.prefix.as_bytes(), path.as_bytes()], &mut buf).ok()?;
+        Some(String::from_utf8_lossy(&buf[..n]).into_owned())
     }
 }
 

@@ -105,8 +105,8 @@ impl<const N: usize> core::fmt::Debug for Name<N> {
 /// 64-bit hash of its bytes. A line that still hashes the same needs no parsing (the
 /// in-place diff, at the bytes). A hash instead of the bytes keeps an entry small: 1024
 /// caches and their trend state fit kleak's RSS budget. Each round of [`line_hash`] is a
-/// bijection of its state, so a line that differs in one 8-byte word never hashes the
-/// same; other changes collide with odds of 2^-64.
+/// bijection of its lane's state, so a line that differs in one 8-byte word never hashes
+/// the same; other changes collide with odds of about 2^-64.
 #[derive(Clone, Copy)]
 struct Tail<const N: usize> {
     hash: u64,
@@ -115,30 +115,35 @@ struct Tail<const N: usize> {
     len: u16,
 }
 
-/// The hash of a line's tail: two lanes of rotate-xor-multiply over 8-byte words (the
-/// lanes run in parallel, so a 100-byte slabinfo row costs a few nanoseconds more than
-/// comparing it), the length folded in.
+/// The hash of a line's tail: four lanes of rotate-xor-multiply over 8-byte words (the
+/// lanes' multiplies overlap, so a 100-byte slabinfo row costs about as much as comparing
+/// it), the length folded in. Each round is a bijection of its lane's state.
 #[inline]
 fn line_hash(s: &[u8]) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
-    let word = |c: &[u8]| {
+    #[inline(always)]
+    fn word(c: &[u8]) -> u64 {
         let mut b = [0u8; 8];
         b[..c.len()].copy_from_slice(c);
         u64::from_le_bytes(b)
-    };
-    let (mut a, mut b) = (s.len() as u64, !(s.len() as u64));
-    let mut pairs = s.chunks_exact(16);
-    for p in &mut pairs {
-        a = (a.rotate_left(5) ^ word(&p[..8])).wrapping_mul(K);
-        b = (b.rotate_left(5) ^ word(&p[8..])).wrapping_mul(K);
     }
-    let r = pairs.remainder();
-    if !r.is_empty() {
-        let (x, y) = r.split_at(r.len().min(8));
-        a = (a.rotate_left(5) ^ word(x)).wrapping_mul(K);
-        b = (b.rotate_left(5) ^ word(y)).wrapping_mul(K);
+    #[inline(always)]
+    fn round(h: u64, w: u64) -> u64 {
+        (h.rotate_left(5) ^ w).wrapping_mul(K)
     }
-    a.wrapping_mul(K) ^ b
+    let n = s.len() as u64;
+    let mut l = [n, !n, n.rotate_left(32), !n.rotate_left(32)];
+    let mut blocks = s.chunks_exact(32);
+    for b in &mut blocks {
+        for (i, lane) in l.iter_mut().enumerate() {
+            let w = u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+            *lane = round(*lane, w);
+        }
+    }
+    for (i, c) in blocks.remainder().chunks(8).enumerate() {
+        l[i] = round(l[i], word(c));
+    }
+    (l[0].wrapping_mul(K) ^ l[1]).wrapping_mul(K) ^ (l[2].wrapping_mul(K) ^ l[3])
 }
 
 impl<const N: usize> Tail<N> {
@@ -235,6 +240,9 @@ pub struct SlabEntry {
     pub cur: SlabStats,
     /// Present now / before, and since when.
     pub presence: Presence,
+    /// Chosen by `--match`: shown in tables, judged, exported. Caches not chosen are
+    /// still sampled (so an unchanged row is still skipped, not parsed).
+    pub shown: bool,
     /// The row it was last parsed from, after the name.
     tail: Tail<SLAB_TAIL_BYTES>,
 }
@@ -286,13 +294,20 @@ fn find<T>(entries: &[T], hint: usize, key: impl Fn(&T) -> bool) -> Option<usize
 pub struct SlabTable {
     entries: Vec<SlabEntry>,
     cursor: Cursor,
+    /// Which caches are shown (`--match`).
+    matcher: crate::matcher::Matcher,
     /// What did not fit.
     pub overflow: Overflow,
 }
 
 impl Default for SlabTable {
     fn default() -> Self {
-        SlabTable { entries: Vec::with_capacity(MAX_CACHES), cursor: Cursor::default(), overflow: Overflow::default() }
+        SlabTable {
+            entries: Vec::with_capacity(MAX_CACHES),
+            cursor: Cursor::default(),
+            matcher: crate::matcher::Matcher::default(),
+            overflow: Overflow::default(),
+        }
     }
 }
 
@@ -300,6 +315,19 @@ impl SlabTable {
     /// The entries (present and gone).
     pub fn entries(&self) -> &[SlabEntry] {
         &self.entries
+    }
+
+    /// Chooses the caches shown (`--match`), for entries now and to come.
+    pub fn set_matcher(&mut self, m: crate::matcher::Matcher) {
+        for e in self.entries.iter_mut() {
+            e.shown = m.shows(e.name.as_bytes());
+        }
+        self.matcher = m;
+    }
+
+    /// Shows the caches named `name` too (the cache a matched alias is merged into).
+    pub fn show(&mut self, name: &str) {
+        self.entries.iter_mut().filter(|e| e.name.as_bytes() == name.as_bytes()).for_each(|e| e.shown = true);
     }
 
     /// Starts sample number `sample` (0 for the first).
@@ -371,6 +399,7 @@ impl SlabTable {
             prev: zero,
             cur: zero,
             presence: Presence { now: false, before: false, first_sample: sample, last_sample: sample, seen: false },
+            shown: self.matcher.shows(raw),
             tail: Tail::NONE,
         };
         if self.entries.len() < MAX_CACHES {
@@ -454,6 +483,10 @@ impl Gauge {
 /// Named values (vmstat or meminfo), in file order; at most `N`, allocated once.
 pub struct GaugeTable<const N: usize> {
     entries: Vec<Gauge>,
+    /// Open-addressing index by name (entry + 1; 0 empty), so [`GaugeTable::get`] is O(1):
+    /// the derived figures and the verdicts look up ~30 names per sample. Entries are never
+    /// removed, so the index only grows with the table, and at most half full.
+    index: Vec<u16>,
     cursor: Cursor,
     /// What did not fit.
     pub overflow: Overflow,
@@ -461,8 +494,23 @@ pub struct GaugeTable<const N: usize> {
 
 impl<const N: usize> Default for GaugeTable<N> {
     fn default() -> Self {
-        GaugeTable { entries: Vec::with_capacity(N), cursor: Cursor::default(), overflow: Overflow::default() }
+        GaugeTable {
+            entries: Vec::with_capacity(N),
+            index: vec![0; (2 * N).next_power_of_two()],
+            cursor: Cursor::default(),
+            overflow: Overflow::default(),
+        }
     }
+}
+
+/// FNV-1a of a name, for the gauge index.
+#[inline]
+fn name_hash(b: &[u8]) -> usize {
+    let mut h: u32 = 0x811c_9dc5;
+    for &c in b {
+        h = (h ^ c as u32).wrapping_mul(0x0100_0193);
+    }
+    h as usize
 }
 
 impl<const N: usize> GaugeTable<N> {
@@ -473,7 +521,43 @@ impl<const N: usize> GaugeTable<N> {
 
     /// The entry named `name`, if present now.
     pub fn get(&self, name: &str) -> Option<&Gauge> {
-        self.entries.iter().find(|g| g.presence.now && g.name.as_bytes() == name.as_bytes())
+        let mask = self.index.len() - 1;
+        let mut i = name_hash(name.as_bytes()) & mask;
+        loop {
+            let slot = self.index[i] as usize;
+            if slot == 0 {
+                return None;
+            }
+            let g = &self.entries[slot - 1];
+            if g.name.as_bytes() == name.as_bytes() {
+                // The first entry of this name; a later one of the same name (never seen in
+                // real files) is found the slow way.
+                return if g.presence.now {
+                    Some(g)
+                } else {
+                    self.entries.iter().find(|g| g.presence.now && g.name.as_bytes() == name.as_bytes())
+                };
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Adds entry `e` to the table and its name to the index.
+    fn push(&mut self, e: Gauge) -> usize {
+        let at = self.entries.len();
+        let mask = self.index.len() - 1;
+        let mut i = name_hash(e.name.as_bytes()) & mask;
+        while self.index[i] != 0 {
+            if self.entries[self.index[i] as usize - 1].name == e.name {
+                break; // a repeated name: the index keeps the first
+            }
+            i = (i + 1) & mask;
+        }
+        if self.index[i] == 0 {
+            self.index[i] = at as u16 + 1;
+        }
+        self.entries.push(e);
+        at
     }
 
     /// Latest value of `name`, if present.
@@ -530,8 +614,7 @@ impl<const N: usize> GaugeTable<N> {
                     self.overflow.untracked += 1;
                     return;
                 }
-                self.entries.push(g);
-                self.entries.len() - 1
+                self.push(g)
             }
         };
         let e = &mut self.entries[i];
@@ -553,8 +636,7 @@ impl<const N: usize> GaugeTable<N> {
             None if value.is_some() && self.entries.len() < N => {
                 let (name, _) = Name::new(name.as_bytes());
                 let presence = Presence { first_sample: sample, ..Presence::default() };
-                self.entries.push(Gauge { name, unit, base: 0, prev: 0, cur: 0, presence, tail: Tail::NONE });
-                self.entries.len() - 1
+                self.push(Gauge { name, unit, base: 0, prev: 0, cur: 0, presence, tail: Tail::NONE })
             }
             None => return,
         };

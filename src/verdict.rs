@@ -420,7 +420,7 @@ impl Verdicts {
     }
 
     fn feed_slab<R: Root>(&mut self, t: &Tables, root: Option<&R>, elapsed: f64, sink: &mut impl FnMut(&Alert)) {
-        for (i, e) in t.slab.entries().iter().enumerate() {
+        for (i, e) in t.slab.entries().iter().enumerate().filter(|(_, e)| e.shown) {
             let p = e.presence;
             if p.now {
                 let fresh = p.appeared() || self.slab.state(i) == crate::trend::State::Idle;

@@ -374,3 +374,106 @@ fn log_prints_intact_records_oldest_first_and_counts_torn_ones() {
     assert!(err.contains("no such file"));
     std::fs::remove_file(&path).unwrap();
 }
+
+#[test]
+fn match_chooses_caches_everywhere_and_names_merged_aliases() {
+    let (code, out, _) =
+        run(&["--root", &tree(), "--json", "all", "--match", "kmalloc-*", "--match", "!kmalloc-rcl-*"]);
+    assert_eq!(code, 0);
+    let names: Vec<String> = json_lines(&out)
+        .iter()
+        .filter(|o| o["kind"] == "slab")
+        .map(|o| o["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(names.len() >= 10, "{names:?}");
+    assert!(names.iter().all(|n| n.starts_with("kmalloc-") && !n.starts_with("kmalloc-rcl-")), "{names:?}");
+    // An alias SLUB merged into another cache: the note names the host, which is shown.
+    let t = std::env::temp_dir().join(format!("kleak-alias-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&t);
+    std::fs::create_dir_all(t.join("proc")).unwrap();
+    std::fs::create_dir_all(t.join("sys/kernel/slab/:0000192")).unwrap();
+    for f in ["slabinfo", "vmstat", "meminfo"] {
+        std::fs::copy(fixtures().join("host-x86_64-6.18/proc").join(f), t.join("proc").join(f)).unwrap();
+    }
+    std::os::unix::fs::symlink(":0000192", t.join("sys/kernel/slab/my_drv_cache")).unwrap();
+    std::os::unix::fs::symlink(":0000192", t.join("sys/kernel/slab/kmalloc-192")).unwrap();
+    let (code, out, err) = run(&["--root", t.to_str().unwrap(), "all", "--match", "my_drv*"]);
+    assert_eq!(code, 0);
+    assert!(err.contains("my_drv_cache is merged into kmalloc-192"), "{err}");
+    assert!(err.contains("slab_nomerge"), "{err}");
+    assert!(out.lines().any(|l| l.ends_with(" kmalloc-192")), "{out}");
+    let (_, _, err) = run(&["--root", t.to_str().unwrap(), "all", "--match", "nothing_like_this"]);
+    assert!(err.contains("--match nothing_like_this: no slab cache matches"), "{err}");
+    let (code, _, err) = run(&["all", "--match", "!"]);
+    assert_eq!(code, 2, "{err}");
+    std::fs::remove_dir_all(&t).unwrap();
+}
+
+#[test]
+fn every_command_fits_80_columns_with_long_cache_names() {
+    // The host fixture with cache names as long as procps allows in practice.
+    let t = std::env::temp_dir().join(format!("kleak-long-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&t);
+    std::fs::create_dir_all(t.join("proc/sys/kernel")).unwrap();
+    let slab = std::fs::read_to_string(fixtures().join("host-x86_64-6.18/proc/slabinfo")).unwrap();
+    let long: String = slab
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i >= 2 && i % 3 == 0 {
+                format!("a_very_long_cache_name_for_a_driver_{i}_with_pci_0000:04:00.0{l}\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(t.join("proc/slabinfo"), &long).unwrap();
+    for f in ["vmstat", "meminfo", "uptime", "sys/kernel/osrelease"] {
+        std::fs::copy(fixtures().join("host-x86_64-6.18/proc").join(f), t.join("proc").join(f)).unwrap();
+    }
+    let root = t.to_str().unwrap();
+    let s1 = t.join("s1").to_str().unwrap().to_string();
+    let (code, _, _) = run(&["--root", root, "snapshot", "-o", &s1]);
+    assert_eq!(code, 0);
+    // A second snapshot where every long-named cache grew.
+    let grown: String = std::fs::read_to_string(&s1)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            if l.starts_with("a_very_long") {
+                let mut f: Vec<String> = l.split_whitespace().map(str::to_string).collect();
+                let n: u64 = f[2].parse::<u64>().unwrap() + 5000;
+                f[1] = n.to_string();
+                f[2] = n.to_string();
+                f.join(" ") + "\n"
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let s2 = t.join("s2").to_str().unwrap().to_string();
+    std::fs::write(&s2, grown).unwrap();
+    let report = corpus().join("kmemleak/syzbot-email_10.txt");
+    let runs: &[&[&str]] = &[
+        &["--root", root, "all"],
+        &["--root", root, "top", "--interval", "0"],
+        &["--root", root, "diff", "--interval", "0"],
+        &["diff", &s1, &s2],
+        &["--root", root, "watch", "--interval", "0", "--count", "3"],
+        &["--root", root, "doctor"],
+        &["replay", &s1, &s2],
+        &["leaks", "--input", report.to_str().unwrap()],
+    ];
+    for args in runs {
+        let (_, out, _) = run(args);
+        assert!(!out.is_empty(), "{args:?}");
+        for l in out.lines() {
+            assert!(l.chars().count() <= 80, "{args:?}: wider than 80 columns: {l:?}");
+        }
+    }
+    let (_, out, _) = run(&["diff", &s1, &s2]);
+    assert!(out.contains("~"), "long names are shortened visibly: {out}");
+    let (_, out, _) = run(&["--wide", "diff", &s1, &s2]);
+    assert!(out.contains("a_very_long_cache_name_for_a_driver_"), "--wide shows them whole");
+    std::fs::remove_dir_all(&t).unwrap();
+}

@@ -102,7 +102,7 @@ pub fn show(out: &mut Out, t: &Tables, host: &Host, sort: SortKey) -> Result<Exi
     let ps = t.page_size;
     let mut order: heapless::Vec<u16, MAX_CACHES> = heapless::Vec::new();
     for (i, e) in t.slab.entries().iter().enumerate() {
-        if e.presence.now {
+        if e.presence.now && e.shown {
             let _ = order.push(i as u16);
         }
     }
@@ -160,7 +160,7 @@ fn totals(out: &mut Out, t: &Tables) -> Result<(), Closed> {
     let h = out.style.human;
     let (mut objs, mut active, mut slabs, mut aslabs, mut size, mut asize) = (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
     let (mut caches, mut acaches, mut min, mut max) = (0u64, 0u64, u64::MAX, 0u64);
-    for e in t.slab.entries().iter().filter(|e| e.presence.now) {
+    for e in t.slab.entries().iter().filter(|e| e.presence.now && e.shown) {
         let c = &e.cur;
         objs += c.num_objs;
         active += c.active_objs;

@@ -52,6 +52,7 @@ pub fn run(ctx: &mut Ctx, args: &DiffArgs) -> Result<Exit, Error> {
         }
         (Some(b), None) => {
             let mut s = crate::sample::Sampler::new(ctx.root.clone());
+            s.tables.slab.set_matcher(ctx.matcher.clone());
             let mut buf = vec![0u8; READ_BUF_BYTES];
             let head = snapshot::load(&FsRoot::live(), b, &mut s.tables, &mut buf)?;
             let host = s.host();
@@ -72,6 +73,7 @@ pub fn run(ctx: &mut Ctx, args: &DiffArgs) -> Result<Exit, Error> {
         }
         (Some(b), Some(a)) => {
             let mut t = Tables::default();
+            t.slab.set_matcher(ctx.matcher.clone());
             let mut buf = vec![0u8; READ_BUF_BYTES];
             snapshot::load(&FsRoot::live(), b, &mut t, &mut buf)?;
             snapshot::load(&FsRoot::live(), a, &mut t, &mut buf)?;
@@ -103,7 +105,7 @@ pub fn show(out: &mut Out, t: &Tables, span: Span, command: &str) -> Result<Exit
     let entries = t.slab.entries();
     let mut order: heapless::Vec<u16, MAX_CACHES> = heapless::Vec::new();
     for (i, e) in entries.iter().enumerate() {
-        if changed(e, span) {
+        if e.shown && changed(e, span) {
             let _ = order.push(i as u16);
         }
     }

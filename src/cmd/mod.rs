@@ -23,8 +23,10 @@ use crate::{sys, Error};
 /// environment error when none of the three files can be read.
 pub fn start(ctx: &Ctx) -> Result<Sampler<crate::sample::FsRoot>, Error> {
     let mut s = Sampler::new(ctx.root.clone());
+    s.tables.slab.set_matcher(ctx.matcher.clone());
     s.sample(sys::monotonic_secs());
     report_status(&mut s);
+    explain_matches(ctx, &mut s.tables);
     if s.tables.have.iter().all(|h| !h) {
         return Err(Error::env(format_args!(
             "nothing to read: {}/proc/slabinfo, /proc/vmstat and /proc/meminfo are all unavailable (is /proc mounted?)",
@@ -32,6 +34,33 @@ pub fn start(ctx: &Ctx) -> Result<Sampler<crate::sample::FsRoot>, Error> {
         )));
     }
     Ok(s)
+}
+
+/// For each `--match` pattern that chose no listed cache: the cache it is merged into
+/// (SLUB's aliases in /sys/kernel/slab), shown instead, or a note that it matches nothing.
+pub fn explain_matches(ctx: &Ctx, t: &mut Tables) {
+    if !t.have[0] {
+        return;
+    }
+    for pat in ctx.matcher.includes() {
+        let pb = pat.as_bytes();
+        if t.slab.entries().iter().any(|e| e.presence.now && crate::matcher::glob(pb, e.name.as_bytes())) {
+            continue;
+        }
+        let entries = t.slab.entries();
+        let listed = |n: &[u8]| entries.iter().any(|e| e.presence.now && e.name.as_bytes() == n);
+        let merged = crate::matcher::merged_into(&ctx.root, pat, &listed);
+        if merged.is_empty() {
+            note(format_args!("--match {pat}: no slab cache matches"));
+        }
+        for m in merged {
+            note(format_args!(
+                "{} is merged into {} (/sys/kernel/slab/{0} -> {}): showing {1}; boot with slab_nomerge to see it by its own name",
+                m.alias, m.host, m.dir
+            ));
+            t.slab.show(&m.host);
+        }
+    }
 }
 
 /// Tells the user, once per change, about a source that cannot be read.
@@ -81,7 +110,7 @@ pub fn report_skipped(t: &Tables) {
 
 /// The closing `{"kind":"summary",…}` object; `extra` adds command-specific fields.
 pub fn summary(out: &mut Out, command: &str, t: &Tables, extra: impl FnOnce(&mut Json<'_>)) -> Result<(), Closed> {
-    let present = t.slab.entries().iter().filter(|e| e.presence.now).count();
+    let present = t.slab.entries().iter().filter(|e| e.presence.now && e.shown).count();
     let mut j = out.line().json("summary");
     j.str("command", command)
         .u64("samples", t.samples as u64)

@@ -88,7 +88,9 @@ pub fn run(ctx: &mut Ctx, args: &ReplayArgs) -> Result<Exit, Error> {
     };
     let mut verdicts = Verdicts::new(policy, false);
     let mut tables = Tables::default();
+    tables.slab.set_matcher(ctx.matcher.clone());
     let mut batch = Batch::new(args.max_alerts);
+    let matcher = ctx.matcher.clone();
     let out = &mut ctx.out;
     let mut last_t: Option<f64> = None;
     let (mut first_t, mut span) = (None, 0.0);
@@ -109,6 +111,7 @@ pub fn run(ctx: &mut Ctx, args: &ReplayArgs) -> Result<Exit, Error> {
                 note(format_args!("{path}: uptime went back: the machine rebooted; judging starts over"));
                 verdicts.restart();
                 tables = Tables::default();
+                tables.slab.set_matcher(matcher.clone());
                 snapshot::load(&FsRoot::live(), path, &mut tables, &mut buf).ok();
                 span += last_t.unwrap_or(0.0) - first_t.unwrap_or(0.0);
                 first_t = None;

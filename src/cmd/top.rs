@@ -40,7 +40,7 @@ fn feed(engine: &mut Engine, t: &Tables, now: f64) {
     engine.begin(now);
     engine.advance();
     for (i, e) in t.slab.entries().iter().enumerate() {
-        if e.presence.now {
+        if e.presence.now && e.shown {
             engine.feed(i, e.cur.bytes() as i64, e.presence.appeared());
         } else {
             engine.gone(i);
@@ -82,7 +82,7 @@ pub fn top_growers(t: &Tables, n: usize, span: Span) -> heapless::Vec<u16, MAX_C
     let entries = t.slab.entries();
     let mut order: heapless::Vec<u16, MAX_CACHES> = heapless::Vec::new();
     for (i, e) in entries.iter().enumerate() {
-        if growth(e, span) > 0 {
+        if e.shown && growth(e, span) > 0 {
             let _ = order.push(i as u16);
         }
     }

@@ -266,7 +266,7 @@ fn movers(t: &Tables) -> heapless::Vec<u16, MOVERS> {
     let entries = t.slab.entries();
     for (i, e) in entries.iter().enumerate() {
         let d = delta(e).unsigned_abs();
-        if d == 0 {
+        if d == 0 || !e.shown {
             continue;
         }
         // Keep the MOVERS largest, sorted, by insertion.
@@ -330,7 +330,7 @@ pub fn run(ctx: &mut Ctx, args: &WatchArgs) -> Result<Exit, Error> {
     let r = (|| -> Result<(), Closed> {
         if !out.style.json {
             let t = &w.sampler.tables;
-            let caches = t.slab.entries().iter().filter(|e| e.presence.now).count();
+            let caches = t.slab.entries().iter().filter(|e| e.presence.now && e.shown).count();
             outln!(out, "kleak watch: every {}, {caches} caches; Ctrl-C or SIGTERM stops", Dur(args.interval))?;
             outln!(out, "columns: elapsed, Slab, SUnreclaim, {UNACCOUNTED} (+change), biggest movers")?;
             let h = out.style.human;

@@ -99,10 +99,10 @@ impl PromFile {
             ("kleak_slab_objects", "Objects allocated in a slab cache (num_objs)."),
         ] {
             let _ = write!(self, "# HELP {metric} {help}\n# TYPE {metric} gauge\n");
-            for (i, e) in entries.iter().enumerate().filter(|(_, e)| e.presence.now) {
+            for (i, e) in entries.iter().enumerate().filter(|(_, e)| e.presence.now && e.shown) {
                 let v = if metric == "kleak_slab_bytes" { e.cur.bytes() } else { e.cur.num_objs };
                 // The n-th cache of a repeated name gets n="n".
-                let n = 1 + entries[..i].iter().filter(|o| o.presence.now && o.name == e.name).count();
+                let n = 1 + entries[..i].iter().filter(|o| o.presence.now && o.shown && o.name == e.name).count();
                 let _ = write!(self, "{metric}{{cache=\"{}\"", Label(e.name.as_str()));
                 if n > 1 {
                     let _ = write!(self, ",n=\"{n}\"");
@@ -151,7 +151,7 @@ pub fn csv_header(out: &mut Out) -> Result<(), Closed> {
 /// so caches that come and go keep their own rows: `grep ',kmalloc-128,'` gives one series.
 pub fn csv_sample(out: &mut Out, t: &Tables) -> Result<(), Closed> {
     let secs = super::fmt::Fixed(t.times.elapsed(), 3);
-    for e in t.slab.entries().iter().filter(|e| e.presence.now) {
+    for e in t.slab.entries().iter().filter(|e| e.presence.now && e.shown) {
         crate::outln!(out, "{secs},slab,{},{},{}", Csv(e.name.as_str()), e.cur.num_objs, e.cur.bytes())?;
     }
     for g in t.meminfo.entries().iter().filter(|g| g.presence.now && g.unit == Unit::Bytes) {
