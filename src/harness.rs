@@ -36,6 +36,40 @@ pub fn parse_lines(data: &[u8]) {
     assert_eq!(rows, slab.rows);
 }
 
+/// `data` as a kmemleak report (or a console log, a mail paste): parsed and grouped; the
+/// groups hold every object they were given.
+pub fn kmemleak_report(data: &[u8]) {
+    let mut g = crate::leaks::Groups::default();
+    for line in data.split(|&b| b == b'\n') {
+        g.line(line);
+    }
+    g.finish();
+    let in_groups: u64 = g.all().iter().map(|x| x.objects as u64).sum();
+    assert!(in_groups <= g.objects(), "{in_groups} > {}", g.objects());
+    let ranked = g.ranked();
+    assert!(ranked.windows(2).all(|w| g.all()[w[0] as usize].objects >= g.all()[w[1] as usize].objects));
+}
+
+/// `data` as the bytes of a ring log: every record found is intact (its CRC checks) and
+/// they come in sequence order, whatever the bytes.
+pub fn ring_scan(data: &[u8]) {
+    let s = crate::ring::scan_bytes(data, data.len() as u64);
+    for r in &s.records {
+        let at = r.offset as usize;
+        assert!(matches!(crate::ring::check(&data[at..], r.offset), Some(Ok(_))));
+    }
+    assert!(s.records.windows(2).all(|w| w[0].seq < w[1].seq));
+}
+
+/// `data` as a tracer dump, line by line.
+pub fn trace_dump(data: &[u8]) {
+    let mut p = crate::parse::tracedump::DumpParser::new();
+    for line in data.split(|&b| b == b'\n') {
+        let _ = p.line(line);
+    }
+    let _ = p.complete();
+}
+
 /// `data` as a snapshot file (or a plain /proc file copy) loaded into tables.
 pub fn snapshot_load(data: &[u8]) {
     let root = FakeRoot::new();

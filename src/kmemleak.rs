@@ -65,7 +65,7 @@ impl<'a> Command<'a> {
         const PLAIN: [&str; 7] = ["scan", "clear", "off", "stack=on", "stack=off", "scan=on", "scan=off"];
         // The kernel's own limit: seconds × 1000 must fit its unsigned int of milliseconds.
         let secs = |n: &str| crate::parse::parse_u64(n.as_bytes()).is_some_and(|n| n <= (u32::MAX / 1000) as u64);
-        let addr = |a: &str| crate::parse::kmemleak::parse_hex(a.as_bytes()).is_some();
+        let addr = |a: &str| crate::parse::parse_hex(a.as_bytes()).is_some();
         match (s.strip_prefix("scan="), s.strip_prefix("dump=0x")) {
             _ if PLAIN.contains(&s) => Ok(Command(s)),
             (Some(n), _) if secs(n) => Ok(Command(s)),

@@ -193,6 +193,11 @@ fn scan_file(f: &File) -> Result<Scan, Errno> {
         }
     }
     data.truncate(n);
+    Ok(scan_bytes(&data, size))
+}
+
+/// Every intact record in `data`, the bytes of a ring file of `size` bytes.
+pub fn scan_bytes(data: &[u8], size: u64) -> Scan {
     let mut out = Scan { size, ..Scan::default() };
     let mut off = 0;
     while off + HEADER <= data.len() {
@@ -211,7 +216,7 @@ fn scan_file(f: &File) -> Result<Scan, Errno> {
     out.records.sort_by_key(|r| r.seq);
     // The same sequence number twice can only be a stale copy: keep the first.
     out.records.dedup_by_key(|r| r.seq);
-    Ok(out)
+    out
 }
 
 /// Reads the payload of `rec` from the ring at `path` into `buf`.

@@ -42,6 +42,9 @@ fn every_corpus_capture_passes_every_harness() {
             let data = std::fs::read(&f).unwrap();
             harness::parse_lines(&data);
             harness::snapshot_load(&data);
+            harness::kmemleak_report(&data);
+            harness::ring_scan(&data);
+            harness::trace_dump(&data);
             // As all three files at once, and mutated the second time.
             let mut input = vec![7u8, 3, 0, 0];
             input.extend_from_slice(&data);

@@ -23,7 +23,7 @@
 //! [`crate::leaks`]). A line inside an object that makes no sense is counted in
 //! [`LineStats`]; text outside objects is counted as `other_lines`; never a panic.
 
-use super::{parse_u64, LineStats};
+use super::{parse_hex, parse_u64, LineStats};
 
 /// How kmemleak tracks an object (printed after `object` since 2025).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -312,15 +312,6 @@ fn is_bracketed_word(t: &[u8]) -> bool {
 /// Where `needle` first occurs in `hay`.
 pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
-}
-
-/// A hex number with or without `0x`.
-pub fn parse_hex(s: &[u8]) -> Option<u64> {
-    let s = s.strip_prefix(b"0x").unwrap_or(s);
-    if s.is_empty() || s.len() > 16 {
-        return None;
-    }
-    s.iter().try_fold(0u64, |v, &b| Some(v << 4 | (b as char).to_digit(16)? as u64))
 }
 
 /// The decimal number at the start of `s`, and the rest.

@@ -134,6 +134,15 @@ pub fn parse_u64(tok: &[u8]) -> Option<u64> {
     Some(v)
 }
 
+/// Parses a hexadecimal number (up to 64 bits), with or without `0x`.
+pub fn parse_hex(tok: &[u8]) -> Option<u64> {
+    let tok = tok.strip_prefix(b"0x").unwrap_or(tok);
+    if tok.is_empty() || tok.len() > 16 {
+        return None;
+    }
+    tok.iter().try_fold(0u64, |v, &b| Some(v << 4 | (b as char).to_digit(16)? as u64))
+}
+
 /// Parses a signed decimal number.
 pub fn parse_i64(tok: &[u8]) -> Option<i64> {
     match tok.split_first() {

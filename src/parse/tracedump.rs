@@ -16,7 +16,7 @@
 //! panic. A dump without `--- end` was cut short (the writer renames a dump into place
 //! only when it is complete, so that only happens to a copy).
 
-use super::{parse_u64, trim, LineStats, Tokens};
+use super::{parse_hex, parse_u64, trim, LineStats, Tokens};
 
 /// One line of a dump, as understood.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -190,14 +190,6 @@ fn map(raw: &[u8]) -> Option<MapRecord<'_>> {
     Some(MapRecord { start, end, exec: perms.get(2) == Some(&b'x'), offset, path })
 }
 
-/// Parses hex digits (no prefix).
-pub fn parse_hex(tok: &[u8]) -> Option<u64> {
-    if tok.is_empty() || tok.len() > 16 {
-        return None;
-    }
-    tok.iter().try_fold(0u64, |v, &b| Some(v << 4 | (b as char).to_digit(16)? as u64))
-}
-
 /// `12.345` seconds → 12345 ms (more decimals are cut, fewer are fine).
 pub fn parse_millis(tok: &[u8]) -> Option<u64> {
     let (int, frac) = match tok.iter().position(|&b| b == b'.') {
@@ -207,7 +199,7 @@ pub fn parse_millis(tok: &[u8]) -> Option<u64> {
     let mut ms = parse_u64(int)?.checked_mul(1000)?;
     let mut scale = 100;
     for &b in frac.iter().take(3) {
-        ms += b.is_ascii_digit().then_some((b - b'0') as u64)? * scale;
+        ms = ms.checked_add(b.is_ascii_digit().then(|| (b - b'0') as u64)? * scale)?;
         scale /= 10;
     }
     Some(ms)
@@ -255,6 +247,16 @@ inexact_shards 0
         let mut p = DumpParser::new();
         let v = text.lines().filter_map(|l| p.line(l.as_bytes())).collect();
         (v, p)
+    }
+
+    #[test]
+    fn millis_near_the_top_of_u64_do_not_overflow() {
+        // Found by fuzzing (tests/fuzz-regressions/trace_dump/).
+        assert_eq!(parse_millis(b"18446744073709551.615"), Some(u64::MAX));
+        assert_eq!(parse_millis(b"18446744073709551.999"), None);
+        assert_eq!(parse_millis(b"12.345"), Some(12345));
+        // A non-digit after the point (then_some evaluated b - b'0' first and underflowed).
+        assert_eq!(parse_millis(b"1.+"), None);
     }
 
     #[test]
