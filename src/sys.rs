@@ -314,23 +314,39 @@ pub fn process_cpu_secs() -> f64 {
 
 /// Sleeps `secs` seconds, waking early when a stop signal arrives. Returns false if the
 /// sleep was cut short by [`stop_requested`].
+///
+/// SIGINT and SIGTERM are blocked while the stop flag is checked and unblocked by `ppoll`
+/// itself, atomically, as it starts to wait: a signal arriving between the check and the
+/// wait is delivered at once instead of after the whole interval.
 pub fn sleep(secs: f64) -> bool {
     if secs <= 0.0 {
         return !stop_requested();
     }
-    let mut req = libc::timespec { tv_sec: secs as _, tv_nsec: (secs.fract() * 1e9) as _ };
-    loop {
-        if stop_requested() {
-            return false;
+    let deadline = monotonic_secs() + secs;
+    // SAFETY: the sets are initialised by sigemptyset/sigaddset before sigprocmask reads
+    // them and writes `old`; ppoll is given no descriptors (null, 0), a valid timespec and
+    // the saved mask; the mask is restored before returning.
+    unsafe {
+        let mut stops: libc::sigset_t = core::mem::zeroed();
+        libc::sigemptyset(&mut stops);
+        libc::sigaddset(&mut stops, libc::SIGINT);
+        libc::sigaddset(&mut stops, libc::SIGTERM);
+        let mut old: libc::sigset_t = core::mem::zeroed();
+        libc::sigprocmask(libc::SIG_BLOCK, &stops, &mut old);
+        let mut waiting = old;
+        libc::sigdelset(&mut waiting, libc::SIGINT);
+        libc::sigdelset(&mut waiting, libc::SIGTERM);
+        loop {
+            let left = deadline - monotonic_secs();
+            if stop_requested() || left <= 0.0 {
+                break;
+            }
+            let ts = libc::timespec { tv_sec: left as _, tv_nsec: (left.fract() * 1e9) as _ };
+            libc::ppoll(core::ptr::null_mut(), 0, &ts, &waiting);
         }
-        let mut rem = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-        // SAFETY: req and rem are valid timespecs for the duration of the call.
-        let r = unsafe { libc::nanosleep(&req, &mut rem) };
-        if r == 0 {
-            return !stop_requested();
-        }
-        req = rem;
+        libc::sigprocmask(libc::SIG_SETMASK, &old, core::ptr::null_mut());
     }
+    !stop_requested()
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);

@@ -477,3 +477,41 @@ fn every_command_fits_80_columns_with_long_cache_names() {
     assert!(out.contains("a_very_long_cache_name_for_a_driver_"), "--wide shows them whole");
     std::fs::remove_dir_all(&t).unwrap();
 }
+
+#[test]
+fn a_signal_in_the_middle_of_sampling_ends_watch_cleanly() {
+    // Back-to-back samples: the signal lands inside a sample (or its line) nearly always.
+    for trial in 0..20u64 {
+        let sig = if trial % 2 == 0 { "INT" } else { "TERM" };
+        let mut child = kleak()
+            .args(["--root", &tree(), "watch", "--interval", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        for _ in 0..(3 + trial * 7 % 40) {
+            line.clear();
+            stdout.read_line(&mut line).unwrap();
+        }
+        std::thread::sleep(Duration::from_micros(trial * 397 % 2000));
+        std::process::Command::new("kill").args([&format!("-{sig}"), &child.id().to_string()]).status().unwrap();
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "trial {trial} SIG{sig}");
+        assert!(rest.contains("kleak watch: ") && rest.contains(" samples over "), "trial {trial}: no summary: {rest}");
+        // Every line is whole: each ends where the next begins (no torn write).
+        for l in rest.lines() {
+            assert!(
+                l.starts_with(' ')
+                    || l.starts_with("kleak")
+                    || l.starts_with("grew")
+                    || l.is_empty()
+                    || l.contains("OBJS"),
+                "trial {trial}: {l:?}"
+            );
+        }
+    }
+}
