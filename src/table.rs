@@ -257,21 +257,25 @@ pub struct Overflow {
 }
 
 /// Sorts `v` so that `before(a, b)` holds for every earlier `a` and later `b`: a shell sort
-/// (Ciura's gaps), small in code where std's sort costs ~5 KB per use, and fast enough for
-/// the at most 1024 entries a table holds. Not stable.
-pub fn sort_by<T: Copy>(v: &mut [T], mut before: impl FnMut(&T, &T) -> bool) {
-    const GAPS: [usize; 8] = [701, 301, 132, 57, 23, 10, 4, 1];
+/// (Ciura's gaps, extended), small in code where std's sort costs ~5 KB of the board binary
+/// per use, and fast enough for the tables kleak sorts (up to a few thousand rows). Not
+/// stable. kleak's one sort.
+pub fn sort_by<T>(v: &mut [T], mut before: impl FnMut(&T, &T) -> bool) {
+    const GAPS: [usize; 10] = [3937, 1750, 701, 301, 132, 57, 23, 10, 4, 1];
     for gap in GAPS {
         for i in gap..v.len() {
-            let x = v[i];
             let mut j = i;
-            while j >= gap && before(&x, &v[j - gap]) {
-                v[j] = v[j - gap];
+            while j >= gap && before(&v[j], &v[j - gap]) {
+                v.swap(j, j - gap);
                 j -= gap;
             }
-            v[j] = x;
         }
     }
+}
+
+/// [`sort_by`] on a key, smallest first.
+pub fn sort_by_key<T, K: PartialOrd>(v: &mut [T], key: impl Fn(&T) -> K) {
+    sort_by(v, |a, b| key(a) < key(b));
 }
 
 /// Matching state shared by both kinds of table.
@@ -279,6 +283,72 @@ pub fn sort_by<T: Copy>(v: &mut [T], mut before: impl FnMut(&T, &T) -> bool) {
 struct Cursor {
     hint: usize,
     sample: u32,
+}
+
+/// What both kinds of entry share, for the sample bookkeeping written once below.
+trait Entry {
+    /// The latest values become the previous ones.
+    fn roll(&mut self);
+    fn presence(&mut self) -> &mut Presence;
+    /// See [`Name::known_line`].
+    fn known_line(&self, unread: &[u8]) -> usize;
+}
+
+impl Entry for SlabEntry {
+    fn roll(&mut self) {
+        self.prev = self.cur;
+    }
+    fn presence(&mut self) -> &mut Presence {
+        &mut self.presence
+    }
+    #[inline]
+    fn known_line(&self, unread: &[u8]) -> usize {
+        self.name.known_line(&self.tail, unread)
+    }
+}
+
+impl Entry for Gauge {
+    fn roll(&mut self) {
+        self.prev = self.cur;
+    }
+    fn presence(&mut self) -> &mut Presence {
+        &mut self.presence
+    }
+    #[inline]
+    fn known_line(&self, unread: &[u8]) -> usize {
+        self.name.known_line(&self.tail, unread)
+    }
+}
+
+/// Starts sample number `sample` of a table.
+fn begin<E: Entry>(entries: &mut [E], cursor: &mut Cursor, overflow: &mut Overflow, sample: u32) {
+    *cursor = Cursor { hint: 0, sample };
+    overflow.untracked = 0;
+    for e in entries.iter_mut() {
+        e.roll();
+        let p = e.presence();
+        p.before = p.now;
+        p.seen = false;
+    }
+}
+
+/// The unchanged-line check of a table (see [`SlabTable::known`]).
+#[inline]
+fn known<E: Entry>(entries: &mut [E], cursor: &mut Cursor, unread: &[u8]) -> usize {
+    let i = cursor.hint;
+    let Some(e) = entries.get_mut(i) else { return 0 };
+    let p = *e.presence();
+    if p.seen || !p.now {
+        return 0;
+    }
+    let n = e.known_line(unread);
+    if n > 0 {
+        let p = e.presence();
+        p.seen = true;
+        p.last_sample = cursor.sample;
+        cursor.hint = i + 1;
+    }
+    n
 }
 
 /// Finds the entry for `matches`: first unseen entry with that name, trying `hint` first.
@@ -332,13 +402,7 @@ impl SlabTable {
 
     /// Starts sample number `sample` (0 for the first).
     pub fn begin(&mut self, sample: u32) {
-        self.cursor = Cursor { hint: 0, sample };
-        self.overflow.untracked = 0;
-        for e in self.entries.iter_mut() {
-            e.prev = e.cur;
-            e.presence.before = e.presence.now;
-            e.presence.seen = false;
-        }
+        begin(&mut self.entries, &mut self.cursor, &mut self.overflow, sample);
     }
 
     /// If `unread` starts with exactly the row the next cache was parsed from in the sample
@@ -346,18 +410,7 @@ impl SlabTable {
     /// with its newline. 0: the row changed (or is another cache's); parse it.
     #[inline]
     pub fn known(&mut self, unread: &[u8]) -> usize {
-        let i = self.cursor.hint;
-        let Some(e) = self.entries.get_mut(i) else { return 0 };
-        if e.presence.seen || !e.presence.now {
-            return 0;
-        }
-        let n = e.name.known_line(&e.tail, unread);
-        if n > 0 {
-            e.presence.seen = true;
-            e.presence.last_sample = self.cursor.sample;
-            self.cursor.hint = i + 1;
-        }
-        n
+        known(&mut self.entries, &mut self.cursor, unread)
     }
 
     /// Records one row of the current sample; `line` is the line it came from, if it came
@@ -567,30 +620,13 @@ impl<const N: usize> GaugeTable<N> {
 
     /// Starts sample number `sample`.
     pub fn begin(&mut self, sample: u32) {
-        self.cursor = Cursor { hint: 0, sample };
-        self.overflow.untracked = 0;
-        for e in self.entries.iter_mut() {
-            e.prev = e.cur;
-            e.presence.before = e.presence.now;
-            e.presence.seen = false;
-        }
+        begin(&mut self.entries, &mut self.cursor, &mut self.overflow, sample);
     }
 
     /// Like [`SlabTable::known`], for the next value.
     #[inline]
     pub fn known(&mut self, unread: &[u8]) -> usize {
-        let i = self.cursor.hint;
-        let Some(e) = self.entries.get_mut(i) else { return 0 };
-        if e.presence.seen || !e.presence.now {
-            return 0;
-        }
-        let n = e.name.known_line(&e.tail, unread);
-        if n > 0 {
-            e.presence.seen = true;
-            e.presence.last_sample = self.cursor.sample;
-            self.cursor.hint = i + 1;
-        }
-        n
+        known(&mut self.entries, &mut self.cursor, unread)
     }
 
     /// Records `name = value`; `line` is the line it came from (`None` for a derived value).
@@ -764,7 +800,7 @@ mod test {
     #[test]
     fn shell_sort_sorts() {
         let mut seed = 12345u32;
-        for n in [0, 1, 2, 5, 100, 1024] {
+        for n in [0, 1, 2, 5, 100, 1024, 9000] {
             let mut v: Vec<u32> = (0..n)
                 .map(|_| {
                     seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);

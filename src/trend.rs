@@ -74,6 +74,12 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// The policy of the options `--window`, `--min-growth`, `--min-rate` and `--remind`
+    /// (watch and replay take the same).
+    pub fn new(window_secs: f64, min_growth: u64, min_rate: u64, remind_secs: f64) -> Policy {
+        Policy { window_secs, min_growth, min_rate: min_rate as f64, remind_secs }
+    }
+
     /// Default window: ten minutes shows a leak of a few hundred KiB on a quiet board.
     pub const WINDOW_SECS: f64 = 600.0;
     /// Default growth: 256 KiB, 64 pages; less is lost in the noise of `Unaccounted`.
@@ -649,7 +655,7 @@ pub fn mann_kendall(xs: &[i64]) -> (i32, f64) {
     let mut sorted = [0i64; SLOTS];
     let m = n.min(SLOTS);
     sorted[..m].copy_from_slice(&xs[..m]);
-    sort_small(&mut sorted[..m], |a, b| a < b);
+    crate::table::sort_by(&mut sorted[..m], |a, b| a < b);
     let mut ties = 0i64;
     let mut run = 1i64;
     for k in 1..=m {
@@ -695,18 +701,6 @@ pub fn theil_sen(xs: &[i64], ts: &[u32]) -> f64 {
     } else {
         let lo = s[..mid].iter().copied().fold(f64::NEG_INFINITY, f64::max);
         (lo + hi) / 2.0
-    }
-}
-
-/// Sorts a short slice (a batch of alerts, a window's 32 values) by `less`: insertion
-/// sort, one small copy of code for every use instead of the standard library's.
-pub fn sort_small<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
-    for i in 1..v.len() {
-        let mut j = i;
-        while j > 0 && less(&v[j], &v[j - 1]) {
-            v.swap(j - 1, j);
-            j -= 1;
-        }
     }
 }
 

@@ -78,14 +78,9 @@ pub fn run(ctx: &mut Ctx, args: &ReplayArgs) -> Result<Exit, Error> {
     }
     let by_wall = order.iter().all(|(h, _)| h.time.is_some());
     let key = |h: &Header| if by_wall { h.time.unwrap_or(0.0) } else { h.uptime.or(h.time).unwrap_or(0.0) };
-    crate::trend::sort_small(&mut order, |a, b| key(&a.0) < key(&b.0));
+    crate::table::sort_by(&mut order, |a, b| key(&a.0) < key(&b.0));
 
-    let policy = Policy {
-        window_secs: args.window,
-        min_growth: args.min_growth,
-        min_rate: args.min_rate as f64,
-        remind_secs: args.remind,
-    };
+    let policy = Policy::new(args.window, args.min_growth, args.min_rate, args.remind);
     let mut verdicts = Verdicts::new(policy, false);
     let mut tables = Tables::default();
     tables.slab.set_matcher(ctx.matcher.clone());

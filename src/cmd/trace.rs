@@ -24,7 +24,7 @@ use crate::parse::parse_u64;
 use crate::parse::tracedump::{DumpError, DumpLine, DumpParser, SiteRecord};
 use crate::sample::{read_lines, Root};
 use crate::sys::{self, ChildExit, Errno, Mode};
-use crate::table::Name;
+use crate::table::{sort_by, sort_by_key, Name};
 use crate::{outln, Error, Exit};
 use argh::FromArgs;
 use core::fmt::Write;
@@ -474,33 +474,6 @@ fn load(path: &str, modules: &mut Modules, buf: &mut [u8], header_only: bool) ->
     Ok(d)
 }
 
-/// Sorts `v` by ascending `key` in place: a heapsort of a few hundred bytes per use
-/// (the standard library's sorts cost the board binary ~4 KB each).
-fn sort_by_key<T>(v: &mut [T], key: impl Fn(&T) -> u64) {
-    let sift = |v: &mut [T], mut root: usize, end: usize| loop {
-        let mut child = 2 * root + 1;
-        if child >= end {
-            break;
-        }
-        if child + 1 < end && key(&v[child + 1]) > key(&v[child]) {
-            child += 1;
-        }
-        if key(&v[root]) >= key(&v[child]) {
-            break;
-        }
-        v.swap(root, child);
-        root = child;
-    };
-    let n = v.len();
-    for i in (0..n / 2).rev() {
-        sift(v, i, n);
-    }
-    for end in (1..n).rev() {
-        v.swap(0, end);
-        sift(v, 0, end);
-    }
-}
-
 // ---- kleak trace report ----
 
 /// One line of a report.
@@ -533,7 +506,7 @@ fn report(ctx: &mut Ctx, files: &[String], n: usize) -> Result<Exit, Error> {
     match &first {
         None => {
             rows.extend(last.sites.iter().map(|&site| Row { site, ..Row::default() }));
-            sort_by_key(&mut rows, |r| u64::MAX - r.site.rec.bytes);
+            sort_by(&mut rows, |a, b| a.site.rec.bytes > b.site.rec.bytes);
         }
         Some(f) => {
             let mut before: Vec<Site> = f.sites.clone();
@@ -546,7 +519,7 @@ fn report(ctx: &mut Ctx, files: &[String], n: usize) -> Result<Exit, Error> {
                     rows.push(Row { site: s, d_count: s.rec.count as i64 - c0 as i64, d_bytes, new: old.is_none() });
                 }
             }
-            sort_by_key(&mut rows, |r| u64::MAX - r.d_bytes as u64);
+            sort_by(&mut rows, |a, b| a.d_bytes > b.d_bytes);
         }
     }
     let grown = rows.len();
@@ -889,16 +862,6 @@ fn stat_starttime(stat: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod test {
     use super::*;
-
-    #[test]
-    fn heapsort_sorts() {
-        let mut v: Vec<u64> = (0..1000).map(|i| (i * 7919) % 1009).collect();
-        let mut w = v.clone();
-        sort_by_key(&mut v, |x| *x);
-        w.sort();
-        assert_eq!(v, w);
-        sort_by_key(&mut v[..0], |x| *x);
-    }
 
     #[test]
     fn dump_names_carry_pid_instance_and_number() {

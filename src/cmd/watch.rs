@@ -65,12 +65,7 @@ pub struct WatchArgs {
 impl WatchArgs {
     /// The alert policy these arguments ask for.
     pub fn policy(&self) -> Policy {
-        Policy {
-            window_secs: self.window,
-            min_growth: self.min_growth,
-            min_rate: self.min_rate as f64,
-            remind_secs: self.remind,
-        }
+        Policy::new(self.window, self.min_growth, self.min_rate, self.remind)
     }
 }
 

@@ -228,7 +228,7 @@ impl Batch {
         out: &mut Out,
         mut after: impl FnMut(&mut Out, &Alert) -> Result<(), Closed>,
     ) -> Result<(), Closed> {
-        crate::trend::sort_small(&mut self.kept, |a, b| a.rank() < b.rank());
+        crate::table::sort_by(&mut self.kept, |a, b| a.rank() < b.rank());
         let show = self.max.min(self.kept.len());
         let more = self.more + (self.kept.len() - show) as u32;
         let style = out.style;
