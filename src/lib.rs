@@ -49,6 +49,7 @@ pub mod fake;
 pub mod figures;
 pub mod harness;
 pub mod kmemleak;
+pub mod kmsg;
 pub mod leaks;
 pub mod limits;
 pub mod out;
