@@ -277,7 +277,7 @@ impl<R: Root> Watch<R> {
         if log.kernel(k, now).new_report {
             let procs = self.procs.as_ref();
             let shown = &self.shown;
-            log.sample(&self.sampler.tables, now, |j| proc_fields(j, procs, shown));
+            log.sample(&self.sampler.tables, now, &mut |j| proc_fields(j, procs, shown));
         }
     }
 
@@ -288,7 +288,7 @@ impl<R: Root> Watch<R> {
         if let Some(log) = self.log.as_mut() {
             if log.sample_due(now) {
                 let (procs, shown) = (self.procs.as_ref(), &self.shown);
-                log.sample(t, now, |j| proc_fields(j, procs, shown));
+                log.sample(t, now, &mut |j| proc_fields(j, procs, shown));
             }
             log.end_sample(now);
         }
@@ -659,11 +659,15 @@ pub fn check_args(args: &WatchArgs, live: bool, json: bool) -> Result<(), Error>
     if args.procs.is_some_and(|n| n == 0 || n > MAX_PROCS_SHOWN) {
         return Err(Error::usage(format_args!("--procs must be 1 to {MAX_PROCS_SHOWN}")));
     }
-    let defaults = (LogOpts::SIZE, LogOpts::EVERY_SECS, LogOpts::SYNC_SECS);
-    if args.log.is_none() && (args.log_size, args.log_every, args.sync_secs) != defaults {
+    check_log_args(&args.log, args.log_size, args.log_every, args.sync_secs)
+}
+
+/// Checks the ring log options of `watch` and `run`.
+pub fn check_log_args(log: &Option<String>, size: u64, every: f64, sync: f64) -> Result<(), Error> {
+    if log.is_none() && (size, every, sync) != (LogOpts::SIZE, LogOpts::EVERY_SECS, LogOpts::SYNC_SECS) {
         return Err(Error::usage("--log-size, --log-every and --sync-secs need --log FILE"));
     }
-    if args.log_size < crate::ring::MIN_SIZE || args.log_size > 1 << 30 {
+    if !(crate::ring::MIN_SIZE..=1 << 30).contains(&size) {
         return Err(Error::usage("--log-size must be 4K to 1G"));
     }
     Ok(())
@@ -717,7 +721,7 @@ pub fn run(ctx: &mut Ctx, args: &WatchArgs) -> Result<Exit, Error> {
     let now = sys::monotonic_secs();
     if let Some(opts) = log_opts(&args.log, args.log_size, args.log_every, args.sync_secs) {
         let mut log = open_log(opts, now)?;
-        log.json(Kind::Start, "start", now, |j| {
+        log.json(Kind::Start, "start", now, &mut |j| {
             j.str("command", "watch").str("version", env!("CARGO_PKG_VERSION")).str("root", ctx.root.prefix());
             j.f64("interval_secs", args.interval).f64("window_secs", args.window);
             j.f64("log_every_secs", args.log_every).u64("pid", std::process::id() as u64);
@@ -793,7 +797,7 @@ pub fn run(ctx: &mut Ctx, args: &WatchArgs) -> Result<Exit, Error> {
         let now = sys::monotonic_secs();
         let why = stop_reason(args.exit_on_leak && w.leak_seen, r.is_err());
         let lost = log.lost;
-        log.json(Kind::Stop, "stop", now, |j| {
+        log.json(Kind::Stop, "stop", now, &mut |j| {
             j.str("reason", why).u64("samples", samples as u64).f64("elapsed_secs", elapsed);
             j.u64("records_lost", lost);
         });

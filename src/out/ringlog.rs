@@ -195,7 +195,7 @@ impl RingLog {
     }
 
     /// Appends a record whose JSON object `f` fills in after `{"kind":"<name>"`.
-    pub fn json(&mut self, kind: Kind, name: &str, now: f64, f: impl FnOnce(&mut Json<'_>)) {
+    pub fn json(&mut self, kind: Kind, name: &str, now: f64, f: &mut dyn FnMut(&mut Json<'_>)) {
         let mut l = Line::default();
         let mut j = l.json(name);
         f(&mut j);
@@ -241,7 +241,8 @@ impl RingLog {
     /// Logs a compact sample of `t` taken at `now`: the watch line's totals (and
     /// `MemAvailable`), their change since the sample logged before (since start for the
     /// first), the caches that moved most in that time; `extra` adds fields (processes).
-    pub fn sample(&mut self, t: &Tables, now: f64, extra: impl FnOnce(&mut Json<'_>)) {
+    #[inline(never)]
+    pub fn sample(&mut self, t: &Tables, now: f64, extra: &mut dyn FnMut(&mut Json<'_>)) {
         self.next_sample = now + self.opts.every_secs;
         let first = self.logged_samples == 0;
         let entries = t.slab.entries();
