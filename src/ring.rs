@@ -217,11 +217,16 @@ fn scan_file(f: &File) -> Result<Scan, Errno> {
     Ok(out)
 }
 
-/// Reads the payload of `rec` from the ring at `path` into `buf`.
+/// Reads record `rec` again into `buf` (at least [`HEADER`] + [`MAX_PAYLOAD`] bytes) and
+/// returns its payload. A writer may have overwritten it since the scan (a live ring
+/// wraps): then it no longer checks and the answer is `ESTALE`.
 pub fn payload<'b>(f: &File, rec: &RecordHead, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
-    let len = (rec.len as usize).min(buf.len());
-    let n = f.pread(&mut buf[..len], rec.offset + HEADER as u64)?;
-    Ok(&buf[..n])
+    let len = (HEADER + rec.len as usize).min(buf.len());
+    let n = f.pread(&mut buf[..len], rec.offset)?;
+    match check(&buf[..n], rec.offset) {
+        Some(Ok(h)) if h == *rec => Ok(&buf[HEADER..len]),
+        _ => Err(Errno(libc::ESTALE)),
+    }
 }
 
 /// Writes records into a ring file; see the module documentation.

@@ -45,7 +45,7 @@ pub fn run(ctx: &mut Ctx, args: &LogArgs) -> Result<Exit, Error> {
     };
     let file = open(&args.file)?;
     let mut next = args.since;
-    let mut buf = vec![0u8; ring::MAX_PAYLOAD];
+    let mut buf = vec![0u8; ring::HEADER + ring::MAX_PAYLOAD];
     let mut shown = 0u64;
     let mut torn;
     loop {
@@ -53,7 +53,11 @@ pub fn run(ctx: &mut Ctx, args: &LogArgs) -> Result<Exit, Error> {
         torn = scan.torn;
         let from = next;
         for rec in scan.records.iter().filter(|r| r.seq >= from) {
-            let payload = ring::payload(&file, rec, &mut buf).unwrap_or(&[]);
+            // Overwritten since the scan (a ring being written wraps): skip it.
+            let Ok(payload) = ring::payload(&file, rec, &mut buf) else {
+                torn += 1;
+                continue;
+            };
             if record(&mut ctx.out, rec, payload).is_err() {
                 return Ok(Exit::Ok);
             }
