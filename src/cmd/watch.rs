@@ -318,24 +318,26 @@ impl<R: Root> Watch<R> {
     }
 
     /// Waits `secs` seconds before the next sample, reading the kernel log as it is
-    /// written (an OOM report reaches the ring log at once, not at the next sample).
-    /// False when a stop was requested.
+    /// written (an OOM report reaches the ring log at once, not at the next sample). A
+    /// stand-in for /dev/kmsg that says end of file (a test's regular file) is looked at
+    /// every second instead. False when a stop was requested.
     pub fn rest(&mut self, secs: f64) -> bool {
         let end = sys::monotonic_secs() + secs;
         loop {
             let left = end - sys::monotonic_secs();
-            let waits = self.log.is_some() && self.kmsg.as_ref().is_some_and(|k| !k.at_eof);
-            if !waits || left <= 0.0 {
-                return if waits { !sys::stop_requested() } else { sys::sleep(left.max(0.0)) };
-            }
-            let ready = self.kmsg.as_ref().is_some_and(|k| k.file().wait_readable(left).unwrap_or(false));
+            let Some(k) = self.kmsg.as_ref().filter(|_| self.log.is_some() && left > 0.0) else {
+                return sys::sleep(left.max(0.0));
+            };
+            let ready =
+                if k.at_eof { sys::sleep(left.min(1.0)) } else { k.file().wait_readable(left).unwrap_or(false) };
             if sys::stop_requested() {
                 return false;
             }
             if ready {
-                self.kernel(sys::monotonic_secs());
+                let now = sys::monotonic_secs();
+                self.kernel(now);
                 if let Some(log) = self.log.as_mut() {
-                    log.end_sample(sys::monotonic_secs());
+                    log.end_sample(now);
                 }
             }
         }
@@ -518,13 +520,21 @@ impl<R: Root> Watch<R> {
             });
         }
         let h = out.style.human;
-        let _ = write!(out.line(), "kleak watch: {} samples over {}; since start:", t.samples, Dur(t.times.elapsed()));
+        let mut since: heapless::String<96> = heapless::String::new();
+        let _ = since.push_str("since start:");
         for (label, key) in FIGURES {
             if let Some(g) = t.meminfo.get(key) {
-                let _ = write!(out.line(), " {label} {}", Size::delta(g.cur - g.base, h));
+                let _ = write!(since, " {label} {}", Size::delta(g.cur - g.base, h));
             }
         }
-        out.emit()?;
+        let _ = write!(out.line(), "kleak watch: {} samples over {};", t.samples, Dur(t.times.elapsed()));
+        // Two lines when one would not fit the console.
+        if out.line().len() + 1 + since.len() > out.style.width {
+            out.emit()?;
+        } else {
+            let _ = out.line().write_char(' ');
+        }
+        outln!(out, "{since}")?;
         let v = self.verdicts.tally;
         if v.suspect + v.recovered > 0 {
             outln!(

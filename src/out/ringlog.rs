@@ -177,21 +177,25 @@ impl RingLog {
             }
         }
         let Some(ring) = self.ring.as_mut() else { return };
-        if let Err(e) = ring.append(kind, payload) {
+        let mut r = Ok(0);
+        if let Some(e) = self.fault {
+            // After a fault, the first record that gets through says what was lost.
+            let mut l = Line::default();
+            l.json("note").str("note", "storage fault").str("error", e.name()).u64("records_lost", self.lost).end();
+            r = ring.append(Kind::Note, l.as_bytes());
+            if r.is_ok() {
+                note(format_args!("log {}: writing again; {} records lost", self.opts.path, self.lost));
+                self.fault = None;
+                self.lost = 0;
+                self.records += 1;
+            }
+        }
+        if let Err(e) = r.and_then(|_| ring.append(kind, payload)) {
             self.lost += 1;
             return self.fail(e);
         }
         self.records += 1;
         self.dirty = true;
-        if let Some(e) = self.fault.take() {
-            note(format_args!("log {}: writing again; {} records lost", self.opts.path, self.lost));
-            let mut l = Line::default();
-            l.json("note").str("note", "storage fault").str("error", e.name()).u64("records_lost", self.lost).end();
-            if ring.append(Kind::Note, l.as_bytes()).is_ok() {
-                self.records += 1;
-                self.lost = 0;
-            }
-        }
     }
 
     /// Appends a record whose JSON object `f` fills in after `{"kind":"<name>"`.
