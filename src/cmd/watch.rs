@@ -236,9 +236,12 @@ impl<R: Root> Watch<R> {
         if let Some(p) = self.procs.as_mut() {
             p.sample(self.sampler.tables.page_size);
         }
-        self.line(out)?;
-        self.proc_events(out)?;
+        // Events are told for the processes shown before this sample; rows and lines show
+        // the ones shown now.
+        let was_shown = self.shown_pids.clone();
         self.choose_shown();
+        self.line(out)?;
+        self.proc_events(out, &was_shown)?;
         self.proc_lines(out)?;
         let r = self.judge(out, now);
         self.kernel(now);
@@ -328,8 +331,12 @@ impl<R: Root> Watch<R> {
             let Some(k) = self.kmsg.as_ref().filter(|_| self.log.is_some() && left > 0.0) else {
                 return sys::sleep(left.max(0.0));
             };
-            let ready =
-                if k.at_eof { sys::sleep(left.min(1.0)) } else { k.file().wait_readable(left).unwrap_or(false) };
+            let ready = if k.at_eof {
+                sys::sleep(left.min(1.0))
+            } else {
+                // A poll that fails would fail again at once: look again in a second.
+                k.file().wait_readable(left).unwrap_or_else(|_| sys::sleep(left.min(1.0)))
+            };
             if sys::stop_requested() {
                 return false;
             }
@@ -376,14 +383,14 @@ impl<R: Root> Watch<R> {
 
     /// Prints (and logs) the processes' events of the latest sample: exits and reused
     /// PIDs of named or shown processes, named PIDs not found.
-    fn proc_events(&mut self, out: &mut Out) -> Result<(), Closed> {
+    fn proc_events(&mut self, out: &mut Out, was_shown: &[u32]) -> Result<(), Closed> {
         let Some(p) = self.procs.as_ref() else { return Ok(()) };
         let t = &self.sampler.tables;
         for ev in p.events() {
             let pid = match *ev {
                 ProcEvent::Exited { pid, .. } | ProcEvent::Reused { pid, .. } | ProcEvent::NotFound { pid } => pid,
             };
-            if !p.named() && !self.shown_pids.contains(&pid) {
+            if !p.named() && !was_shown.contains(&pid) {
                 continue;
             }
             let mut l = Line::default();
