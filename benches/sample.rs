@@ -3,11 +3,15 @@
 //! producing the files is the floor; the ratio says what kleak adds on top.
 //!
 //! Rounds alternate the two loops so drift (other load, frequency) hits both alike; the
-//! median ratio is reported. Run: `cargo bench --bench sample` (as root for slabinfo).
+//! median ratio is reported. Then the cost of `--log` (at its defaults) and `--procs` over
+//! the plain loop. Run: `cargo bench --bench sample` (as root for slabinfo).
 
 use kleak::cmd::watch::Watch;
 use kleak::fake::FakeRoot;
+use kleak::kmsg::Kmsg;
+use kleak::out::ringlog::{LogOpts, RingLog};
 use kleak::out::{Out, Style, Target};
+use kleak::procs::Procs;
 use kleak::sample::{FsRoot, Sampler, Source};
 use kleak::sys::{self, File, Mode};
 
@@ -116,6 +120,39 @@ fn main() {
         fw.step(&mut out, i as f64).unwrap();
     }
     let parse_all = (sys::process_cpu_secs() - t) / (ROUNDS * SAMPLES) as f64;
+
+    // watch --log at its defaults (a record a minute, so per sample: one look at
+    // /dev/kmsg), and watch --procs (every user process's statm, and the /proc scan),
+    // alternated with the plain loop like the bare one above.
+    let dir = std::env::temp_dir().join(format!("kleak-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let opts = LogOpts {
+        path: dir.join("ring").to_str().unwrap().to_string(),
+        size: LogOpts::SIZE,
+        every_secs: LogOpts::EVERY_SECS,
+        sync_secs: LogOpts::SYNC_SECS,
+    };
+    let mut s = Sampler::new(FsRoot::live());
+    s.sample(0.0);
+    let mut lw = Watch::new(s);
+    lw.log = Some(RingLog::open(opts, 0.0).unwrap());
+    lw.kmsg = Kmsg::open("").ok();
+    let mut s = Sampler::new(FsRoot::live());
+    s.sample(0.0);
+    let mut pw = Watch::new(s);
+    pw.follow(Procs::new(FsRoot::live(), &[]), 5);
+    let (mut log_ratios, mut procs_us) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let k = kleak_loop(&mut w, &mut out);
+        let l = kleak_loop(&mut lw, &mut out);
+        let p = kleak_loop(&mut pw, &mut out);
+        log_ratios.push(l / k);
+        procs_us.push((p - k) / SAMPLES as f64 * 1e6);
+    }
+    log_ratios.sort_by(f64::total_cmp);
+    procs_us.sort_by(f64::total_cmp);
+    let procs = pw.procs.as_ref().map_or(0, |p| p.entries().iter().filter(|e| e.alive).count());
+    std::fs::remove_dir_all(&dir).unwrap();
     let n = (ROUNDS * SAMPLES) as f64;
     println!("files read per sample: {} (slabinfo with {caches} caches: {})", files.len(), files.len() == 3);
     println!(
@@ -131,6 +168,12 @@ fn main() {
         (tb / n + parse_all) / (tb / n)
     );
     println!("(this run: {:.1} us bare, {:.1} us kleak per sample)", tb / n * 1e6, tk / n * 1e6);
+    println!(
+        "watch --log (defaults, /dev/kmsg {}) / plain watch loop: {:.3} (median of {ROUNDS})",
+        if lw.kmsg.is_some() { "read" } else { "unavailable" },
+        log_ratios[ROUNDS / 2]
+    );
+    println!("watch --procs: +{:.1} us per sample for {procs} processes (median of {ROUNDS})", procs_us[ROUNDS / 2]);
     println!(
         "(user/system per sample: bare {:.1}/{:.1} us, kleak {:.1}/{:.1} us)",
         ub / n * 1e6,

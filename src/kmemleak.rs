@@ -409,13 +409,6 @@ pub fn session(root: &FsRoot, mount: bool) -> Result<Session<Debugfs>, Unavailab
     Session::start(ctl, scan_thread_running(root), min_unref_scans(root))
 }
 
-/// The text of one `/dev/kmsg` record (`prio,seq,usecs,flags;text` then `KEY=value` lines).
-pub fn kmsg_text(record: &[u8]) -> &[u8] {
-    let text = record.iter().position(|&b| b == b';').map_or(record, |p| &record[p + 1..]);
-    let end = text.iter().position(|&b| b == b'\n').unwrap_or(text.len());
-    &text[..end]
-}
-
 #[cfg(test)]
 mod test {
     use super::*;
@@ -443,17 +436,5 @@ mod test {
         assert!(Unavailable::NotBuilt.to_string().contains("CONFIG_DEBUG_KMEMLEAK"));
         assert!(Unavailable::NotMounted.to_string().contains("mount -t debugfs none /sys/kernel/debug"));
         assert_eq!(Unavailable::Disabled.error().exit, crate::Exit::Env);
-    }
-
-    #[test]
-    fn kmsg_records_give_their_text() {
-        assert_eq!(
-            kmsg_text(b"6,1234,5678901,-;kmemleak: Object 0xffff0000c0a1b200 (size 64):\n"),
-            b"kmemleak: Object 0xffff0000c0a1b200 (size 64):"
-        );
-        assert_eq!(
-            kmsg_text(b"4,99,1,-;kmemleak: Unknown object at 0x1\n SUBSYSTEM=x\n"),
-            b"kmemleak: Unknown object at 0x1"
-        );
     }
 }

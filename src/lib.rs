@@ -24,7 +24,16 @@
 //!   and turns its events into [`verdict::Alert`]s ([`out::alert`] renders them).
 //! - [`figures`] defines every derived figure once (cache bytes, slab memory, the
 //!   `Unaccounted` remainder of meminfo).
-//! - [`out`] formats lines into a fixed buffer and writes each one whole.
+//! - [`out`] formats lines into a fixed buffer and writes each one whole; its exports
+//!   ([`out::export`]: CSV rows, the Prometheus textfile) and the ring log's records
+//!   ([`out::ringlog`]) are built the same way.
+//!
+//! Processes take the same road as caches: [`procs`] keeps each followed process's
+//! `/proc/PID/statm` open and re-reads it with `pread` ([`parse::proc_pid`] parses it),
+//! and [`verdict`] judges RSS, data and VmSize with a third trend engine. The ring log is
+//! [`ring`] (the power-cut-safe file: whole records, CRC, scan) under [`out::ringlog`]
+//! (what is kept, when it is flushed, storage faults); while logging, [`kmsg`] reads
+//! /dev/kmsg without blocking so an OOM report reaches the ring at once.
 //!
 //! kmemleak's report takes the same road: [`kmemleak`] is its control file (commands, the
 //! errors that mean "not mounted", "not built", "disabled", "not root") and the scan dance;
@@ -49,6 +58,7 @@ pub mod fake;
 pub mod figures;
 pub mod harness;
 pub mod kmemleak;
+pub mod kmsg;
 pub mod leaks;
 pub mod limits;
 pub mod matcher;

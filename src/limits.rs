@@ -12,6 +12,10 @@
 /// is read in four, and the 32 KiB saved keep 1024 caches and their trend state in 1 MiB.
 pub const READ_BUF_BYTES: usize = 32 * 1024;
 
+/// Kernel lines of one OOM report copied into a ring log at most. A report on a small
+/// board is 60–150 lines (the task list grows it by one line per process).
+pub const OOM_MAX_LINES: u32 = 256;
+
 /// Slab caches tracked at once. Real machines show 45 (a minimal board) to ~300 (a
 /// desktop with many drivers); per-netns caches can push a busy server past 500.
 pub const MAX_CACHES: usize = 1024;
@@ -50,6 +54,9 @@ pub const PATH_BYTES: usize = 1024;
 /// Processes tracked at once (each holds its /proc/PID/statm open; the default limit of
 /// open files is 1024). A board runs ~100 user processes, a desktop a few hundred.
 pub const MAX_PROCS: usize = 256;
+
+/// Processes a watch line shows at most (`--procs N`, or every `--pid`).
+pub const MAX_PROCS_SHOWN: usize = 32;
 
 /// Processes named with `--pid` at most.
 pub const MAX_WATCH_PIDS: usize = 32;

@@ -57,6 +57,15 @@ pub struct Proc<F> {
     seen: bool,
 }
 
+impl<F> Proc<F> {
+    /// `comm[pid]`, how a process is named in lines and alerts.
+    pub fn label(&self) -> heapless::String<40> {
+        let mut s = heapless::String::new();
+        let _ = write!(s, "{}[{}]", self.comm.as_str(), self.pid);
+        s
+    }
+}
+
 /// Something worth one line: reported once, when it happens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -124,6 +133,17 @@ impl<R: Root> Procs<R> {
     /// The tracked processes (running and exited).
     pub fn entries(&self) -> &[Proc<R::File>] {
         &self.entries
+    }
+
+    /// Samples taken so far; the latest is number `samples() - 1`
+    /// ([`Proc::first_sample`] counts the same way).
+    pub fn samples(&self) -> u32 {
+        self.sample
+    }
+
+    /// True when following named PIDs, false when scanning every user process.
+    pub fn named(&self) -> bool {
+        !self.wanted.is_empty()
     }
 
     /// The events of the latest sample, oldest first.

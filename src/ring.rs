@@ -172,6 +172,8 @@ pub struct Scan {
     pub torn: u32,
     /// Size of the file.
     pub size: u64,
+    /// No record, torn or intact, and not all zeros: a file that is not a ring log.
+    pub foreign: bool,
 }
 
 /// Reads every intact record of the ring at `path` (not the sampling loop: allocates).
@@ -213,17 +215,23 @@ pub fn scan_bytes(data: &[u8], size: u64) -> Scan {
             None => off += 8,
         }
     }
-    out.records.sort_by_key(|r| r.seq);
+    out.foreign = out.records.is_empty() && out.torn == 0 && data.iter().any(|&b| b != 0);
+    crate::table::sort_by(&mut out.records, |a, b| a.seq < b.seq);
     // The same sequence number twice can only be a stale copy: keep the first.
     out.records.dedup_by_key(|r| r.seq);
     out
 }
 
-/// Reads the payload of `rec` from the ring at `path` into `buf`.
+/// Reads record `rec` again into `buf` (at least [`HEADER`] + [`MAX_PAYLOAD`] bytes) and
+/// returns its payload. A writer may have overwritten it since the scan (a live ring
+/// wraps): then it no longer checks and the answer is `ESTALE`.
 pub fn payload<'b>(f: &File, rec: &RecordHead, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
-    let len = (rec.len as usize).min(buf.len());
-    let n = f.pread(&mut buf[..len], rec.offset + HEADER as u64)?;
-    Ok(&buf[..n])
+    let len = (HEADER + rec.len as usize).min(buf.len());
+    let n = f.pread(&mut buf[..len], rec.offset)?;
+    match check(&buf[..n], rec.offset) {
+        Some(Ok(h)) if h == *rec => Ok(&buf[HEADER..len]),
+        _ => Err(Errno(libc::ESTALE)),
+    }
 }
 
 /// Writes records into a ring file; see the module documentation.
@@ -244,7 +252,8 @@ pub struct Ring {
 
 impl Ring {
     /// Opens the ring at `path`, creating it at `size` bytes (never grown afterwards), or
-    /// continuing after the newest record of an existing one (whose size is kept).
+    /// continuing after the newest record of an existing one (whose size is kept). An
+    /// existing file that holds something else is refused (`EEXIST`), never overwritten.
     pub fn open(path: &str, size: u64) -> Result<Ring, Errno> {
         let file = File::open(&[path.as_bytes()], Mode::ReadWriteCreate)?;
         let mut have = file.size()?;
@@ -255,13 +264,25 @@ impl Ring {
             let mut off = 0;
             while off < size {
                 let n = zeros.len().min((size - off) as usize);
-                file.pwrite_all(&zeros[..n], off)?;
-                off += n as u64;
+                if let Err(e) = file.pwrite_all(&zeros[..n], off).and_then(|()| {
+                    off += n as u64;
+                    if off == size {
+                        file.datasync()
+                    } else {
+                        Ok(())
+                    }
+                }) {
+                    // No half-made ring: the next try starts from an empty file again.
+                    let _ = file.set_len(0);
+                    return Err(e);
+                }
             }
-            file.sync()?;
             have = size;
         }
         let found = scan_file(&file)?;
+        if found.foreign {
+            return Err(Errno(libc::EEXIST));
+        }
         let (pos, next_seq) = match found.records.last() {
             Some(last) => (last.offset + footprint(last.len as usize), last.seq + 1),
             None => (0, 1),
@@ -322,9 +343,10 @@ impl Ring {
         }
     }
 
-    /// Flushes what was written to the storage (`fsync`).
+    /// Flushes what was written to the storage (`fdatasync`: the file never changes size,
+    /// so its times need not be written as well).
     pub fn sync(&mut self) -> Result<(), Errno> {
-        self.file.sync().inspect_err(|&e| self.failing = Some(e))
+        self.file.datasync().inspect_err(|&e| self.failing = Some(e))
     }
 }
 
@@ -369,6 +391,24 @@ mod test {
         assert_eq!(*seqs.last().unwrap(), 210);
         assert!(seqs.len() >= 25, "a full ring of the newest records: {}", seqs.len());
         std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_ring_is_never_overwritten() {
+        let path = tmp("foreign");
+        std::fs::write(&path, "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+        assert_eq!(Ring::open(&path, 4096).err(), Some(Errno(libc::EEXIST)));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "root:x:0:0:root:/root:/bin/sh\n");
+        // An all-zero file (a ring that never got a record) is a ring.
+        std::fs::write(&path, [0u8; 8192]).unwrap();
+        assert_eq!(Ring::open(&path, 4096).unwrap().size(), 8192);
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn a_ring_that_cannot_be_filled_is_not_left_half_made() {
+        // /dev/full takes no byte: creating a ring there fails with ENOSPC, not a panic.
+        assert_eq!(Ring::open("/dev/full", 8192).err(), Some(Errno(libc::ENOSPC)));
     }
 
     #[test]

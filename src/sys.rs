@@ -233,6 +233,43 @@ impl File {
         }
     }
 
+    /// `fdatasync(2)`: the data, and the metadata needed to read it back. A ring log never
+    /// changes size, so this skips the inode's times that `fsync` would write too.
+    pub fn datasync(&self) -> Result<(), Errno> {
+        // SAFETY: plain syscall on an fd this File owns.
+        if unsafe { libc::fdatasync(self.fd) } < 0 {
+            Err(Errno::last())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Cuts or extends the file to `len` bytes (`ftruncate(2)`).
+    pub fn set_len(&self, len: u64) -> Result<(), Errno> {
+        // SAFETY: plain syscall on an fd this File owns.
+        if unsafe { libc::ftruncate(self.fd, len as libc::off_t) } < 0 {
+            Err(Errno::last())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Waits up to `secs` seconds for the file to become readable (`poll(2)`, POLLIN).
+    /// `Ok(true)`: readable (or hung up: a read tells); `Ok(false)`: the time passed or a
+    /// signal arrived.
+    pub fn wait_readable(&self, secs: f64) -> Result<bool, Errno> {
+        let mut p = libc::pollfd { fd: self.fd, events: libc::POLLIN, revents: 0 };
+        let ms = (secs * 1000.0).ceil().clamp(0.0, i32::MAX as f64) as libc::c_int;
+        // SAFETY: p is one valid pollfd for the duration of the call.
+        let n = unsafe { libc::poll(&mut p, 1, ms) };
+        match n {
+            n if n > 0 => Ok(true),
+            0 => Ok(false),
+            _ if Errno::last() == Errno::EINTR => Ok(false),
+            _ => Err(Errno::last()),
+        }
+    }
+
     /// Size of the file in bytes (`fstat(2)`).
     pub fn size(&self) -> Result<u64, Errno> {
         // SAFETY: an all-zero stat is a valid value; fstat fills it.
@@ -642,11 +679,26 @@ pub fn wait(pid: i32) -> Result<ChildExit, Errno> {
     if r < 0 {
         return Err(Errno::last());
     }
+    Ok(child_exit(status))
+}
+
+fn child_exit(status: libc::c_int) -> ChildExit {
     if libc::WIFSIGNALED(status) {
-        Ok(ChildExit::Signal(libc::WTERMSIG(status)))
+        ChildExit::Signal(libc::WTERMSIG(status))
     } else {
-        Ok(ChildExit::Code(libc::WEXITSTATUS(status)))
+        ChildExit::Code(libc::WEXITSTATUS(status))
     }
+}
+
+/// How child `pid` ended, if it has: `waitpid(WNOHANG)`.
+pub fn try_wait(pid: i32) -> Result<Option<ChildExit>, Errno> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: status is a valid, writable int; waitpid only looks at our own child.
+    let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+    if r < 0 {
+        return Err(Errno::last());
+    }
+    Ok((r > 0).then(|| child_exit(status)))
 }
 
 /// Sends `sig` to process `pid`.

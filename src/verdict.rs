@@ -31,10 +31,11 @@
 //! least half of its growth it was reclaimable (`recovered`); if not, it is a leak after all
 //! (`LEAK ... kept`).
 
-use crate::limits::{NAME_BYTES, SPARK_COLS, TREND_SLOTS};
+use crate::limits::{MAX_PROCS, NAME_BYTES, SPARK_COLS, TREND_SLOTS};
+use crate::procs::{Footprint, Proc};
 use crate::sample::{ReadAt, Root, Tables};
 use crate::table::Name;
-use crate::trend::{Change, Engine, Event, Policy};
+use crate::trend::{Change, Engine, Event, Policy, State};
 
 /// Where an alert's amount comes from (the JSON `source`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,7 +46,7 @@ pub enum Source {
     Meminfo,
     /// A /proc/vmstat gauge.
     Vmstat,
-    /// A process's footprint (issue: processes).
+    /// A process's footprint (`watch --pid`, `--procs`).
     Process,
 }
 
@@ -230,6 +231,21 @@ pub const JUDGED: [Judged; 10] = [
     judged(Source::Vmstat, "nr_kernel_misc_reclaimable", Severity::Reclaimable),
 ];
 
+/// The footprint figures judged per process, in the order they may become suspect: one
+/// figure of a process is suspect at a time, so a heap leak (RSS, data and VmSize grow
+/// together) gets one line, `rss` when the leaked memory is touched, `data` when it is
+/// only reserved, `vm` for mappings.
+pub const PROC_FIGURES: [&str; 3] = ["rss", "data", "vm"];
+
+/// The bytes of figure `f` (an index into [`PROC_FIGURES`]) of a footprint.
+pub fn proc_figure(fp: &Footprint, f: usize) -> i64 {
+    match f {
+        0 => fp.rss,
+        1 => fp.data,
+        _ => fp.vm,
+    }
+}
+
 /// Caches that are reclaimable whatever their name says elsewhere in the rules below
 /// (created with `SLAB_RECLAIM_ACCOUNT` on 6.x kernels).
 const RECLAIMABLE_NAMES: [&str; 15] = [
@@ -321,6 +337,9 @@ pub struct Verdicts {
     pub policy: Policy,
     slab: Engine,
     gauges: Engine,
+    /// Processes' footprints: [`PROC_FIGURES`] entries per process table slot (empty until
+    /// [`Verdicts::follow_processes`]).
+    procs: Engine,
     /// Table index of each [`JUDGED`] figure, once found.
     gauge_index: [Option<u16>; JUDGED.len()],
     /// Table lengths when the figures were last looked for.
@@ -343,6 +362,7 @@ impl Verdicts {
             policy,
             slab: Engine::new(crate::limits::MAX_CACHES, policy),
             gauges: Engine::new(JUDGED.len(), policy),
+            procs: Engine::new(0, policy),
             gauge_index: [None; JUDGED.len()],
             looked: (usize::MAX, usize::MAX),
             check_reclaim,
@@ -359,6 +379,69 @@ impl Verdicts {
         &self.slab
     }
 
+    /// Judges processes too: allocates their trend state, once.
+    pub fn follow_processes(&mut self) {
+        self.procs = Engine::new(MAX_PROCS * PROC_FIGURES.len(), self.policy);
+    }
+
+    /// The entries suspect now, as (source, name): slab caches and judged figures.
+    pub fn suspects<'a>(&'a self, t: &'a Tables) -> impl Iterator<Item = (&'static str, &'a str)> + 'a {
+        let slab = (0..self.slab.len())
+            .filter(|&i| self.slab.state(i) == State::Suspect)
+            .filter_map(|i| t.slab.entries().get(i))
+            .map(|e| (Source::Slab.as_str(), e.name.as_str()));
+        let gauges = (0..self.gauges.len())
+            .filter(|&k| self.gauges.state(k) == State::Suspect)
+            .map(|k| (JUDGED[k].source.as_str(), JUDGED[k].name));
+        slab.chain(gauges)
+    }
+
+    /// The process figures suspect now, as (process table slot, index into
+    /// [`PROC_FIGURES`]).
+    pub fn process_suspects(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let n = PROC_FIGURES.len();
+        (0..self.procs.len()).filter(|&i| self.procs.state(i) == State::Suspect).map(move |i| (i / n, i % n))
+    }
+
+    /// Judges the processes' footprints sampled at `now` (after [`Verdicts::update`] for
+    /// the same sample); `latest` is the number of that sample in the process table
+    /// (a slot whose process first showed in it starts a new history).
+    pub fn update_procs<F>(&mut self, procs: &[Proc<F>], latest: u32, now: f64, sink: &mut dyn FnMut(&Alert)) {
+        let elapsed = now - self.start.unwrap_or(now);
+        let n = PROC_FIGURES.len();
+        if self.procs.begin(now) {
+            for i in 0..self.procs.len() {
+                let Some(ev) = self.procs.judge(i) else { continue };
+                // One suspect figure per process: the first in PROC_FIGURES' order wins.
+                let first = i - i % n;
+                let other = (first..first + n).any(|k| k != i && self.procs.state(k) == State::Suspect);
+                if ev.change == Change::Suspect && other {
+                    self.procs.clear_suspect(i);
+                    continue;
+                }
+                let a = proc_alert(&self.procs, procs, &ev, elapsed);
+                self.emit(&a, sink);
+            }
+        }
+        self.procs.advance();
+        for (k, p) in procs.iter().enumerate() {
+            for f in 0..n {
+                let i = k * n + f;
+                if p.alive {
+                    // A slot a new process took (a reused PID) starts over, without a word:
+                    // the process event says what happened.
+                    let fresh = p.first_sample == latest || self.procs.state(i) == State::Idle;
+                    self.procs.feed(i, proc_figure(&p.cur, f), fresh);
+                } else if self.procs.state(i) != State::Idle {
+                    if let Some(ev) = self.procs.gone(i) {
+                        let a = proc_alert(&self.procs, procs, &ev, elapsed);
+                        self.emit(&a, sink);
+                    }
+                }
+            }
+        }
+    }
+
     /// Forgets all history (the tables start over, e.g. after a reboot in a replay).
     pub fn restart(&mut self) {
         self.slab.restart();
@@ -373,7 +456,7 @@ impl Verdicts {
     /// Judges the sample the tables hold, taken at `now` (seconds); calls `sink` with each
     /// alert. `root` is where sysfs flags are read and drop_caches is written (`None` for
     /// snapshots: names decide, and nothing is written).
-    pub fn update<R: Root>(&mut self, t: &Tables, root: Option<&R>, now: f64, sink: &mut impl FnMut(&Alert)) {
+    pub fn update<R: Root>(&mut self, t: &Tables, root: Option<&R>, now: f64, sink: &mut dyn FnMut(&Alert)) {
         let start = *self.start.get_or_insert(now);
         let elapsed = now - start;
         if let Some(p) = self.pending.take() {
@@ -407,7 +490,7 @@ impl Verdicts {
         self.feed_gauges(t, elapsed, sink);
     }
 
-    fn emit(&mut self, a: &Alert, sink: &mut impl FnMut(&Alert)) {
+    fn emit(&mut self, a: &Alert, sink: &mut dyn FnMut(&Alert)) {
         match a.state {
             Change::Suspect => self.tally.suspect += 1,
             Change::Reminder => self.tally.reminder += 1,
@@ -419,7 +502,7 @@ impl Verdicts {
         sink(a);
     }
 
-    fn feed_slab<R: Root>(&mut self, t: &Tables, root: Option<&R>, elapsed: f64, sink: &mut impl FnMut(&Alert)) {
+    fn feed_slab<R: Root>(&mut self, t: &Tables, root: Option<&R>, elapsed: f64, sink: &mut dyn FnMut(&Alert)) {
         for (i, e) in t.slab.entries().iter().enumerate().filter(|(_, e)| e.shown) {
             let p = e.presence;
             if p.now {
@@ -438,7 +521,7 @@ impl Verdicts {
         }
     }
 
-    fn feed_gauges(&mut self, t: &Tables, elapsed: f64, sink: &mut impl FnMut(&Alert)) {
+    fn feed_gauges(&mut self, t: &Tables, elapsed: f64, sink: &mut dyn FnMut(&Alert)) {
         let lens = (t.meminfo.entries().len(), t.vmstat.entries().len());
         if lens != self.looked {
             self.looked = lens;
@@ -520,7 +603,7 @@ impl Verdicts {
     }
 
     /// The sample after drop_caches: did the suspect shrink?
-    fn finish_check(&mut self, t: &Tables, p: Pending, elapsed: f64, sink: &mut impl FnMut(&Alert)) {
+    fn finish_check(&mut self, t: &Tables, p: Pending, elapsed: f64, sink: &mut dyn FnMut(&Alert)) {
         let (engine, now_bytes) = match p.source {
             Source::Slab => {
                 let Some(e) = t.slab.entries().get(p.index).filter(|e| e.presence.now) else { return };
@@ -574,6 +657,18 @@ impl Verdicts {
 fn gauge(t: &Tables, k: usize, index: Option<u16>) -> Option<&crate::table::Gauge> {
     let entries = if JUDGED[k].source == Source::Meminfo { t.meminfo.entries() } else { t.vmstat.entries() };
     entries.get(index? as usize)
+}
+
+/// A process figure's alert, named `comm[pid] figure`.
+fn proc_alert<F>(engine: &Engine, procs: &[Proc<F>], ev: &Event, elapsed: f64) -> Alert {
+    let n = PROC_FIGURES.len();
+    let p = &procs[ev.index / n];
+    let mut name = p.label();
+    let _ = name.push(' ');
+    let _ = name.push_str(PROC_FIGURES[ev.index % n]);
+    let mut a = alert(engine, ev, Source::Process, name.as_bytes(), Severity::Leak, elapsed);
+    a.bytes = proc_figure(&p.cur, ev.index % n);
+    a
 }
 
 /// The parts of an alert every source shares.

@@ -6,20 +6,14 @@
 
 mod common;
 
-use common::{json_lines, kleak, run};
+use common::{json_lines, kleak, run, LiveTree};
 use flate2::read::GzDecoder;
 use std::io::Read;
-use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 fn temp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("kleak-alerts-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::temp(&format!("alerts-{name}"))
 }
 
 /// Unpacks a recorded series into one snapshot file each; returns their paths.
@@ -140,64 +134,6 @@ fn replay_prints_the_lines_watch_would_print() {
     let o = kleak().args(&ascii).env("LC_ALL", "en_US.UTF-8").output().unwrap();
     assert!(o.stdout.is_ascii());
     std::fs::remove_dir_all(dir).unwrap();
-}
-
-/// A --root tree whose slabinfo a thread rewrites in place (same length, so kleak's open
-/// descriptor sees it): `grow(i, dropped)` gives the objects of cache `name` at step i.
-struct LiveTree {
-    dir: PathBuf,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-fn slabinfo(name: &str, objs: u64) -> String {
-    format!(
-        "slabinfo - version: 2.1\n# name <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>\n{name} {objs:010} {objs:010} 192 21 1 : tunables 0 0 0 : slabdata {s:08} {s:08} 0\nkmalloc-64 0000001000 0000001024 64 64 1 : tunables 0 0 0 : slabdata 00000016 00000016 0\n",
-        s = objs / 21 + 1
-    )
-}
-
-impl LiveTree {
-    fn new(tag: &str, name: &'static str, grow: impl Fn(u64, bool) -> u64 + Send + 'static) -> Self {
-        let dir = temp(tag);
-        let proc_ = dir.join("proc");
-        std::fs::create_dir_all(proc_.join("sys/vm")).unwrap();
-        let fixture = common::fixtures().join("host-x86_64-6.18/proc");
-        std::fs::copy(fixture.join("meminfo"), proc_.join("meminfo")).unwrap();
-        std::fs::write(proc_.join("sys/vm/drop_caches"), "").unwrap();
-        std::fs::write(proc_.join("slabinfo"), slabinfo(name, grow(0, false))).unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let (s, p) = (stop.clone(), proc_.clone());
-        let thread = std::thread::spawn(move || {
-            let f = std::fs::OpenOptions::new().write(true).open(p.join("slabinfo")).unwrap();
-            let mut i = 0;
-            while !s.load(Ordering::Relaxed) {
-                let dropped = std::fs::read_to_string(p.join("sys/vm/drop_caches")).unwrap_or_default().contains('2');
-                f.write_all_at(slabinfo(name, grow(i, dropped)).as_bytes(), 0).unwrap();
-                i += 1;
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        });
-        LiveTree { dir, stop, thread: Some(thread) }
-    }
-
-    fn root(&self) -> &str {
-        self.dir.to_str().unwrap()
-    }
-
-    fn drop_caches(&self) -> String {
-        std::fs::read_to_string(Path::new(&self.dir).join("proc/sys/vm/drop_caches")).unwrap()
-    }
-}
-
-impl Drop for LiveTree {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! Process footprints on the running kernel: this test process grows and is seen growing,
 //! a child that exits is reported once, the /proc scan skips kernel threads; and every
-//! statm/status capture in the corpus parses.
+//! statm/status capture in the corpus parses. Through the binary: `watch --pid` flags a
+//! helper that grows (once, one figure) and not one that holds steady, reports an exit
+//! once; `watch --procs N` shows the processes that grew, within 80 columns.
 
 mod common;
 
@@ -73,4 +75,107 @@ fn every_corpus_statm_and_status_parses() {
             assert!(lines.iter().any(|l| l.starts_with(b"Name:")), "{rel}");
         }
     }
+}
+
+/// A helper process, this test binary started again: `grow` touches 1 MiB more every
+/// 100 ms (up to 200 MiB), `steady` holds 16 MiB and sleeps, `brief` exits after 1 s.
+#[test]
+fn helper_child() {
+    let Ok(role) = std::env::var("KLEAK_PROCS_HELPER") else { return };
+    let mut held: Vec<Vec<u8>> = Vec::new();
+    let start = std::time::Instant::now();
+    loop {
+        match role.as_str() {
+            "grow" if held.len() < 200 => held.push(vec![0x5a; 1 << 20]),
+            "steady" if held.is_empty() => held.push(vec![0x5a; 16 << 20]),
+            "brief" if start.elapsed().as_secs_f64() > 1.0 => return,
+            _ => {}
+        }
+        std::hint::black_box(&held);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+fn helper(role: &str) -> std::process::Child {
+    let exe = std::env::current_exe().unwrap();
+    common::reexec(&exe)
+        .args(["--exact", "helper_child", "--nocapture", "--test-threads=1"])
+        .env("KLEAK_PROCS_HELPER", role)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn watch_pid_flags_a_growing_process_once_and_not_a_steady_one() {
+    let (mut grow, mut steady, mut brief) = (helper("grow"), helper("steady"), helper("brief"));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let pids = [grow.id(), steady.id(), brief.id()].map(|p| p.to_string());
+    let o = common::kleak()
+        .args(["--json", "watch", "--interval", "0.2", "--count", "30", "--window", "4s", "--min-growth", "4M"])
+        .args(["--pid", &pids[0], "--pid", &pids[1], "--pid", &pids[2]])
+        .output()
+        .unwrap();
+    for c in [&mut grow, &mut steady, &mut brief] {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = common::json_lines(&out);
+    let alerts: Vec<_> = v.iter().filter(|o| o["kind"] == "alert" && o["source"] == "process").collect();
+    let grown = format!("[{}] ", pids[0]);
+    let suspect: Vec<_> = alerts.iter().filter(|a| a["state"] == "suspect").collect();
+    assert_eq!(suspect.len(), 1, "one suspect figure per process: {alerts:#?}");
+    let name = suspect[0]["name"].as_str().unwrap();
+    assert!(name.contains(&grown) && name.ends_with(" rss"), "{name}");
+    assert_eq!(suspect[0]["severity"], "leak");
+    assert!(suspect[0]["growth_bytes"].as_i64().unwrap() >= 4 << 20, "{}", suspect[0]);
+    assert!(!alerts.iter().any(|a| a["name"].as_str().unwrap().contains(&format!("[{}]", pids[1]))), "{alerts:#?}");
+    // The brief one's exit, once.
+    let exits: Vec<_> = v.iter().filter(|o| o["kind"] == "process-event").collect();
+    assert_eq!(exits.len(), 1, "{exits:#?}");
+    assert_eq!((&exits[0]["event"], &exits[0]["pid"]), (&"exited".into(), &brief.id().into()));
+    // Per-sample objects for the processes: the growing one's RSS rises.
+    let rss: Vec<i64> = v
+        .iter()
+        .filter(|o| o["kind"] == "process" && o["pid"] == grow.id())
+        .map(|o| o["rss_bytes"].as_i64().unwrap())
+        .collect();
+    assert_eq!(rss.len(), 30);
+    assert!(rss[29] - rss[0] >= 40 << 20, "{rss:?}");
+    assert_eq!(v.last().unwrap()["processes"], 2);
+}
+
+#[test]
+fn watch_procs_shows_the_growing_process_within_80_columns() {
+    // Every user process of this machine is followed; others may grow faster than the
+    // helper, so it is looked for among the 32 shown.
+    let mut grow = helper("grow");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let o = common::kleak()
+        .args(["--json", "watch", "--interval", "0.3", "--count", "8", "--procs", "32"])
+        .output()
+        .unwrap();
+    let t = common::kleak().args(["watch", "--interval", "0.3", "--count", "4", "--procs", "32"]).output().unwrap();
+    let _ = grow.kill();
+    let _ = grow.wait();
+    assert_eq!(o.status.code(), Some(0));
+    let v = common::json_lines(&String::from_utf8_lossy(&o.stdout));
+    let seen = v.iter().filter(|o| o["kind"] == "process" && o["pid"] == grow.id()).count();
+    assert!(seen >= 6, "shown in {seen} of 8 samples");
+    assert!(v.iter().filter(|o| o["kind"] == "process").all(|o| o["grown_rss_bytes"].as_i64().unwrap() > 0));
+    let out = String::from_utf8_lossy(&t.stdout);
+    assert_eq!(t.status.code(), Some(0));
+    let rss: Vec<&str> = out.lines().filter(|l| l.split_whitespace().nth(1) == Some("rss")).collect();
+    assert!(rss.len() >= 3, "{out}");
+    for l in out.lines() {
+        assert!(l.chars().count() <= 80, "wider than 80 columns: {l:?}");
+    }
+    let (code, _, err) = common::run(&["watch", "--pid", "1", "--procs", "2"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = common::run(&["watch", "--count", "1", "--pid", "4194304"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("--pid 4194304: no such process"), "{err}");
 }

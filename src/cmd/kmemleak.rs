@@ -3,10 +3,11 @@
 
 use crate::cli::Ctx;
 use crate::kmemleak::{self, Command, Control, Unavailable};
+use crate::kmsg::Kmsg;
 use crate::out::fmt::Fixed;
 use crate::out::{Closed, Out};
 use crate::outln;
-use crate::sys::{Errno, File, Mode};
+use crate::sys::Errno;
 use crate::{Error, Exit};
 use argh::FromArgs;
 
@@ -42,8 +43,7 @@ pub fn run(ctx: &mut Ctx, args: &KmemleakArgs) -> Result<Exit, Error> {
         c if c.starts_with("dump=") => {
             // The answer goes to the kernel log: remember where the log ends, then show what
             // the command added to it.
-            let kmsg = File::open(&[ctx.root.prefix().as_bytes(), b"/dev/kmsg"], Mode::ReadNonBlock);
-            let kmsg = kmsg.and_then(|f| f.seek_end().map(|()| f));
+            let kmsg = Kmsg::open(ctx.root.prefix());
             let known = match ctl.command(cmd) {
                 Ok(()) => true,
                 Err(Errno(libc::EINVAL)) => false,
@@ -70,29 +70,19 @@ pub fn run(ctx: &mut Ctx, args: &KmemleakArgs) -> Result<Exit, Error> {
 }
 
 /// Shows the kernel log records that follow the position `kmsg` was left at.
-fn kernel_log(out: &mut Out, kmsg: Result<File, Errno>) -> Result<(), Closed> {
-    let f = match kmsg {
-        Ok(f) => f,
+fn kernel_log(out: &mut Out, kmsg: Result<Kmsg, Errno>) -> Result<(), Closed> {
+    let mut k = match kmsg {
+        Ok(k) => k,
         Err(e) => return outln!(out, "kmemleak: the answer is in the kernel log (dmesg); /dev/kmsg: {e}"),
     };
-    let mut buf = [0u8; 2048];
-    let mut records = 0;
+    let mut r = Ok(());
     // Bounded: a kernel that logs without pause must not keep kleak here.
-    while records < 256 {
-        match f.read(&mut buf) {
-            Ok(0) | Err(Errno::EAGAIN) => break,
-            Ok(n) => {
-                records += 1;
-                let text = kmemleak::kmsg_text(&buf[..n]);
-                if !out.style.json {
-                    outln!(out, "kernel: {}", core::str::from_utf8(text).unwrap_or("(not UTF-8)"))?;
-                }
-            }
-            // Records overwritten while we read: go on with the next.
-            Err(Errno::EPIPE) | Err(Errno::EINTR) => continue,
-            Err(_) => break,
+    let records = k.drain(256, |text| {
+        if !out.style.json && r.is_ok() {
+            r = outln!(out, "kernel: {}", core::str::from_utf8(text).unwrap_or("(not UTF-8)"));
         }
-    }
+    });
+    r?;
     if records == 0 && !out.style.json {
         outln!(out, "kmemleak: the answer is in the kernel log (dmesg); nothing new in /dev/kmsg")?;
     }

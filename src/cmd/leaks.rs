@@ -6,7 +6,7 @@ use crate::kmemleak::{self, Command, Control, Dance, Debugfs, Session, Unavailab
 use crate::leaks::{write_key, Group, Groups};
 use crate::limits::{MAX_SEEN_GROUPS, READ_BUF_BYTES};
 use crate::out::fmt::{Dur, Fit, Fixed, Size};
-use crate::out::{Closed, Out};
+use crate::out::{Closed, Line, Out};
 use crate::outln;
 use crate::sys::{self, Errno};
 use crate::{Error, Exit};
@@ -198,26 +198,31 @@ fn home(out: &mut Out, g: &Group, page_size: u64) {
     }
 }
 
+/// One group's `leak-group` JSON object, into `line` (for `--json` and the ring log).
+pub fn group_json(line: &mut Line, g: &Group, rank: usize, page_size: u64) {
+    let mut cache = Line::default();
+    let _ = write!(cache, "{}", g.cache(g.size_min, page_size));
+    let mut key = Line::default();
+    write_key(&mut key, g.key);
+    let mut j = line.json("leak-group");
+    j.u64("rank", rank as u64).u64("objects", g.objects as u64).u64("bytes", g.bytes);
+    j.u64("size_min", g.size_min).u64("size_max", g.size_max).str("cache", cache.as_str());
+    j.str("comm", g.comm.as_str()).u64("pid", g.pid as u64).u64("other_tasks", g.other_tasks as u64);
+    if let Some((lo, hi)) = g.age_ms {
+        j.f64("age_min_secs", lo as f64 / 1000.0).f64("age_max_secs", hi as f64 / 1000.0);
+    }
+    j.u64("crcs", g.crcs.len() as u64).list("frames");
+    for f in &g.frames {
+        j.item_str(f.as_str());
+    }
+    j.close_list().str("fingerprint", key.as_str()).end();
+}
+
 /// One group: a text block or a `leak-group` JSON object.
 pub fn group(out: &mut Out, g: &Group, rank: usize, page_size: u64) -> Result<(), Closed> {
     let h = out.style.human;
     if out.style.json {
-        let mut cache = crate::out::Line::default();
-        let _ = write!(cache, "{}", g.cache(g.size_min, page_size));
-        let mut key = crate::out::Line::default();
-        write_key(&mut key, g.key);
-        let mut j = out.line().json("leak-group");
-        j.u64("rank", rank as u64).u64("objects", g.objects as u64).u64("bytes", g.bytes);
-        j.u64("size_min", g.size_min).u64("size_max", g.size_max).str("cache", cache.as_str());
-        j.str("comm", g.comm.as_str()).u64("pid", g.pid as u64).u64("other_tasks", g.other_tasks as u64);
-        if let Some((lo, hi)) = g.age_ms {
-            j.f64("age_min_secs", lo as f64 / 1000.0).f64("age_max_secs", hi as f64 / 1000.0);
-        }
-        j.u64("crcs", g.crcs.len() as u64).list("frames");
-        for f in &g.frames {
-            j.item_str(f.as_str());
-        }
-        j.close_list().str("fingerprint", key.as_str()).end();
+        group_json(out.line(), g, rank, page_size);
         return out.emit();
     }
     let width = out.style.width;
@@ -268,6 +273,9 @@ pub struct LeakWatch<C: Control = Debugfs> {
     pub longest_scan: f64,
     /// Why kmemleak stopped working mid-watch, if it did.
     pub failed: Option<Unavailable>,
+    /// Groups printed as new since the caller last emptied this (index into
+    /// [`LeakWatch::groups`], rank as printed): what a ring log keeps.
+    pub fresh: heapless::Vec<(u16, u32), { crate::limits::MAX_LEAK_GROUPS }>,
     page_size: u64,
 }
 
@@ -295,6 +303,7 @@ impl<C: Control> LeakWatch<C> {
             new_groups: 0,
             longest_scan: 0.0,
             failed: None,
+            fresh: heapless::Vec::new(),
             page_size: sys::page_size(),
         }
     }
@@ -345,6 +354,7 @@ impl<C: Control> LeakWatch<C> {
             self.seen[self.seen_next] = g.key;
             self.seen_next = (self.seen_next + 1) % self.seen.len();
             self.new_groups += 1;
+            let _ = self.fresh.push((i, self.new_groups));
             if !out.style.json {
                 outln!(out, "{:>6} kmemleak: a new leak", Dur(elapsed))?;
             }
@@ -356,6 +366,20 @@ impl<C: Control> LeakWatch<C> {
     /// Restarts the kernel's scan thread if it was running.
     pub fn end(&mut self) {
         self.session.end();
+    }
+
+    /// Moves the groups printed since the last call into `log`, and flushes it.
+    pub fn log_fresh(&mut self, log: &mut crate::out::ringlog::RingLog, now: f64) {
+        if self.fresh.is_empty() {
+            return;
+        }
+        for &(i, rank) in &self.fresh {
+            let mut l = Line::default();
+            group_json(&mut l, &self.groups.all()[i as usize], rank as usize, self.page_size);
+            log.append(crate::ring::Kind::Group, l.as_bytes(), now);
+        }
+        self.fresh.clear();
+        log.sync(now);
     }
 }
 

@@ -16,15 +16,19 @@
 //! there is, and kleak says kmemleak was unavailable and why.
 
 use super::{report_status, start};
-use crate::cli::{parse_duration, Ctx};
+use crate::cli::{parse_duration, parse_size, Ctx};
 use crate::cmd::leaks;
+use crate::cmd::watch::{log_opts, open_log};
 use crate::kmemleak::{self, Command, Control, Dance, Unavailable};
+use crate::kmsg::Kmsg;
 use crate::leaks::Groups;
 use crate::out::fmt::Dur;
+use crate::out::ringlog::{LogOpts, RingLog};
 use crate::out::view::Span;
-use crate::out::{note, Closed, Out};
+use crate::out::{note, Closed, Line, Out};
 use crate::outln;
-use crate::sample::Tables;
+use crate::ring::Kind;
+use crate::sample::{FsRoot, Sampler, Tables};
 use crate::sys::{self, ChildExit, Errno};
 use crate::{Error, Exit};
 use argh::FromArgs;
@@ -54,6 +58,18 @@ pub struct RunArgs {
     /// mount debugfs if it is not mounted (root)
     #[argh(switch)]
     pub mount: bool,
+    /// keep a ring log in FILE that survives power cuts (read it: kleak log FILE)
+    #[argh(option, arg_name = "FILE")]
+    pub log: Option<String>,
+    /// size of a new ring log, e.g. 1M (default 256K); it never grows
+    #[argh(option, default = "LogOpts::SIZE", from_str_fn(parse_size))]
+    pub log_size: u64,
+    /// seconds between samples logged while CMD runs (default 60)
+    #[argh(option, default = "LogOpts::EVERY_SECS", from_str_fn(parse_duration))]
+    pub log_every: f64,
+    /// seconds between flushes of logged samples to storage (default 300)
+    #[argh(option, default = "LogOpts::SYNC_SECS", from_str_fn(parse_duration))]
+    pub sync_secs: f64,
     /// the command and its arguments, after --
     #[argh(positional, greedy, arg_name = "CMD")]
     pub cmd: Vec<String>,
@@ -84,8 +100,13 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Exit, Error> {
     if args.ktap && ctx.out.style.json {
         return Err(Error::usage("run: --ktap or --json, not both"));
     }
+    crate::cmd::watch::check_log_args(&args.log, args.log_size, args.log_every, args.sync_secs)?;
 
     let mut s = start(ctx)?;
+    let mut log = match log_opts(&args.log, args.log_size, args.log_every, args.sync_secs) {
+        Some(o) => Some(Logged::open(ctx, o, args, &s)?),
+        None => None,
+    };
     let mut km = kmemleak::session(&ctx.root, args.mount);
     if let Ok(k) = km.as_mut() {
         if let Err(e) = k.ctl.command(Command::CLEAR) {
@@ -99,7 +120,10 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Exit, Error> {
     let t0 = sys::monotonic_secs();
     let (mut runs, mut status) = (0, Ok(ChildExit::Code(0)));
     for _ in 0..args.repeat {
-        status = sys::run_child(&args.cmd);
+        status = match log.as_mut() {
+            Some(l) => l.run_child(&args.cmd, &mut s),
+            None => sys::run_child(&args.cmd),
+        };
         runs += 1;
         if let Err(e) = status {
             // As a shell says it; the command never ran (exit 4 below).
@@ -155,6 +179,9 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Exit, Error> {
         interrupted,
         exit,
     };
+    if let Some(l) = log.as_mut() {
+        l.end(&s, &r);
+    }
     let out = &mut ctx.out;
     let t = &s.tables;
     let printed = if args.ktap { ktap(out, t, &r) } else { report(out, t, &r) };
@@ -163,6 +190,117 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Exit, Error> {
         super::report_skipped(t);
     }
     Ok(printed.map_or(Exit::Ok, |()| r.exit))
+}
+
+impl Report<'_> {
+    /// The verdict's word and why.
+    fn verdict(&self) -> (&'static str, &'static str) {
+        match self.exit {
+            Exit::CmdFailed => ("failed", "the command failed"),
+            Exit::Leak => ("leak", "kmemleak reported objects"),
+            _ if self.kmemleak.is_err() => ("unknown", "kmemleak unavailable, slab changes below"),
+            _ => ("clean", "kmemleak reported nothing new"),
+        }
+    }
+
+    /// The `run` JSON object (for `--json` and the ring log).
+    fn json(&self, line: &mut Line) {
+        let mut why = Line::default();
+        if let Err(e) = self.kmemleak {
+            let _ = write!(why, "{e}");
+        }
+        let mut j = line.json("run");
+        match self.status {
+            Ok(ChildExit::Code(c)) => j.i64("exit_status", c as i64),
+            Ok(ChildExit::Signal(s)) => j.i64("signal", s as i64),
+            Err(e) => j.str("start_error", e.name()),
+        };
+        j.u64("runs", self.runs as u64).f64("elapsed_secs", self.secs);
+        j.bool("kmemleak", self.kmemleak.is_ok()).str("kmemleak_error", why.as_str());
+        j.u64("objects", self.groups.objects()).u64("groups", self.groups.all().len() as u64);
+        if let Some(d) = &self.dance {
+            j.u64("scans", d.scan_secs.len() as u64).f64("scan_secs_max", d.longest_scan());
+        }
+        j.bool("interrupted", self.interrupted).str("verdict", self.verdict().0).end();
+    }
+}
+
+/// `run --log`: the ring log, samples while CMD runs, the kernel log watched for an OOM
+/// report (the test that brings a board down is the one whose log matters).
+struct Logged {
+    log: RingLog,
+    kmsg: Option<Kmsg>,
+}
+
+impl Logged {
+    fn open(ctx: &Ctx, opts: LogOpts, args: &RunArgs, s: &Sampler<FsRoot>) -> Result<Logged, Error> {
+        let now = sys::monotonic_secs();
+        let mut log = open_log(opts, now)?;
+        let mut cmd = Line::default();
+        for (i, a) in args.cmd.iter().enumerate() {
+            let _ = write!(cmd, "{}{a}", if i > 0 { " " } else { "" });
+        }
+        log.json(Kind::Start, "start", now, &mut |j| {
+            j.str("command", "run").str("version", env!("CARGO_PKG_VERSION")).str("root", ctx.root.prefix());
+            j.str("cmd", cmd.as_str()).u64("repeat", args.repeat as u64).u64("pid", std::process::id() as u64);
+        });
+        log.sample(&s.tables, now, &mut |_| {});
+        log.sync(now);
+        let kmsg = Kmsg::open(ctx.root.prefix())
+            .map_err(|e| note(format_args!("/dev/kmsg: {e}: no OOM last gasp in the log")))
+            .ok();
+        Ok(Logged { log, kmsg })
+    }
+
+    /// Runs `cmd` like [`sys::run_child`], sampling into the log every `--log-every` and
+    /// copying an OOM report the moment the kernel prints it.
+    fn run_child(&mut self, cmd: &[String], s: &mut Sampler<FsRoot>) -> Result<ChildExit, Errno> {
+        let pid = sys::spawn(&cmd[0], &cmd[1..], &[])?;
+        while !sys::stop_requested() {
+            if let Some(x) = sys::try_wait(pid)? {
+                return Ok(x);
+            }
+            let now = sys::monotonic_secs();
+            let oom = self.kmsg.as_mut().is_some_and(|k| self.log.kernel(k, now).new_report);
+            if oom || self.log.sample_due(now) {
+                s.sample(now);
+                report_status(s);
+                self.log.sample(&s.tables, now, &mut |_| {});
+            }
+            self.log.end_sample(now);
+            // A tenth of a second between looks at the child; the kernel log wakes it.
+            match self.kmsg.as_ref().filter(|k| !k.at_eof) {
+                Some(k) => drop(k.file().wait_readable(0.1)),
+                None => drop(sys::sleep(0.1)),
+            }
+        }
+        // Ctrl-C reached CMD too (same process group): wait for it as run_child does.
+        loop {
+            match sys::wait(pid) {
+                Err(Errno::EINTR) => continue,
+                r => return r,
+            }
+        }
+    }
+
+    /// The end of the run: its groups, the `run` object, a sample, the stop, a flush.
+    fn end(&mut self, s: &Sampler<FsRoot>, r: &Report<'_>) {
+        let now = sys::monotonic_secs();
+        for (rank, &i) in r.groups.ranked().iter().enumerate() {
+            let mut l = Line::default();
+            leaks::group_json(&mut l, &r.groups.all()[i as usize], rank + 1, s.tables.page_size);
+            self.log.append(Kind::Group, l.as_bytes(), now);
+        }
+        let mut l = Line::default();
+        r.json(&mut l);
+        self.log.append(Kind::Note, l.as_bytes(), now);
+        self.log.sample(&s.tables, now, &mut |_| {});
+        let lost = self.log.lost;
+        self.log.json(Kind::Stop, "stop", now, &mut |j| {
+            j.str("reason", "done").u64("exit", r.exit as u64).u64("records_lost", lost);
+        });
+        self.log.sync(now);
+    }
 }
 
 /// `sh -c 'x'` as one line (quoted where an argument holds a space).
@@ -201,30 +339,9 @@ fn report(out: &mut Out, t: &Tables, r: &Report<'_>) -> Result<(), Closed> {
         Err(e) if !json => outln!(out, "kmemleak: unavailable: {e}")?,
         _ => leaks::show(out, &r.groups, t.page_size)?,
     }
-    let (verdict, why) = match r.exit {
-        Exit::CmdFailed => ("failed", "the command failed"),
-        Exit::Leak => ("leak", "kmemleak reported objects"),
-        _ if r.kmemleak.is_err() => ("unknown", "kmemleak unavailable, slab changes below"),
-        _ => ("clean", "kmemleak reported nothing new"),
-    };
+    let (verdict, why) = r.verdict();
     if json {
-        let mut why = crate::out::Line::default();
-        if let Err(e) = r.kmemleak {
-            let _ = write!(why, "{e}");
-        }
-        let mut j = out.line().json("run");
-        match r.status {
-            Ok(ChildExit::Code(c)) => j.i64("exit_status", c as i64),
-            Ok(ChildExit::Signal(s)) => j.i64("signal", s as i64),
-            Err(e) => j.str("start_error", e.name()),
-        };
-        j.u64("runs", r.runs as u64).f64("elapsed_secs", r.secs);
-        j.bool("kmemleak", r.kmemleak.is_ok()).str("kmemleak_error", why.as_str());
-        j.u64("objects", r.groups.objects()).u64("groups", r.groups.all().len() as u64);
-        if let Some(d) = &r.dance {
-            j.u64("scans", d.scan_secs.len() as u64).f64("scan_secs_max", d.longest_scan());
-        }
-        j.bool("interrupted", r.interrupted).str("verdict", verdict).end();
+        r.json(out.line());
         out.emit()?;
     }
     crate::cmd::diff::show(out, t, Span::SinceStart, "run")?;

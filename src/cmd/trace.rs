@@ -95,7 +95,7 @@ fn start(ctx: &mut Ctx, a: &TraceArgs) -> Result<Exit, Error> {
         Ok(old) if !old.is_empty() => format!("{lib}:{old}"),
         _ => lib.clone(),
     };
-    let interval = format!("{:.3}", a.interval);
+    let interval = crate::out::fmt::Fixed(a.interval, 3).to_string();
     let env =
         [("LD_PRELOAD", preload.as_str()), ("KLEAK_TRACE_DIR", dir.as_str()), ("KLEAK_TRACE_INTERVAL", &interval)];
     let pid = sys::spawn(&path, &a.args[1..], &env).map_err(|e| Error::env(format_args!("{cmd}: {e}")))?;

@@ -7,15 +7,21 @@
 use super::{report_skipped, report_status, start, summary};
 use crate::cli::{parse_duration, parse_minutes, parse_size, Ctx};
 use crate::figures::UNACCOUNTED;
-use crate::limits::MAX_ALERTS_SHOWN;
+use crate::kmsg::Kmsg;
+use crate::limits::{MAX_ALERTS_SHOWN, MAX_PROCS_SHOWN, MAX_WATCH_PIDS, NAME_BYTES};
+use crate::out::export::{csv_header, csv_process, csv_sample, PromFile};
 use crate::out::fmt::{Dur, Fit, Size};
+use crate::out::ringlog::{LogOpts, RingLog};
 use crate::out::view::{self, Span};
-use crate::out::{alert, note, Closed, Out};
+use crate::out::{alert, note, Closed, Line, Out, Target};
 use crate::outln;
+use crate::procs::{Event as ProcEvent, Procs};
+use crate::ring::Kind;
 use crate::sample::{Root, Sampler, Tables};
-use crate::table::SlabEntry;
+use crate::sys::Errno;
+use crate::table::{Name, SlabEntry};
 use crate::trend::{Policy, MIN_POINTS};
-use crate::verdict::{Alert, Source, Verdicts};
+use crate::verdict::{Alert, Source, Verdicts, PROC_FIGURES};
 use crate::{sys, Error, Exit};
 use argh::FromArgs;
 use core::fmt::Write;
@@ -27,6 +33,8 @@ use core::fmt::Write;
     name = "watch",
     example = "one line every 10 s for an hour:\n  $ kleak watch --interval 10 --count 360",
     example = "stop with exit code 1 at the first suspect leak:\n  $ kleak watch --window 5m --exit-on-leak",
+    example = "keep a log that survives power cuts; read it later:\n  $ kleak watch --log /data/kleak.ring\n  $ kleak log /data/kleak.ring",
+    example = "a daemon's memory too, and the 3 processes that grew most:\n  $ kleak watch --pid $(pidof netd) --procs 3",
     note = "Alert lines start with `kleak: LEAK` (memory the kernel keeps) or\n`kleak: GROW` (reclaimable memory); the README documents their format."
 )]
 pub struct WatchArgs {
@@ -60,6 +68,46 @@ pub struct WatchArgs {
     /// also run the kmemleak scan dance every S seconds; print leaks not seen before
     #[argh(option, from_str_fn(parse_duration))]
     pub kmemleak_every: Option<f64>,
+    /// keep a ring log in FILE that survives power cuts (read it: kleak log FILE)
+    #[argh(option, arg_name = "FILE")]
+    pub log: Option<String>,
+    /// size of a new ring log, e.g. 1M (default 256K); it never grows
+    #[argh(option, default = "LogOpts::SIZE", from_str_fn(parse_size))]
+    pub log_size: u64,
+    /// seconds between samples kept in the log (default 60; 0: every sample)
+    #[argh(option, default = "LogOpts::EVERY_SECS", from_str_fn(parse_duration))]
+    pub log_every: f64,
+    /// seconds between flushes of logged samples to storage (default 300)
+    #[argh(option, default = "LogOpts::SYNC_SECS", from_str_fn(parse_duration))]
+    pub sync_secs: f64,
+    /// print CSV rows instead of lines (other lines go to stderr)
+    #[argh(switch)]
+    pub csv: bool,
+    /// rewrite FILE each sample for node_exporter's textfile collector
+    #[argh(option, arg_name = "FILE")]
+    pub prom: Option<String>,
+    /// follow process PID's memory too (RSS, data, VmSize); repeatable
+    #[argh(option, arg_name = "PID")]
+    pub pid: Vec<u32>,
+    /// follow every user process; show the N whose RSS grew most
+    #[argh(option, arg_name = "N")]
+    pub procs: Option<usize>,
+}
+
+/// The ring log options of `watch` and `run`, if `--log` was given.
+pub fn log_opts(log: &Option<String>, size: u64, every: f64, sync: f64) -> Option<LogOpts> {
+    log.as_ref().map(|p| LogOpts { path: p.clone(), size, every_secs: every, sync_secs: sync })
+}
+
+/// Opens the ring log, or says in one line why it cannot be.
+pub fn open_log(opts: LogOpts, now: f64) -> Result<RingLog, Error> {
+    let path = opts.path.clone();
+    RingLog::open(opts, now).map_err(|e| match e {
+        Errno(libc::EEXIST) => {
+            Error::env(format_args!("--log {path}: the file holds something else; not overwriting it"))
+        }
+        e => Error::env(format_args!("--log {path}: {e}")),
+    })
 }
 
 impl WatchArgs {
@@ -82,6 +130,14 @@ impl Default for WatchArgs {
             exit_on_leak: false,
             check_reclaim: false,
             kmemleak_every: None,
+            log: None,
+            log_size: LogOpts::SIZE,
+            log_every: LogOpts::EVERY_SECS,
+            sync_secs: LogOpts::SYNC_SECS,
+            csv: false,
+            prom: None,
+            pid: Vec::new(),
+            procs: None,
         }
     }
 }
@@ -103,6 +159,23 @@ pub struct Watch<R: Root> {
     /// A suspect leak of unreclaimable memory was reported (for `--exit-on-leak`).
     pub leak_seen: bool,
     reclaim_error_told: bool,
+    /// The ring log (`--log`).
+    pub log: Option<RingLog>,
+    /// The kernel log, read for OOM reports while there is a ring log to copy them to.
+    pub kmsg: Option<Kmsg>,
+    /// Where CSV rows go (`--csv`); the sample lines are not printed then.
+    pub csv: Option<Out>,
+    /// The Prometheus textfile (`--prom`).
+    pub prom: Option<PromFile>,
+    prom_error: Option<Errno>,
+    /// Processes followed (`--pid`, `--procs`).
+    pub procs: Option<Procs<R>>,
+    /// Processes shown per sample with `--procs N` (every named one with `--pid`).
+    pub procs_shown: usize,
+    /// Slots of the processes shown in the latest sample, most grown first.
+    shown: heapless::Vec<u16, MAX_PROCS_SHOWN>,
+    /// Their PIDs (an exit or reused PID is told only for a process that was shown).
+    shown_pids: heapless::Vec<u32, MAX_PROCS_SHOWN>,
 }
 
 impl<R: Root> Watch<R> {
@@ -121,29 +194,72 @@ impl<R: Root> Watch<R> {
             batch: alert::Batch::new(4),
             leak_seen: false,
             reclaim_error_told: false,
+            log: None,
+            kmsg: None,
+            csv: None,
+            prom: None,
+            prom_error: None,
+            procs: None,
+            procs_shown: 0,
+            shown: heapless::Vec::new(),
+            shown_pids: heapless::Vec::new(),
         };
         let (t, root) = (&w.sampler.tables, w.sampler.root());
         w.verdicts.update(t, Some(root), t.times.cur, &mut |_: &Alert| {});
         w
     }
 
-    /// Takes a sample at monotonic time `now`, prints its line and then its alerts.
+    /// Follows processes too: takes their first sample and starts judging them. `shown`:
+    /// how many the lines show (`--procs N`); with named PIDs every one is shown. The
+    /// first sample's events ([`Procs::events`]) say which named PIDs were not found.
+    pub fn follow(&mut self, mut procs: Procs<R>, shown: usize) {
+        let t = &self.sampler.tables;
+        procs.sample(t.page_size);
+        self.verdicts.follow_processes();
+        let latest = procs.samples() - 1;
+        self.verdicts.update_procs(procs.entries(), latest, t.times.cur, &mut |_: &Alert| {});
+        self.procs = Some(procs);
+        self.procs_shown = shown.min(MAX_PROCS_SHOWN);
+        self.choose_shown();
+    }
+
+    /// Takes a sample at monotonic time `now`, prints its line and then its alerts; keeps
+    /// the log, the Prometheus file and the kernel log up to date.
     pub fn step(&mut self, out: &mut Out, now: f64) -> Result<(), Closed> {
         self.sampler.sample(now);
         report_status(&mut self.sampler);
+        if let Some(p) = self.procs.as_mut() {
+            p.sample(self.sampler.tables.page_size);
+        }
+        // Events are told for the processes shown before this sample; rows and lines show
+        // the ones shown now.
+        let was_shown = self.shown_pids.clone();
+        self.choose_shown();
         self.line(out)?;
-        self.judge(out, now)
+        self.proc_events(out, &was_shown)?;
+        self.proc_lines(out)?;
+        let r = self.judge(out, now);
+        self.kernel(now);
+        self.keep(now);
+        r
     }
 
     /// Judges the latest sample and prints its alerts: every one in JSON; on a console the
-    /// `max_alerts` most severe, and "+N more" for the rest.
+    /// `max_alerts` most severe, and "+N more" for the rest. Every alert goes to the log.
     pub fn judge(&mut self, out: &mut Out, now: f64) -> Result<(), Closed> {
-        let Watch { sampler, verdicts, batch, leak_seen, .. } = self;
+        let Watch { sampler, verdicts, batch, leak_seen, log, procs, .. } = self;
         let mut r = Ok(());
-        verdicts.update(&sampler.tables, Some(sampler.root()), now, &mut |a: &Alert| {
+        let mut sink = |a: &Alert| {
             *leak_seen |= a.is_leak();
-            r = r.and(batch.add(out, a));
-        });
+            if let Some(log) = log.as_mut() {
+                log.alert(a, now);
+            }
+            r = core::mem::replace(&mut r, Ok(())).and(batch.add(out, a));
+        };
+        verdicts.update(&sampler.tables, Some(sampler.root()), now, &mut sink);
+        if let Some(p) = procs.as_ref() {
+            verdicts.update_procs(p.entries(), p.samples() - 1, now, &mut sink);
+        }
         r?;
         if let Some(e) = verdicts.reclaim_error.filter(|_| !self.reclaim_error_told) {
             self.reclaim_error_told = true;
@@ -152,8 +268,204 @@ impl<R: Root> Watch<R> {
         self.batch.flush(out, kmemleak_groups_for)
     }
 
-    /// Prints the line for the latest sample.
-    pub fn line(&self, out: &mut Out) -> Result<(), Closed> {
+    /// Reads the kernel log (with a ring log only): an OOM report is copied into the log
+    /// as it is printed, followed by a sample, and flushed.
+    pub fn kernel(&mut self, now: f64) {
+        let (Some(k), Some(log)) = (self.kmsg.as_mut(), self.log.as_mut()) else { return };
+        if log.kernel(k, now).new_report {
+            let procs = self.procs.as_ref();
+            let shown = &self.shown;
+            log.sample(&self.sampler.tables, now, &mut |j| proc_fields(j, procs, shown));
+        }
+    }
+
+    /// After a sample: the log's periodic sample and flush, the Prometheus file.
+    /// [`Watch::step`] calls it; call it once after the first sample too.
+    pub fn keep(&mut self, now: f64) {
+        let t = &self.sampler.tables;
+        if let Some(log) = self.log.as_mut() {
+            if log.sample_due(now) {
+                let (procs, shown) = (self.procs.as_ref(), &self.shown);
+                log.sample(t, now, &mut |j| proc_fields(j, procs, shown));
+            }
+            log.end_sample(now);
+        }
+        let Some(prom) = self.prom.as_mut() else { return };
+        // Processes are named `comm[pid] figure` here, as in alerts.
+        let mut names: heapless::Vec<Name<NAME_BYTES>, MAX_PROCS_SHOWN> = heapless::Vec::new();
+        if let Some(p) = self.procs.as_ref() {
+            for (slot, f) in self.verdicts.process_suspects() {
+                let mut n = p.entries()[slot].label();
+                let _ = write!(n, " {}", PROC_FIGURES[f]);
+                let _ = names.push(Name::new(n.as_bytes()).0);
+            }
+        }
+        fn pair<'s>(p: (&'static str, &'s str)) -> (&'s str, &'s str) {
+            p
+        }
+        let suspects = self.verdicts.suspects(t).map(pair).chain(names.iter().map(|n| ("process", n.as_str())));
+        match prom.write(t, suspects) {
+            Ok(()) => self.prom_error = None,
+            Err(e) => {
+                if self.prom_error.is_none() {
+                    note(format_args!("--prom: {e}; trying again each sample"));
+                }
+                self.prom_error = Some(e);
+            }
+        }
+    }
+
+    /// Waits `secs` seconds before the next sample, reading the kernel log as it is
+    /// written (an OOM report reaches the ring log at once, not at the next sample). A
+    /// stand-in for /dev/kmsg that says end of file (a test's regular file) is looked at
+    /// every second instead. False when a stop was requested.
+    pub fn rest(&mut self, secs: f64) -> bool {
+        let end = sys::monotonic_secs() + secs;
+        loop {
+            let left = end - sys::monotonic_secs();
+            let Some(k) = self.kmsg.as_ref().filter(|_| self.log.is_some() && left > 0.0) else {
+                return sys::sleep(left.max(0.0));
+            };
+            let ready = if k.at_eof {
+                sys::sleep(left.min(1.0))
+            } else {
+                // A poll that fails would fail again at once: look again in a second.
+                k.file().wait_readable(left).unwrap_or_else(|_| sys::sleep(left.min(1.0)))
+            };
+            if sys::stop_requested() {
+                return false;
+            }
+            if ready {
+                let now = sys::monotonic_secs();
+                self.kernel(now);
+                if let Some(log) = self.log.as_mut() {
+                    log.end_sample(now);
+                }
+            }
+        }
+    }
+
+    /// The processes shown: every named one alive, or the `procs_shown` whose RSS grew
+    /// most since they were first seen.
+    fn choose_shown(&mut self) {
+        self.shown.clear();
+        self.shown_pids.clear();
+        let Some(p) = self.procs.as_ref() else { return };
+        let entries = p.entries();
+        let grown = |i: u16| entries[i as usize].cur.rss - entries[i as usize].base.rss;
+        for (i, _) in entries.iter().enumerate().filter(|(_, e)| e.alive) {
+            let i = i as u16;
+            if p.named() {
+                let _ = self.shown.push(i);
+                continue;
+            }
+            let g = grown(i);
+            if g <= 0 {
+                continue;
+            }
+            let pos = self.shown.iter().position(|&j| grown(j) < g).unwrap_or(self.shown.len());
+            if pos < self.procs_shown {
+                if self.shown.len() == self.procs_shown {
+                    self.shown.pop();
+                }
+                let _ = self.shown.insert(pos, i);
+            }
+        }
+        for &i in &self.shown {
+            let _ = self.shown_pids.push(entries[i as usize].pid);
+        }
+    }
+
+    /// Prints (and logs) the processes' events of the latest sample: exits and reused
+    /// PIDs of named or shown processes, named PIDs not found.
+    fn proc_events(&mut self, out: &mut Out, was_shown: &[u32]) -> Result<(), Closed> {
+        let Some(p) = self.procs.as_ref() else { return Ok(()) };
+        let t = &self.sampler.tables;
+        for ev in p.events() {
+            let pid = match *ev {
+                ProcEvent::Exited { pid, .. } | ProcEvent::Reused { pid, .. } | ProcEvent::NotFound { pid } => pid,
+            };
+            if !p.named() && !was_shown.contains(&pid) {
+                continue;
+            }
+            let mut l = Line::default();
+            event_json(&mut l, ev, t.times.elapsed());
+            if let Some(log) = self.log.as_mut() {
+                log.append(Kind::Note, l.as_bytes(), t.times.cur);
+            }
+            if out.style.json {
+                let _ = out.line().write_str(l.as_str());
+                out.emit()?;
+                continue;
+            }
+            let _ = write!(out.line(), "{:>6} process ", Dur(t.times.elapsed()));
+            match *ev {
+                ProcEvent::Exited { pid, comm } => outln!(out, "{}[{pid}] exited", comm.as_str())?,
+                ProcEvent::Reused { pid, old, new } => {
+                    outln!(out, "{}[{pid}] exited; PID {pid} is {} now", old.as_str(), new.as_str())?
+                }
+                ProcEvent::NotFound { pid } => outln!(out, "{pid}: no such process (or a kernel thread)")?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Prints the shown processes: in text one line of those whose RSS changed since the
+    /// sample before (largest change first, cut to the width), in JSON one object each.
+    pub fn proc_lines(&self, out: &mut Out) -> Result<(), Closed> {
+        let Some(p) = self.procs.as_ref() else { return Ok(()) };
+        let t = &self.sampler.tables;
+        let entries = p.entries();
+        if out.style.json {
+            for &i in &self.shown {
+                let e = &entries[i as usize];
+                let mut j = out.line().json("process");
+                j.u64("seq", t.samples as u64).f64("elapsed_secs", t.times.elapsed());
+                j.u64("pid", e.pid as u64).str("comm", e.comm.as_str());
+                j.i64("rss_bytes", e.cur.rss).i64("data_bytes", e.cur.data).i64("vm_bytes", e.cur.vm);
+                j.i64("d_rss_bytes", e.cur.rss - e.prev.rss).i64("grown_rss_bytes", e.cur.rss - e.base.rss).end();
+                out.emit()?;
+            }
+            return Ok(());
+        }
+        if self.csv.is_some() {
+            return Ok(());
+        }
+        let d = |i: u16| (entries[i as usize].cur.rss - entries[i as usize].prev.rss).unsigned_abs();
+        let mut moved: heapless::Vec<u16, MAX_PROCS_SHOWN> = self.shown.iter().copied().filter(|&i| d(i) > 0).collect();
+        if moved.is_empty() {
+            return Ok(());
+        }
+        crate::table::sort_by(&mut moved, |&a, &b| d(a) > d(b));
+        let (h, width) = (out.style.human, out.style.width);
+        let _ = write!(out.line(), "{:>6} rss", Dur(t.times.elapsed()));
+        let mut sep = "";
+        for &i in &moved {
+            let e = &entries[i as usize];
+            let before = out.line().len();
+            let delta = Size::delta(e.cur.rss - e.prev.rss, h);
+            let _ = write!(out.line(), "{sep} {delta} {} {}", e.label(), Size::of(e.cur.rss, h));
+            if out.line().len() > width {
+                out.line().truncate(before);
+                break;
+            }
+            sep = ",";
+        }
+        out.emit()
+    }
+
+    /// Prints the line for the latest sample (CSV rows with `--csv`).
+    pub fn line(&mut self, out: &mut Out) -> Result<(), Closed> {
+        if let Some(csv) = self.csv.as_mut() {
+            let t = &self.sampler.tables;
+            csv_sample(csv, t)?;
+            if let Some(p) = self.procs.as_ref() {
+                for &i in &self.shown {
+                    csv_process(csv, t.times.elapsed(), &p.entries()[i as usize])?;
+                }
+            }
+            return Ok(());
+        }
         let t = &self.sampler.tables;
         let movers = movers(t);
         if out.style.json {
@@ -200,16 +512,31 @@ impl<R: Root> Watch<R> {
                         j.i64(key, g.cur).i64(summary_delta_key(key), g.cur - g.base);
                     }
                 }
+                if let Some(p) = &self.procs {
+                    j.u64("processes", p.entries().iter().filter(|e| e.alive).count() as u64);
+                }
+                if let Some(l) = &self.log {
+                    j.str("log", &l.opts().path).u64("log_records", l.records).u64("log_records_lost", l.lost);
+                    j.u64("log_syncs", l.syncs).u64("oom_reports", l.ooms as u64);
+                }
             });
         }
         let h = out.style.human;
-        let _ = write!(out.line(), "kleak watch: {} samples over {}; since start:", t.samples, Dur(t.times.elapsed()));
+        let mut since: heapless::String<96> = heapless::String::new();
+        let _ = since.push_str("since start:");
         for (label, key) in FIGURES {
             if let Some(g) = t.meminfo.get(key) {
-                let _ = write!(out.line(), " {label} {}", Size::delta(g.cur - g.base, h));
+                let _ = write!(since, " {label} {}", Size::delta(g.cur - g.base, h));
             }
         }
-        out.emit()?;
+        let _ = write!(out.line(), "kleak watch: {} samples over {};", t.samples, Dur(t.times.elapsed()));
+        // Two lines when one would not fit the console.
+        if out.line().len() + 1 + since.len() > out.style.width {
+            out.emit()?;
+        } else {
+            let _ = out.line().write_char(' ');
+        }
+        outln!(out, "{since}")?;
         let v = self.verdicts.tally;
         if v.suspect + v.recovered > 0 {
             outln!(
@@ -220,6 +547,10 @@ impl<R: Root> Watch<R> {
                 v.reminder,
                 v.recovered
             )?;
+        }
+        if let Some(l) = &self.log {
+            let lost = l.lost;
+            outln!(out, "log {}: {} records ({lost} lost), {} flushes", l.opts().path, l.records, l.syncs)?;
         }
         let grown = crate::cmd::top::top_growers(t, 5, Span::SinceStart);
         if !grown.is_empty() {
@@ -241,6 +572,30 @@ impl<R: Root> Watch<R> {
 pub fn kmemleak_groups_for(_out: &mut Out, a: &Alert) -> Result<(), Closed> {
     let _suspect_cache = a.source == Source::Slab && a.is_leak();
     Ok(())
+}
+
+/// The shown processes' RSS in a logged sample: `"rss":{"comm[pid]":bytes}`.
+fn proc_fields<R: Root>(j: &mut crate::out::Json<'_>, procs: Option<&Procs<R>>, shown: &[u16]) {
+    let Some(p) = procs else { return };
+    j.open("rss");
+    for &i in shown {
+        let e = &p.entries()[i as usize];
+        j.i64(e.label().as_str(), e.cur.rss);
+    }
+    j.close();
+}
+
+/// A process event as its JSON object (`{"kind":"process-event",…}`).
+fn event_json(l: &mut Line, ev: &ProcEvent, elapsed: f64) {
+    let mut j = l.json("process-event");
+    match *ev {
+        ProcEvent::Exited { pid, comm } => j.str("event", "exited").u64("pid", pid as u64).str("comm", comm.as_str()),
+        ProcEvent::Reused { pid, old, new } => {
+            j.str("event", "reused").u64("pid", pid as u64).str("comm", old.as_str()).str("new_comm", new.as_str())
+        }
+        ProcEvent::NotFound { pid } => j.str("event", "not-found").u64("pid", pid as u64),
+    };
+    j.f64("elapsed_secs", elapsed).end();
 }
 
 fn summary_delta_key(key: &str) -> &'static str {
@@ -293,8 +648,8 @@ fn sample_json(out: &mut Out, t: &Tables, movers: &[u16]) -> Result<(), Closed> 
     out.emit()
 }
 
-/// Checks the verdict options: one line naming the bad one.
-pub fn check_args(args: &WatchArgs, live: bool) -> Result<(), Error> {
+/// Checks the options: one line naming the bad one.
+pub fn check_args(args: &WatchArgs, live: bool, json: bool) -> Result<(), Error> {
     if args.window < 1.0 {
         return Err(Error::usage("--window must be at least 1s"));
     }
@@ -304,12 +659,52 @@ pub fn check_args(args: &WatchArgs, live: bool) -> Result<(), Error> {
     if args.check_reclaim && live && sys::euid() != 0 {
         return Err(Error::env("--check-reclaim writes /proc/sys/vm/drop_caches: run kleak as root"));
     }
+    if args.csv && json {
+        return Err(Error::usage("--csv or --json, not both"));
+    }
+    if !args.pid.is_empty() && args.procs.is_some() {
+        return Err(Error::usage("--pid or --procs, not both"));
+    }
+    if args.pid.len() > MAX_WATCH_PIDS {
+        return Err(Error::usage(format_args!("--pid: {MAX_WATCH_PIDS} processes at most")));
+    }
+    if args.procs.is_some_and(|n| n == 0 || n > MAX_PROCS_SHOWN) {
+        return Err(Error::usage(format_args!("--procs must be 1 to {MAX_PROCS_SHOWN}")));
+    }
+    check_log_args(&args.log, args.log_size, args.log_every, args.sync_secs)
+}
+
+/// Checks the ring log options of `watch` and `run`.
+pub fn check_log_args(log: &Option<String>, size: u64, every: f64, sync: f64) -> Result<(), Error> {
+    if log.is_none() && (size, every, sync) != (LogOpts::SIZE, LogOpts::EVERY_SECS, LogOpts::SYNC_SECS) {
+        return Err(Error::usage("--log-size, --log-every and --sync-secs need --log FILE"));
+    }
+    if !(crate::ring::MIN_SIZE..=1 << 30).contains(&size) {
+        return Err(Error::usage("--log-size must be 4K to 1G"));
+    }
     Ok(())
+}
+
+/// Why a watch ended, as the ring log's `stop` record says it.
+fn stop_reason(exit_on_leak: bool, closed: bool) -> &'static str {
+    if closed {
+        "output closed"
+    } else if sys::stop_requested() {
+        if sys::stop_signal() == libc::SIGTERM {
+            "SIGTERM"
+        } else {
+            "SIGINT"
+        }
+    } else if exit_on_leak {
+        "exit-on-leak"
+    } else {
+        "count"
+    }
 }
 
 /// Runs `kleak watch`.
 pub fn run(ctx: &mut Ctx, args: &WatchArgs) -> Result<Exit, Error> {
-    check_args(args, ctx.root.is_live())?;
+    check_args(args, ctx.root.is_live(), ctx.out.style.json)?;
     if args.interval > 0.0 && args.window / args.interval < MIN_POINTS as f64 {
         note(format_args!(
             "--window {} holds fewer than {MIN_POINTS} samples at --interval {}: no verdict can be reached",
@@ -321,6 +716,40 @@ pub fn run(ctx: &mut Ctx, args: &WatchArgs) -> Result<Exit, Error> {
     let mut kl = args.kmemleak_every.map(|every| crate::cmd::leaks::LeakWatch::open(ctx, every)).transpose()?;
     let mut w = Watch::with_policy(s, args.policy(), args.check_reclaim);
     w.batch.max = args.max_alerts;
+    if !args.pid.is_empty() || args.procs.is_some() {
+        w.follow(Procs::new(ctx.root.clone(), &args.pid), args.procs.unwrap_or(MAX_PROCS_SHOWN));
+        let p = w.procs.as_ref().map(|p| (p.events(), p.entries().iter().any(|e| e.alive)));
+        if let Some((events, any)) = p {
+            for ev in events {
+                if let ProcEvent::NotFound { pid } = ev {
+                    note(format_args!("--pid {pid}: no such process (or a kernel thread); not followed"));
+                }
+            }
+            if !args.pid.is_empty() && !any {
+                return Err(Error::env("--pid: none of the processes is running"));
+            }
+        }
+    }
+    let now = sys::monotonic_secs();
+    if let Some(opts) = log_opts(&args.log, args.log_size, args.log_every, args.sync_secs) {
+        let mut log = open_log(opts, now)?;
+        log.json(Kind::Start, "start", now, &mut |j| {
+            j.str("command", "watch").str("version", env!("CARGO_PKG_VERSION")).str("root", ctx.root.prefix());
+            j.f64("interval_secs", args.interval).f64("window_secs", args.window);
+            j.f64("log_every_secs", args.log_every).u64("pid", std::process::id() as u64);
+        });
+        w.log = Some(log);
+        match Kmsg::open(ctx.root.prefix()) {
+            Ok(k) => w.kmsg = Some(k),
+            Err(e) => note(format_args!("/dev/kmsg: {e}: no OOM last gasp in the log")),
+        }
+    }
+    w.prom = args.prom.as_deref().map(PromFile::new);
+    if args.csv {
+        // CSV on standard output; everything else on standard error.
+        let text = Out::new(Target::Fd(2), ctx.out.style);
+        w.csv = Some(core::mem::replace(&mut ctx.out, text));
+    }
     let out = &mut ctx.out;
     let r = (|| -> Result<(), Closed> {
         if !out.style.json {
@@ -336,27 +765,57 @@ pub fn run(ctx: &mut Ctx, args: &WatchArgs) -> Result<Exit, Error> {
                 Size::of(args.min_growth as i64, h),
                 Size::of(args.min_rate as i64, h)
             )?;
+            if let Some(l) = &w.log {
+                let o = l.opts();
+                outln!(
+                    out,
+                    "log: {}, a sample every {}, flushed every {}",
+                    o.path,
+                    Dur(o.every_secs),
+                    Dur(o.sync_secs)
+                )?;
+            }
+        }
+        if let Some(csv) = w.csv.as_mut() {
+            csv_header(csv)?;
         }
         w.line(out)?;
+        w.proc_lines(out)?;
+        w.keep(sys::monotonic_secs());
         let mut n = 1;
         loop {
             if let Some(k) = kl.as_mut() {
                 k.poll(out, w.sampler.tables.times.elapsed(), sys::monotonic_secs())?;
+                if let Some(log) = w.log.as_mut() {
+                    k.log_fresh(log, sys::monotonic_secs());
+                }
             }
             if args.exit_on_leak && w.leak_seen {
                 break;
             }
-            if args.count.is_some_and(|c| n >= c) || !sys::sleep(args.interval) {
+            if args.count.is_some_and(|c| n >= c) || !w.rest(args.interval) {
                 break;
             }
             w.step(out, sys::monotonic_secs())?;
             n += 1;
         }
-        w.summary(out)
+        Ok(())
     })();
     if let Some(k) = kl.as_mut() {
         k.end();
     }
+    let (elapsed, samples) = (w.sampler.tables.times.elapsed(), w.sampler.tables.samples);
+    if let Some(log) = w.log.as_mut() {
+        let now = sys::monotonic_secs();
+        let why = stop_reason(args.exit_on_leak && w.leak_seen, r.is_err());
+        let lost = log.lost;
+        log.json(Kind::Stop, "stop", now, &mut |j| {
+            j.str("reason", why).u64("samples", samples as u64).f64("elapsed_secs", elapsed);
+            j.u64("records_lost", lost);
+        });
+        log.sync(now);
+    }
+    let r = r.and_then(|()| w.summary(out));
     if !out.style.json {
         report_skipped(&w.sampler.tables);
     }

@@ -167,6 +167,18 @@ pub fn csv_sample(out: &mut Out, t: &Tables) -> Result<(), Closed> {
     Ok(())
 }
 
+/// Three CSV rows for a process (`watch --pid`, `--procs`): source `process`, name
+/// `comm[pid] rss` (and `data`, `vm`, as alerts name them), value and bytes its bytes.
+pub fn csv_process<F>(out: &mut Out, elapsed: f64, p: &crate::procs::Proc<F>) -> Result<(), Closed> {
+    let secs = super::fmt::Fixed(elapsed, 3);
+    let label = p.label();
+    for (f, name) in crate::verdict::PROC_FIGURES.iter().enumerate() {
+        let b = crate::verdict::proc_figure(&p.cur, f);
+        crate::outln!(out, "{secs},process,{} {name},{b},{b}", Csv(label.as_str()))?;
+    }
+    Ok(())
+}
+
 /// A CSV field, quoted when it must be (RFC 4180).
 struct Csv<'a>(&'a str);
 

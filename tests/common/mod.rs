@@ -1,9 +1,20 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// A fresh, empty temporary directory named after `name` and this test process.
+pub fn temp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("kleak-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
 
 /// ../shared/corpus, beside the repository.
 pub fn corpus() -> PathBuf {
@@ -66,4 +77,63 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
 /// Every line of `stdout` parsed as JSON.
 pub fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
     stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}"))).collect()
+}
+
+/// A --root tree whose slabinfo a thread rewrites in place (same length, so kleak's open
+/// descriptor sees it): `grow(i, dropped)` gives the objects of cache `name` at step i.
+pub struct LiveTree {
+    /// The tree.
+    pub dir: PathBuf,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+pub fn slabinfo(name: &str, objs: u64) -> String {
+    format!(
+        "slabinfo - version: 2.1\n# name <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>\n{name} {objs:010} {objs:010} 192 21 1 : tunables 0 0 0 : slabdata {s:08} {s:08} 0\nkmalloc-64 0000001000 0000001024 64 64 1 : tunables 0 0 0 : slabdata 00000016 00000016 0\n",
+        s = objs / 21 + 1
+    )
+}
+
+impl LiveTree {
+    pub fn new(tag: &str, name: &'static str, grow: impl Fn(u64, bool) -> u64 + Send + 'static) -> Self {
+        let dir = temp(&format!("tree-{tag}"));
+        let proc_ = dir.join("proc");
+        std::fs::create_dir_all(proc_.join("sys/vm")).unwrap();
+        let fixture = fixtures().join("host-x86_64-6.18/proc");
+        std::fs::copy(fixture.join("meminfo"), proc_.join("meminfo")).unwrap();
+        std::fs::write(proc_.join("sys/vm/drop_caches"), "").unwrap();
+        std::fs::write(proc_.join("slabinfo"), slabinfo(name, grow(0, false))).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (s, p) = (stop.clone(), proc_.clone());
+        let thread = std::thread::spawn(move || {
+            let f = std::fs::OpenOptions::new().write(true).open(p.join("slabinfo")).unwrap();
+            let mut i = 0;
+            while !s.load(Ordering::Relaxed) {
+                let dropped = std::fs::read_to_string(p.join("sys/vm/drop_caches")).unwrap_or_default().contains('2');
+                f.write_all_at(slabinfo(name, grow(i, dropped)).as_bytes(), 0).unwrap();
+                i += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+        LiveTree { dir, stop, thread: Some(thread) }
+    }
+
+    pub fn root(&self) -> &str {
+        self.dir.to_str().unwrap()
+    }
+
+    pub fn drop_caches(&self) -> String {
+        std::fs::read_to_string(Path::new(&self.dir).join("proc/sys/vm/drop_caches")).unwrap()
+    }
+}
+
+impl Drop for LiveTree {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
