@@ -20,14 +20,7 @@ set -euo pipefail
 # SKIP line naming what they wait for. Remove a line when the feature lands
 # (KLEAK_LAB_RUN_PENDING=1 runs them anyway, to work on the feature).
 declare -A PENDING=(
-    [10-run-leak]="kleak run -- CMD with kmemleak leak groups (kmemleak issue)"
-    [11-run-clean]="kleak run -- CMD with kmemleak leak groups (kmemleak issue)"
-    [12-watch-cache]="kleak watch leak alerts per slab cache (leak verdicts issue)"
-    [13-pages]="kleak unaccounted-memory figure and its verdict (leak verdicts issue)"
-    [14-idle-churn]="kleak watch leak alerts (leak verdicts issue)"
-    [15-env-nonroot]="kleak run / kleak leaks environment errors (kmemleak issue)"
-    [16-env-nodebugfs]="kleak run / kleak leaks environment errors (kmemleak issue)"
-    [17-env-kmemleak-off]="kleak run / kleak leaks environment errors (kmemleak issue)"
+    # [NN-name]="the kleak feature it waits for (the issue that brings it)"
 )
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -359,6 +352,7 @@ list_scenarios() {
         f=$LAB_DIR/scenarios/$s.sh
         status=default
         [[ $(meta "$f" default) == no ]] && status="opt-in"
+        [[ $(meta "$f" parallel) == yes ]] && status="$status, parallel"
         [[ -n ${PENDING[$s]:-} ]] && status="PENDING (${PENDING[$s]})"
         printf '%-22s %s\n    %s\n' "$s" "$status" "$(meta "$f" what)"
     done
@@ -379,11 +373,9 @@ run_qemu() {
     return "$rc"
 }
 
-# run_scenario NAME: boot once for it, cut its section out of the console log,
-# run its host-side checker. Prints PASS/FAIL/SKIP; returns 1 on FAIL.
-run_scenario() {
-    local name=$1 file=$LAB_DIR/scenarios/$1.sh check=$LAB_DIR/scenarios/$1.check
-    local timeout append consolelog out rc qrc=0 t0 secs msg
+# skip_scenario NAME: true (and prints SKIP) when NAME is not to be run.
+skip_scenario() {
+    local name=$1 file=$LAB_DIR/scenarios/$1.sh
     if [[ -n ${PENDING[$name]:-} && ${KLEAK_LAB_RUN_PENDING:-0} != 1 ]]; then
         printf 'SKIP %s: pending, needs %s\n' "$name" "${PENDING[$name]}"
         SKIPPED+=("$name")
@@ -394,21 +386,40 @@ run_scenario() {
         SKIPPED+=("$name")
         return 0
     fi
-    timeout=$(meta "$file" timeout)
-    timeout=${timeout:-$DEFAULT_SCENARIO_TIMEOUT}
-    append="kleak_lab=$name $(meta "$file" append)"
-    consolelog=$RUN_DIR/$name.console.log
-    out=$RUN_DIR/$name.out
+    return 1
+}
 
+scenario_timeout() {
+    local timeout
+    timeout=$(meta "$LAB_DIR/scenarios/$1.sh" timeout)
+    echo "${timeout:-$DEFAULT_SCENARIO_TIMEOUT}"
+}
+
+# boot_scenario NAME: one QEMU boot for it. Leaves RUN_DIR/NAME.console.log, and
+# NAME.qrc and NAME.secs (QEMU's exit code, the boot's seconds): it also runs in
+# the background, where it cannot set variables.
+boot_scenario() {
+    local name=$1 append qrc=0 t0
+    append="kleak_lab=$name $(meta "$LAB_DIR/scenarios/$name.sh" append)"
     t0=$(now)
-    run_qemu "$append" "$timeout" "$consolelog" || qrc=$?
-    secs=$(since "$t0")
+    run_qemu "$append" "$(scenario_timeout "$name")" "$RUN_DIR/$name.console.log" || qrc=$?
+    echo "$qrc" >"$RUN_DIR/$name.qrc"
+    since "$t0" >"$RUN_DIR/$name.secs"
+}
+
+# check_scenario NAME: after boot_scenario, cut the scenario's section out of the
+# console log and run its host-side checker. Prints PASS/FAIL; returns 1 on FAIL.
+check_scenario() {
+    local name=$1 check=$LAB_DIR/scenarios/$1.check
+    local consolelog=$RUN_DIR/$1.console.log out=$RUN_DIR/$1.out rc qrc secs msg
+    qrc=$(cat "$RUN_DIR/$name.qrc")
+    secs=$(cat "$RUN_DIR/$name.secs")
     BOOT_TIMES+=("$name $secs")
 
     # extract: exit 0 = section found and finished; prints the guest rc.
     if ! rc=$(python3 "$LAB_DIR/lib/labparse.py" extract "$consolelog" "$name" "$out" 2>"$out.why"); then
         msg=$(cat "$out.why")
-        ((qrc == 124 || qrc == 137)) && msg="$msg; QEMU killed after ${timeout} s (# lab-timeout)"
+        ((qrc == 124 || qrc == 137)) && msg="$msg; QEMU killed after $(scenario_timeout "$name") s (# lab-timeout)"
         fail_scenario "$name" "$msg" "$consolelog" "$out" "$consolelog"
         return 1
     fi
@@ -430,6 +441,13 @@ run_scenario() {
     fi
     printf 'PASS %s (%s s)\n' "$name" "$secs"
     PASSED+=("$name")
+}
+
+# run_scenario NAME: boot once for it and check it.
+run_scenario() {
+    skip_scenario "$1" && return 0
+    boot_scenario "$1"
+    check_scenario "$1"
 }
 
 # fail_scenario NAME MESSAGE CONSOLE_LOG OUT [TAIL_FILE]: report a failure,
@@ -474,10 +492,26 @@ cmd_test() {
     new_run_dir
 
     PASSED=() FAILED=() SKIPPED=() BOOT_TIMES=()
-    local boots_t0
+    local boots_t0 bg=() bg_pids=() i
     boots_t0=$(now)
+    # "# lab-parallel: yes" scenarios wait on the clock, not the CPU (a watch
+    # over minutes): they boot in the background while the others run one by
+    # one, and are checked at the end.
     for s in "${names[@]}"; do
+        if [[ $(meta "$LAB_DIR/scenarios/$s.sh" parallel) == yes ]] && ! skip_scenario "$s"; then
+            KLEAK_LAB_VERBOSE=0 boot_scenario "$s" &
+            bg+=("$s")
+            bg_pids+=($!)
+        fi
+    done
+    ((${#bg[@]})) && log "booted in the background: ${bg[*]}"
+    for s in "${names[@]}"; do
+        [[ $(meta "$LAB_DIR/scenarios/$s.sh" parallel) == yes ]] && continue
         run_scenario "$s" || true
+    done
+    for i in "${!bg[@]}"; do
+        wait "${bg_pids[$i]}" || true
+        check_scenario "${bg[$i]}" || true
     done
     PHASE_TIMES+=("scenarios $(since "$boots_t0")")
     if ((${#BOOT_TIMES[@]})); then

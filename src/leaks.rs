@@ -17,6 +17,7 @@
 
 use crate::figures;
 use crate::limits::{FRAME_BYTES, GROUP_CRCS, GROUP_FRAMES, GROUP_SIZES, MAX_LEAK_GROUPS};
+use crate::modsyms::Resolve;
 use crate::parse::kmemleak::{Event, Frame, Header, KmemleakParser, ObjectKind};
 use crate::table::Name;
 use core::fmt::Write;
@@ -119,6 +120,9 @@ pub struct Group {
     pub via: Via,
     /// Per-CPU or physical objects.
     pub kind: ObjectKind,
+    /// Frames were named by kleak ([`crate::modsyms`]): their module was unloaded before
+    /// the report was read, and kmemleak printed raw addresses.
+    pub unloaded: bool,
 }
 
 impl Group {
@@ -154,6 +158,7 @@ struct Pending {
     /// The first allocator frame, in case nothing else is left.
     fallback: Option<FrameName>,
     frames: heapless::Vec<FrameName, GROUP_FRAMES>,
+    unloaded: bool,
 }
 
 impl Default for Pending {
@@ -169,6 +174,7 @@ impl Default for Pending {
             via: Via::Kmalloc,
             fallback: None,
             frames: heapless::Vec::new(),
+            unloaded: false,
         }
     }
 }
@@ -247,14 +253,20 @@ impl Groups {
 
     /// Feeds one line of a report.
     pub fn line(&mut self, line: &[u8]) {
+        self.line_with(line, None);
+    }
+
+    /// Feeds one line of a report, naming raw-address frames of unloaded modules from
+    /// `syms` (`kleak run`).
+    pub fn line_with(&mut self, line: &[u8], syms: Option<&dyn Resolve>) {
         let Groups { parser, pending, groups, hint, by_crc, untracked_objects } = self;
-        parser.line(line, &mut |e| event(pending, groups, hint, *by_crc, untracked_objects, e));
+        parser.line(line, &mut |e| event(pending, groups, hint, *by_crc, untracked_objects, syms, e));
     }
 
     /// Ends the report.
     pub fn finish(&mut self) {
         let Groups { parser, pending, groups, hint, by_crc, untracked_objects } = self;
-        parser.finish(&mut |e| event(pending, groups, hint, *by_crc, untracked_objects, e));
+        parser.finish(&mut |e| event(pending, groups, hint, *by_crc, untracked_objects, None, e));
     }
 
     /// Group indices, largest first (objects, then bytes).
@@ -274,7 +286,15 @@ impl Groups {
     }
 }
 
-fn event(p: &mut Pending, groups: &mut Vec<Group>, hint: &mut usize, by_crc: bool, untracked: &mut u32, e: Event<'_>) {
+fn event(
+    p: &mut Pending,
+    groups: &mut Vec<Group>,
+    hint: &mut usize,
+    by_crc: bool,
+    untracked: &mut u32,
+    syms: Option<&dyn Resolve>,
+    e: Event<'_>,
+) {
     match e {
         Event::Object(h) => {
             *p = Pending { open: true, header: Some(h), ..Pending::default() };
@@ -286,9 +306,13 @@ fn event(p: &mut Pending, groups: &mut Vec<Group>, hint: &mut usize, by_crc: boo
         }
         Event::HexDump => {}
         Event::Backtrace { crc } => p.crc = crc,
-        Event::Frame(f) => {
+        Event::Frame(mut f) => {
             if f.is_end_marker() {
                 return;
+            }
+            if let Some(r) = syms.and_then(|s| s.resolve(f.func)) {
+                f = Frame { func: r.func, module: r.module, inline: false };
+                p.unloaded = true;
             }
             if p.leading && is_allocator(f.func) {
                 p.via = p.via.max(Via::of(f.func));
@@ -346,6 +370,7 @@ fn add(p: &mut Pending, groups: &mut Vec<Group>, hint: &mut usize, by_crc: bool,
             frames: core::mem::take(&mut p.frames),
             via: p.via,
             kind: h.kind,
+            unloaded: false,
         });
         groups.len() - 1
     } else {
@@ -373,6 +398,7 @@ fn add(p: &mut Pending, groups: &mut Vec<Group>, hint: &mut usize, by_crc: bool,
         }
     }
     g.via = g.via.max(p.via);
+    g.unloaded |= p.unloaded;
 }
 
 /// The groups whose objects can live in the slab cache `cache` (objects of `objsize`

@@ -38,7 +38,8 @@
 //! kmemleak's report takes the same road: [`kmemleak`] is its control file (commands, the
 //! errors that mean "not mounted", "not built", "disabled", "not root") and the scan dance;
 //! [`parse::kmemleak`] turns report lines into events that borrow the buffer; [`leaks`]
-//! groups objects by backtrace fingerprint in a fixed table.
+//! groups objects by backtrace fingerprint in a fixed table; [`modsyms`] names the raw
+//! frames of modules that `kleak run`'s command loaded and unloaded.
 //! - [`cmd`] holds one module per subcommand; [`cli`] parses arguments.
 //!
 //! `kleak trace` follows the same flow for a user-space program's heap: the preload
@@ -62,6 +63,7 @@ pub mod kmsg;
 pub mod leaks;
 pub mod limits;
 pub mod matcher;
+pub mod modsyms;
 pub mod out;
 pub mod parse;
 pub mod procs;

@@ -132,3 +132,19 @@ pub const ELF_MAX_SYMBOLS: u64 = 1 << 22;
 
 /// `--match` patterns of each kind (including, `!`excluding) at most.
 pub const MAX_MATCH_PATTERNS: usize = 16;
+
+// ---- kleak run: the symbols of modules its command loads (src/modsyms.rs) ----
+
+/// Modules `kleak run` remembers as seen in /proc/modules (a board loads ~100). One that
+/// finds no room is never kept.
+pub const MAX_MODULES_SEEN: usize = 512;
+
+/// Modules whose symbols `kleak run` keeps (those its command loads).
+pub const MAX_KEPT_MODULES: usize = 16;
+
+/// Text symbols kept over all of them (16 bytes each; allocated with the first kept
+/// module). A test driver has tens; a large one (a GPU or Wi-Fi driver) a few thousand.
+pub const MAX_MODULE_SYMBOLS: usize = 4096;
+
+/// Bytes of their names (functions average ~20 bytes; each is cut at [`FRAME_BYTES`]).
+pub const MODULE_SYMBOL_BYTES: usize = 64 * 1024;

@@ -131,7 +131,7 @@ pub struct ReadStats {
 
 /// One read at `off`, tried again after EINTR or EAGAIN up to [`READ_RETRIES`] times in a
 /// row (each retry is counted in `retries`).
-fn read_retry<F: ReadAt>(file: &mut F, buf: &mut [u8], off: u64, retries: &mut u32) -> Result<usize, Errno> {
+pub(crate) fn read_retry<F: ReadAt>(file: &mut F, buf: &mut [u8], off: u64, retries: &mut u32) -> Result<usize, Errno> {
     let mut again = 0;
     loop {
         match file.read_at(buf, off) {

@@ -673,32 +673,29 @@ pub fn spawn(program: &str, args: &[String], env: &[(&str, &str)]) -> Result<i32
 /// Waits for child `pid` to end. `Err(EINTR)` when a signal (SIGINT, SIGTERM) arrived
 /// first: the caller decides whether to pass it on and wait again.
 pub fn wait(pid: i32) -> Result<ChildExit, Errno> {
+    waitpid(pid, 0).map(|e| e.unwrap_or(ChildExit::Code(0)))
+}
+
+/// How child `pid` ended, or `None` while it runs (a wait that does not block).
+pub fn try_wait(pid: i32) -> Result<Option<ChildExit>, Errno> {
+    waitpid(pid, libc::WNOHANG)
+}
+
+fn waitpid(pid: i32, flags: i32) -> Result<Option<ChildExit>, Errno> {
     let mut status: libc::c_int = 0;
     // SAFETY: status is a valid, writable int; waitpid only waits for our own child.
-    let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+    let r = unsafe { libc::waitpid(pid, &mut status, flags) };
     if r < 0 {
         return Err(Errno::last());
     }
-    Ok(child_exit(status))
-}
-
-fn child_exit(status: libc::c_int) -> ChildExit {
+    if r == 0 {
+        return Ok(None);
+    }
     if libc::WIFSIGNALED(status) {
-        ChildExit::Signal(libc::WTERMSIG(status))
+        Ok(Some(ChildExit::Signal(libc::WTERMSIG(status))))
     } else {
-        ChildExit::Code(libc::WEXITSTATUS(status))
+        Ok(Some(ChildExit::Code(libc::WEXITSTATUS(status))))
     }
-}
-
-/// How child `pid` ended, if it has: `waitpid(WNOHANG)`.
-pub fn try_wait(pid: i32) -> Result<Option<ChildExit>, Errno> {
-    let mut status: libc::c_int = 0;
-    // SAFETY: status is a valid, writable int; waitpid only looks at our own child.
-    let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-    if r < 0 {
-        return Err(Errno::last());
-    }
-    Ok((r > 0).then(|| child_exit(status)))
 }
 
 /// Sends `sig` to process `pid`.
@@ -715,8 +712,26 @@ pub fn kill(pid: i32, sig: i32) -> Result<(), Errno> {
 /// and output, and waits for it, through signals: SIGINT and SIGTERM reach the child too
 /// (same process group), and kleak reports how it ended.
 pub fn run_child(args: &[String]) -> Result<ChildExit, Errno> {
+    run_child_polling(args, 0.0, &mut || {})
+}
+
+/// [`run_child`], calling `tick` about every `every` seconds while the child runs (a wait
+/// that does not block, then a sleep). After a stop signal it only waits.
+pub fn run_child_polling(args: &[String], every: f64, tick: &mut dyn FnMut()) -> Result<ChildExit, Errno> {
     let pid = spawn(&args[0], &args[1..], &[])?;
     loop {
+        if every > 0.0 && !stop_requested() {
+            match try_wait(pid) {
+                Ok(None) => {
+                    tick();
+                    sleep(every);
+                    continue;
+                }
+                Ok(Some(e)) => return Ok(e),
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(e),
+            }
+        }
         match wait(pid) {
             Err(Errno::EINTR) => continue,
             r => return r,

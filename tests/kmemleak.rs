@@ -288,6 +288,39 @@ fn run_finds_what_the_command_leaked() {
 }
 
 #[test]
+fn run_names_the_frames_of_a_module_the_command_unloaded() {
+    // `insmod leaky.ko; rmmod leaky`: the module shows in /proc/modules for a moment, the
+    // report is read after it left, so kmemleak prints its frames as raw addresses (as the
+    // lab's 6.1 kernel does). kleak kept its symbols from /proc/kallsyms meanwhile.
+    let t = Tree::new("unload", true, false);
+    std::fs::write(t.0.join("proc/modules"), "").unwrap();
+    std::fs::write(
+        t.0.join("proc/kallsyms"),
+        "ffffffc008010000 T _stext\nffffffc0001e025c t leaky_cache_leak\t[leaky]\nffffffc0001e0344 t leaky_heap_leak\t[leaky]\n",
+    )
+    .unwrap();
+    let raw = t.0.join("raw.txt");
+    let mut report = String::new();
+    for (i, at) in ["0xffffffc0001e02c0", "0xffffffc0001e02c0", "0xffffffc0001e0490"].iter().enumerate() {
+        report += &format!("unreferenced object 0xffffff800177700{i} (size 200):\n  comm \"insmod\", pid 70, jiffies 4294894177\n  backtrace:\n    [<(____ptrval____)>] kmem_cache_alloc+0xd4/0x12c\n    [<(____ptrval____)>] {at}\n    [<(____ptrval____)>] 0xffffffc0001e5110\n    [<(____ptrval____)>] do_one_initcall+0x6c/0x150\n");
+    }
+    std::fs::write(&raw, report).unwrap();
+    let script = format!(
+        "echo 'leaky 16384 0 - Live 0xffffffc0001e0000 (O)' > {root}/proc/modules; sleep 0.3; : > {root}/proc/modules; cat {} >> {}",
+        raw.display(),
+        t.kmemleak().display(),
+        root = t.root()
+    );
+    let (code, out, err) = run(&["--root", t.root(), "run", "--settle", "0", "--", "sh", "-c", &script]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("#1 2 objects, 400B, size 200 (own cache)\n"), "{out}");
+    assert!(out.contains("   leaky_cache_leak [leaky]\n   0xffffffc0001e5110\n   do_one_initcall\n"), "{out}");
+    assert!(out.contains("   leaky_heap_leak [leaky]\n"), "{out}");
+    assert_eq!(out.matches("   (module unloaded before the report: frames named by kleak)\n").count(), 2, "{out}");
+    assert!(!out.contains("0xffffffc0001e02c0"), "{out}");
+}
+
+#[test]
 fn run_of_a_clean_command_is_clean_and_speaks_ktap() {
     let t = Tree::new("clean", true, false);
     let (code, out, err) = run(&["--root", t.root(), "run", "--ktap", "--settle", "0", "--", "true"]);

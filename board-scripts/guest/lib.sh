@@ -70,3 +70,41 @@ kmemleak_settle() {
 slab_row() {
     awk -v n="$1" '$1 == n' /proc/slabinfo
 }
+
+# lab_start LABEL CMD...: start CMD in the background; lab_wait LABEL prints it
+# framed as lab_run does once it has ended. $LAB_PID is its pid.
+lab_start() {
+    _label=$1
+    shift
+    echo "$*" >"/tmp/.lab.$_label.argv"
+    read -r _t0 _ </proc/uptime
+    echo "$_t0" >"/tmp/.lab.$_label.t0"
+    "$@" >"/tmp/.lab.$_label.out" 2>"/tmp/.lab.$_label.err" &
+    LAB_PID=$!
+    echo "$LAB_PID" >"/tmp/.lab.$_label.pid"
+}
+
+# lab_wait LABEL: wait for a lab_start command; print its output, exit code, time.
+lab_wait() {
+    _label=$1
+    wait "$(cat "/tmp/.lab.$_label.pid")"
+    _rc=$?
+    read -r _t1 _ </proc/uptime
+    echo "@@KLEAK cmd $_label: $(cat "/tmp/.lab.$_label.argv")"
+    echo "@@KLEAK stdout $_label"
+    awk '{ print }' "/tmp/.lab.$_label.out"
+    echo "@@KLEAK stderr $_label"
+    awk '{ print }' "/tmp/.lab.$_label.err"
+    echo "@@KLEAK rc $_label $_rc $(awk -v a="$(cat "/tmp/.lab.$_label.t0")" -v b="$_t1" 'BEGIN { printf "%.2f", b - a }')"
+}
+
+# lab_peak_rss PID KEY: read VmHWM (peak resident set, kB) of PID every second
+# until it exits; note the last value as KEY=N.
+lab_peak_rss() {
+    _hwm=0
+    while _v=$(awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null) && [ -n "$_v" ]; do
+        _hwm=$_v
+        sleep 1
+    done
+    lab_note "$2=$_hwm"
+}

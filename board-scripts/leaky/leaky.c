@@ -8,22 +8,30 @@
  *
  *   leaky_cache_leak()    objects of our own slab cache "kleak_leaky"
  *                         (200-byte objects: no kmalloc cache has that size)
- *   leaky_kmalloc_leak()  kmalloc(kmalloc_size) objects (kmalloc-<n> cache)
+ *   leaky_heap_leak()     kmalloc(kmalloc_size) objects (kmalloc-<n> cache)
  *   leaky_pages_leak()    order-0 pages from alloc_pages(): kmemleak does not
  *                         track the page allocator, so only the unaccounted
  *                         memory figure can show these
+ *
+ * No name holds "alloc", "kmem", "slab" or "dup": leak reports (syzkaller's
+ * titles, kleak's groups) drop such frames from the top of a backtrace as the
+ * allocator's own, so a function called leaky_kmalloc_leak would never be
+ * named.
  *
  * Module parameters (at load time):
  *   cache_objs=N kmalloc_objs=N kmalloc_size=S pages=N
  *   rate=N       leak N cache objects per second from a delayed work,
  *                until rmmod, until "0" is written to debugfs rate, or
  *                until rate_max objects (0: no limit)
+ *   page_rate=N  leak N pages per second from the same work, until rmmod or
+ *                until "0" is written to debugfs page_rate
  *   clean=1      allocate the same, but keep every object on a list and free
  *                it all at rmmod (or on a write to debugfs "free"): no leak
  *   cache_name=  name of the slab cache (default kleak_leaky)
  *
  * debugfs, /sys/kernel/debug/leaky/: write a number to "cache", "kmalloc",
- * "pages" to leak that many now, to "rate" to change the steady rate; write
+ * "pages" to leak that many now, to "rate" or "page_rate" to change a steady
+ * rate; write
  * anything to "free" to free held (clean) objects; read "stats".
  *
  * Unloading: when objects of our cache were leaked, leaky_exit() does not
@@ -81,6 +89,9 @@ MODULE_PARM_DESC(rate, "cache objects leaked per second, steadily");
 static unsigned int rate_max;
 module_param(rate_max, uint, 0444);
 MODULE_PARM_DESC(rate_max, "stop the steady leak after this many objects (0: never)");
+static unsigned int page_rate;
+module_param(page_rate, uint, 0444);
+MODULE_PARM_DESC(page_rate, "pages leaked per second, steadily");
 static bool clean;
 module_param(clean, bool, 0444);
 MODULE_PARM_DESC(clean, "hold and free everything at unload: leak nothing");
@@ -96,6 +107,8 @@ static unsigned long n_cache, n_kmalloc, n_pages;	/* leaked */
 static unsigned long n_held_cache, n_held_kmalloc, n_held_pages;
 static unsigned long rate_start, rate_done;
 static unsigned int rate_now;
+static unsigned long page_rate_start, page_rate_done;
+static unsigned int page_rate_now;
 static struct delayed_work rate_work;
 
 /* A recognizable object: kmemleak's hex dump shows its first 32 bytes. */
@@ -127,7 +140,7 @@ LEAKY_FN int leaky_cache_leak(unsigned int n)
 	return 0;
 }
 
-LEAKY_FN int leaky_kmalloc_leak(unsigned int n, size_t size)
+LEAKY_FN int leaky_heap_leak(unsigned int n, size_t size)
 {
 	unsigned int i;
 	void *p;
@@ -188,24 +201,30 @@ static void leaky_free_held(void)
 	n_held_cache = n_held_kmalloc = n_held_pages = 0;
 }
 
-/* Leak rate_now objects per second, in steps of LEAKY_RATE_PERIOD_MS. */
+/*
+ * Leak rate_now cache objects and page_rate_now pages per second, in steps of
+ * LEAKY_RATE_PERIOD_MS.
+ */
 static void leaky_rate_work(struct work_struct *work)
 {
 	unsigned long due;
 
 	mutex_lock(&leaky_lock);
-	if (!rate_now) {
-		mutex_unlock(&leaky_lock);
-		return;
+	if (rate_now) {
+		due = (unsigned long)rate_now * jiffies_to_msecs(jiffies - rate_start) / 1000;
+		if (rate_max && due > rate_max)
+			due = rate_max;
+		if (due > rate_done && !leaky_cache_leak(due - rate_done))
+			rate_done = due;
+		if (rate_max && rate_done >= rate_max)
+			rate_now = 0;
 	}
-	due = (unsigned long)rate_now * jiffies_to_msecs(jiffies - rate_start) / 1000;
-	if (rate_max && due > rate_max)
-		due = rate_max;
-	if (due > rate_done && !leaky_cache_leak(due - rate_done))
-		rate_done = due;
-	if (rate_max && rate_done >= rate_max)
-		rate_now = 0;
-	else
+	if (page_rate_now) {
+		due = (unsigned long)page_rate_now * jiffies_to_msecs(jiffies - page_rate_start) / 1000;
+		if (due > page_rate_done && !leaky_pages_leak(due - page_rate_done))
+			page_rate_done = due;
+	}
+	if (rate_now || page_rate_now)
 		schedule_delayed_work(&rate_work, msecs_to_jiffies(LEAKY_RATE_PERIOD_MS));
 	mutex_unlock(&leaky_lock);
 }
@@ -217,10 +236,22 @@ static void leaky_set_rate(unsigned int r)
 	rate_start = jiffies;
 	rate_done = 0;
 	if (r)
-		schedule_delayed_work(&rate_work, msecs_to_jiffies(LEAKY_RATE_PERIOD_MS));
+		mod_delayed_work(system_wq, &rate_work, msecs_to_jiffies(LEAKY_RATE_PERIOD_MS));
 }
 
-enum leaky_knob { KNOB_CACHE, KNOB_KMALLOC, KNOB_PAGES, KNOB_RATE, KNOB_FREE };
+/* Called with leaky_lock held. */
+static void leaky_set_page_rate(unsigned int r)
+{
+	page_rate_now = r;
+	page_rate_start = jiffies;
+	page_rate_done = 0;
+	if (r)
+		mod_delayed_work(system_wq, &rate_work, msecs_to_jiffies(LEAKY_RATE_PERIOD_MS));
+}
+
+enum leaky_knob {
+	KNOB_CACHE, KNOB_KMALLOC, KNOB_PAGES, KNOB_RATE, KNOB_PAGE_RATE, KNOB_FREE
+};
 
 static ssize_t leaky_knob_write(struct file *file, const char __user *buf,
 				size_t len, loff_t *ppos)
@@ -240,13 +271,16 @@ static ssize_t leaky_knob_write(struct file *file, const char __user *buf,
 		err = leaky_cache_leak(n);
 		break;
 	case KNOB_KMALLOC:
-		err = leaky_kmalloc_leak(n, kmalloc_size);
+		err = leaky_heap_leak(n, kmalloc_size);
 		break;
 	case KNOB_PAGES:
 		err = leaky_pages_leak(n);
 		break;
 	case KNOB_RATE:
 		leaky_set_rate(n);
+		break;
+	case KNOB_PAGE_RATE:
+		leaky_set_page_rate(n);
 		break;
 	case KNOB_FREE:
 		leaky_free_held();
@@ -274,11 +308,11 @@ static ssize_t leaky_stats_read(struct file *file, char __user *buf,
 		      "cache_name %s\nobject_size %u\nclean %d\n"
 		      "leaked_cache %lu\nleaked_kmalloc %lu\nkmalloc_size %u\nleaked_pages %lu\n"
 		      "held_cache %lu\nheld_kmalloc %lu\nheld_pages %lu\n"
-		      "rate %u\nrate_done %lu\n",
+		      "rate %u\nrate_done %lu\npage_rate %u\npage_rate_done %lu\n",
 		      leaky_cache_name, LEAKY_OBJ_SIZE, clean,
 		      n_cache, n_kmalloc, kmalloc_size, n_pages,
 		      n_held_cache, n_held_kmalloc, n_held_pages,
-		      rate_now, rate_done);
+		      rate_now, rate_done, page_rate_now, page_rate_done);
 	mutex_unlock(&leaky_lock);
 	return simple_read_from_buffer(buf, len, ppos, text, n);
 }
@@ -307,7 +341,8 @@ static int __init leaky_init(void)
 {
 	static const char * const knobs[] = {
 		[KNOB_CACHE] = "cache", [KNOB_KMALLOC] = "kmalloc",
-		[KNOB_PAGES] = "pages", [KNOB_RATE] = "rate", [KNOB_FREE] = "free",
+		[KNOB_PAGES] = "pages", [KNOB_RATE] = "rate",
+		[KNOB_PAGE_RATE] = "page_rate", [KNOB_FREE] = "free",
 	};
 	int i, err;
 
@@ -325,11 +360,13 @@ static int __init leaky_init(void)
 	mutex_lock(&leaky_lock);
 	err = leaky_cache_leak(cache_objs);
 	if (!err)
-		err = leaky_kmalloc_leak(kmalloc_objs, kmalloc_size);
+		err = leaky_heap_leak(kmalloc_objs, kmalloc_size);
 	if (!err)
 		err = leaky_pages_leak(pages);
-	if (!err)
+	if (!err) {
 		leaky_set_rate(rate);
+		leaky_set_page_rate(page_rate);
+	}
 	mutex_unlock(&leaky_lock);
 	if (err) {
 		debugfs_remove_recursive(leaky_dir);
@@ -340,9 +377,9 @@ static int __init leaky_init(void)
 			kmem_cache_destroy(leaky_cache);
 		return err;
 	}
-	pr_info("leaky: cache %s, leaked %lu cache objects, %lu kmalloc(%u), %lu pages, rate %u/s%s\n",
+	pr_info("leaky: cache %s, leaked %lu cache objects, %lu kmalloc(%u), %lu pages, rate %u/s, page_rate %u/s%s\n",
 		leaky_cache_name, n_cache, n_kmalloc, kmalloc_size,
-		n_pages, rate, clean ? " (clean: held, freed at unload)" : "");
+		n_pages, rate, page_rate, clean ? " (clean: held, freed at unload)" : "");
 	return 0;
 }
 
@@ -351,6 +388,7 @@ static void __exit leaky_exit(void)
 	debugfs_remove_recursive(leaky_dir);
 	mutex_lock(&leaky_lock);
 	rate_now = 0;
+	page_rate_now = 0;
 	mutex_unlock(&leaky_lock);
 	cancel_delayed_work_sync(&rate_work);
 

@@ -111,3 +111,11 @@ def json_strings(value):
     elif isinstance(value, list):
         for v in value:
             yield from json_strings(v)
+
+
+def env_error(c, cmd, why):
+    """An environment error as kleak documents it: exit 3, `kleak: WHY` on stderr, nothing
+    on stdout."""
+    c.rc(cmd, 3)
+    c.expect(cmd.stderr == ["kleak: " + why], "'%s' stderr is %r, expected %r" % (cmd.label, cmd.err, "kleak: " + why))
+    c.expect(not cmd.out.strip(), "'%s' printed on stdout: %.80r" % (cmd.label, cmd.out))

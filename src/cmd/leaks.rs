@@ -115,8 +115,18 @@ fn read_and_clear(ctl: &mut dyn Control, buf: &mut [u8], groups: &mut Groups, cl
 
 /// Reads the kernel's report into `groups` (emptied first).
 pub fn read(ctl: &mut dyn Control, buf: &mut [u8], groups: &mut Groups) -> Result<(), Errno> {
+    read_with(ctl, buf, groups, None)
+}
+
+/// [`read`], naming the raw frames of unloaded modules from `syms` (`kleak run`).
+pub fn read_with(
+    ctl: &mut dyn Control,
+    buf: &mut [u8],
+    groups: &mut Groups,
+    syms: Option<&dyn crate::modsyms::Resolve>,
+) -> Result<(), Errno> {
     groups.clear();
-    ctl.read(buf, &mut |l| groups.line(l))?;
+    ctl.read(buf, &mut |l| groups.line_with(l, syms))?;
     groups.finish();
     Ok(())
 }
@@ -211,6 +221,9 @@ pub fn group_json(line: &mut Line, g: &Group, rank: usize, page_size: u64) {
     if let Some((lo, hi)) = g.age_ms {
         j.f64("age_min_secs", lo as f64 / 1000.0).f64("age_max_secs", hi as f64 / 1000.0);
     }
+    if g.unloaded {
+        j.bool("module_unloaded", true);
+    }
     j.u64("crcs", g.crcs.len() as u64).list("frames");
     for f in &g.frames {
         j.item_str(f.as_str());
@@ -247,6 +260,9 @@ pub fn group(out: &mut Out, g: &Group, rank: usize, page_size: u64) -> Result<()
     out.emit()?;
     for f in &g.frames {
         outln!(out, "   {}", Fit::cut(f.as_str(), width.saturating_sub(3)))?;
+    }
+    if g.unloaded {
+        outln!(out, "   (module unloaded before the report: frames named by kleak)")?;
     }
     Ok(())
 }

@@ -3,9 +3,13 @@
 //! 1. Sample slabinfo, vmstat and meminfo (the base), pause kmemleak's scan thread and
 //!    `clear` its report, so only objects leaked from now on are reported.
 //! 2. Run CMD N times (fork/exec, sharing kleak's terminal; stop at the first failure).
+//!    With kmemleak, poll /proc/modules meanwhile and keep the symbols of every module
+//!    that appears ([`crate::modsyms`]): kmemleak names frames when its report is read,
+//!    and prints an unloaded module's as raw addresses.
 //! 3. Wait `--settle` seconds for deferred frees (RCU, workqueues), sample again.
 //! 4. Run the scan dance ([`crate::kmemleak::Dance`]) for the objects allocated up to the
-//!    end of CMD, read and group the report, restart the scan thread.
+//!    end of CMD, read and group the report (naming raw frames from the kept symbols),
+//!    restart the scan thread.
 //! 5. Report the new kmemleak groups, the slab caches and meminfo figures that grew (a
 //!    cache that appeared counts as grown from zero), and CMD's exit status.
 //!
@@ -22,6 +26,7 @@ use crate::cmd::watch::{log_opts, open_log};
 use crate::kmemleak::{self, Command, Control, Dance, Unavailable};
 use crate::kmsg::Kmsg;
 use crate::leaks::Groups;
+use crate::modsyms::ModSyms;
 use crate::out::fmt::Dur;
 use crate::out::ringlog::{LogOpts, RingLog};
 use crate::out::view::Span;
@@ -75,6 +80,14 @@ pub struct RunArgs {
     pub cmd: Vec<String>,
 }
 
+/// How often /proc/modules is read while CMD runs: `insmod x; rmmod x` in a shell leaves
+/// the module loaded for 40–70 ms under QEMU, less on a board.
+const MODULE_POLL_SECS: f64 = 0.002;
+
+/// How often `kleak run --log` looks at the kernel log and the clock when no module
+/// poll sets a shorter period.
+const LOG_POLL_SECS: f64 = 0.1;
+
 /// What happened, for the report.
 struct Report<'a> {
     cmd: &'a [String],
@@ -117,13 +130,27 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Exit, Error> {
         note(format_args!("kmemleak unavailable: {e}; reporting slab growth only"));
     }
 
+    let mut mods = ModSyms::new();
+    if let Ok(k) = km.as_mut() {
+        mods.baseline(&ctx.root, &mut k.buf);
+    }
     let t0 = sys::monotonic_secs();
     let (mut runs, mut status) = (0, Ok(ChildExit::Code(0)));
     for _ in 0..args.repeat {
-        status = match log.as_mut() {
-            Some(l) => l.run_child(&args.cmd, &mut s),
-            None => sys::run_child(&args.cmd),
+        // Between looks at CMD: the modules it loads (for their symbols) and the ring log.
+        let every = match (&km, &log) {
+            (Ok(_), _) => MODULE_POLL_SECS,
+            (Err(_), Some(_)) => LOG_POLL_SECS,
+            (Err(_), None) => 0.0,
         };
+        status = sys::run_child_polling(&args.cmd, every, &mut || {
+            if let Ok(k) = km.as_mut() {
+                mods.poll(&ctx.root, &mut k.buf);
+            }
+            if let Some(l) = log.as_mut() {
+                l.tick(&mut s);
+            }
+        });
         runs += 1;
         if let Err(e) = status {
             // As a shell says it; the command never ran (exit 4 below).
@@ -147,7 +174,7 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Exit, Error> {
             let mut d = Dance::new(ended, k.min_unref_scans);
             let r = match d.run(&mut k.ctl, &mut k.buf) {
                 Ok(true) if d.found > 0 => {
-                    leaks::read(&mut k.ctl, &mut k.buf, &mut groups).map_err(Unavailable::from_errno)
+                    leaks::read_with(&mut k.ctl, &mut k.buf, &mut groups, Some(&mods)).map_err(Unavailable::from_errno)
                 }
                 Ok(done) => {
                     interrupted |= !done;
@@ -188,6 +215,12 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Exit, Error> {
     if !out.style.json {
         leaks::notes(&r.groups);
         super::report_skipped(t);
+        if mods.dropped > 0 {
+            note(format_args!(
+                "{} module(s) loaded by the command not kept: table full (src/limits.rs); their frames may stay raw addresses",
+                mods.dropped
+            ));
+        }
     }
     Ok(printed.map_or(Exit::Ok, |()| r.exit))
 }
@@ -252,35 +285,17 @@ impl Logged {
         Ok(Logged { log, kmsg })
     }
 
-    /// Runs `cmd` like [`sys::run_child`], sampling into the log every `--log-every` and
-    /// copying an OOM report the moment the kernel prints it.
-    fn run_child(&mut self, cmd: &[String], s: &mut Sampler<FsRoot>) -> Result<ChildExit, Errno> {
-        let pid = sys::spawn(&cmd[0], &cmd[1..], &[])?;
-        while !sys::stop_requested() {
-            if let Some(x) = sys::try_wait(pid)? {
-                return Ok(x);
-            }
-            let now = sys::monotonic_secs();
-            let oom = self.kmsg.as_mut().is_some_and(|k| self.log.kernel(k, now).new_report);
-            if oom || self.log.sample_due(now) {
-                s.sample(now);
-                report_status(s);
-                self.log.sample(&s.tables, now, &mut |_| {});
-            }
-            self.log.end_sample(now);
-            // A tenth of a second between looks at the child; the kernel log wakes it.
-            match self.kmsg.as_ref().filter(|k| !k.at_eof) {
-                Some(k) => drop(k.file().wait_readable(0.1)),
-                None => drop(sys::sleep(0.1)),
-            }
+    /// One look while CMD runs: a sample into the log every `--log-every`, and at once
+    /// when the kernel prints an OOM report (copied as it comes).
+    fn tick(&mut self, s: &mut Sampler<FsRoot>) {
+        let now = sys::monotonic_secs();
+        let oom = self.kmsg.as_mut().is_some_and(|k| self.log.kernel(k, now).new_report);
+        if oom || self.log.sample_due(now) {
+            s.sample(now);
+            report_status(s);
+            self.log.sample(&s.tables, now, &mut |_| {});
         }
-        // Ctrl-C reached CMD too (same process group): wait for it as run_child does.
-        loop {
-            match sys::wait(pid) {
-                Err(Errno::EINTR) => continue,
-                r => return r,
-            }
-        }
+        self.log.end_sample(now);
     }
 
     /// The end of the run: its groups, the `run` object, a sample, the stop, a flush.
