@@ -404,7 +404,7 @@ impl Tables {
     pub fn known(&mut self, src: Source, unread: &[u8]) -> usize {
         let (n, stats) = match src {
             Source::Slabinfo if self.slabinfo_parser.at_rows() => {
-                (self.slab.known(unread), &mut self.slabinfo_parser.stats)
+                (self.slab.known(unread, self.slabinfo_parser.layout()), &mut self.slabinfo_parser.stats)
             }
             Source::Slabinfo => return 0,
             Source::Vmstat => (self.vmstat.known(unread), &mut self.vmstat_parser.stats),

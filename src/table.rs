@@ -64,12 +64,12 @@ impl<const N: usize> Name<N> {
 
     /// Length of `name tail \n` if `unread` starts with exactly that, else 0.
     #[inline]
-    fn known_line<const T: usize>(&self, tail: &Tail<T>, unread: &[u8]) -> usize {
+    fn known_line<const T: usize>(&self, tail: &Tail<T>, unread: &[u8], seed: u64) -> usize {
         let (n, t) = (self.len as usize, tail.len as usize);
         if tail.len == u16::MAX || unread.len() <= n + t || unread[n + t] != b'\n' {
             return 0;
         }
-        if unread[..n] == self.bytes[..n] && line_hash(&unread[n..n + t]) == tail.hash {
+        if unread[..n] == self.bytes[..n] && line_hash(&unread[n..n + t]) ^ seed == tail.hash {
             n + t + 1
         } else {
             0
@@ -150,10 +150,10 @@ impl<const N: usize> Tail<N> {
     const NONE: Self = Tail { hash: 0, len: u16::MAX };
 
     #[inline]
-    fn set(&mut self, s: Option<&[u8]>) {
+    fn set(&mut self, s: Option<&[u8]>, seed: u64) {
         match s {
             Some(s) if s.len() <= N => {
-                self.hash = line_hash(s);
+                self.hash = line_hash(s) ^ seed;
                 self.len = s.len() as u16;
             }
             _ => self.len = u16::MAX,
@@ -291,7 +291,7 @@ trait Entry {
     fn roll(&mut self);
     fn presence(&mut self) -> &mut Presence;
     /// See [`Name::known_line`].
-    fn known_line(&self, unread: &[u8]) -> usize;
+    fn known_line(&self, unread: &[u8], seed: u64) -> usize;
 }
 
 impl Entry for SlabEntry {
@@ -302,8 +302,8 @@ impl Entry for SlabEntry {
         &mut self.presence
     }
     #[inline]
-    fn known_line(&self, unread: &[u8]) -> usize {
-        self.name.known_line(&self.tail, unread)
+    fn known_line(&self, unread: &[u8], seed: u64) -> usize {
+        self.name.known_line(&self.tail, unread, seed)
     }
 }
 
@@ -315,8 +315,8 @@ impl Entry for Gauge {
         &mut self.presence
     }
     #[inline]
-    fn known_line(&self, unread: &[u8]) -> usize {
-        self.name.known_line(&self.tail, unread)
+    fn known_line(&self, unread: &[u8], seed: u64) -> usize {
+        self.name.known_line(&self.tail, unread, seed)
     }
 }
 
@@ -334,14 +334,14 @@ fn begin<E: Entry>(entries: &mut [E], cursor: &mut Cursor, overflow: &mut Overfl
 
 /// The unchanged-line check of a table (see [`SlabTable::known`]).
 #[inline]
-fn known<E: Entry>(entries: &mut [E], cursor: &mut Cursor, unread: &[u8]) -> usize {
+fn known<E: Entry>(entries: &mut [E], cursor: &mut Cursor, unread: &[u8], seed: u64) -> usize {
     let i = cursor.hint;
     let Some(e) = entries.get_mut(i) else { return 0 };
     let p = *e.presence();
     if p.seen || !p.now {
         return 0;
     }
-    let n = e.known_line(unread);
+    let n = e.known_line(unread, seed);
     if n > 0 {
         let p = e.presence();
         p.seen = true;
@@ -407,10 +407,12 @@ impl SlabTable {
 
     /// If `unread` starts with exactly the row the next cache was parsed from in the sample
     /// before (and a newline), marks that cache seen, unchanged, and returns the row's length
-    /// with its newline. 0: the row changed (or is another cache's); parse it.
+    /// with its newline. 0: the row changed (or is another cache's); parse it. `layout`:
+    /// the parser's [`SlabinfoParser::layout`] now; a row read under another header means
+    /// other figures even when its bytes are the same.
     #[inline]
-    pub fn known(&mut self, unread: &[u8]) -> usize {
-        known(&mut self.entries, &mut self.cursor, unread)
+    pub fn known(&mut self, unread: &[u8], layout: u64) -> usize {
+        known(&mut self.entries, &mut self.cursor, unread, layout)
     }
 
     /// Records one row of the current sample; `line` is the line it came from, if it came
@@ -431,7 +433,7 @@ impl SlabTable {
         };
         let e = &mut self.entries[i];
         e.cur = stats;
-        e.tail.set(line.and_then(|l| e.name.rest(l)));
+        e.tail.set(line.and_then(|l| e.name.rest(l)), rec.layout);
         e.presence.now = true;
         e.presence.seen = true;
         e.presence.last_sample = sample;
@@ -477,7 +479,7 @@ impl SlabTable {
             } else if complete {
                 e.presence.now = false;
                 e.cur = SlabStats::default();
-                e.tail.set(None);
+                e.tail.set(None, 0);
             }
         }
     }
@@ -626,7 +628,7 @@ impl<const N: usize> GaugeTable<N> {
     /// Like [`SlabTable::known`], for the next value.
     #[inline]
     pub fn known(&mut self, unread: &[u8]) -> usize {
-        known(&mut self.entries, &mut self.cursor, unread)
+        known(&mut self.entries, &mut self.cursor, unread, 0)
     }
 
     /// Records `name = value`; `line` is the line it came from (`None` for a derived value).
@@ -656,7 +658,7 @@ impl<const N: usize> GaugeTable<N> {
         let e = &mut self.entries[i];
         e.cur = value;
         e.unit = unit;
-        e.tail.set(line.and_then(|l| e.name.rest(l)));
+        e.tail.set(line.and_then(|l| e.name.rest(l)), 0);
         e.presence.now = true;
         e.presence.seen = true;
         e.presence.last_sample = sample;
@@ -699,7 +701,7 @@ impl<const N: usize> GaugeTable<N> {
                 }
             } else if complete {
                 e.presence.now = false;
-                e.tail.set(None);
+                e.tail.set(None, 0);
             }
         }
     }

@@ -82,6 +82,31 @@ fn skipping_unchanged_lines_gives_what_a_fresh_parse_gives() {
     }
 }
 
+/// Found by fuzzing: an unchanged row under a changed header means other figures, so it
+/// must be parsed again, not skipped as known.
+#[test]
+fn unchanged_rows_under_a_changed_header_are_read_again() {
+    let rows = "kmalloc-64   320 322 64 63 1 : tunables 0 0 0 : slabdata 5 5 0\n\
+                dentry       918 918 192 21 1 : tunables 0 0 0 : slabdata 44 44 0\n";
+    let v21 = "slabinfo - version: 2.1\n# name <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>\n";
+    // A proposed layout with a column before <objsize>.
+    let moved = "slabinfo - version: 2.1\n# name <active_objs> <num_objs> <extra> <objsize> <objperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>\n";
+    let root = FakeRoot::new();
+    root.set("/proc/vmstat", fixture("vmstat").as_bytes());
+    root.set("/proc/meminfo", fixture("meminfo").as_bytes());
+    root.set("/proc/slabinfo", b"");
+    let mut s = Sampler::new(root.clone());
+    for (round, header) in [v21, moved, moved, v21].iter().enumerate() {
+        let text = format!("{header}{rows}");
+        root.set("/proc/slabinfo", text.as_bytes());
+        s.sample(round as f64);
+        let want = fresh(Source::Slabinfo, &text);
+        assert_same_slabs(&s.tables, &want, &format!("round {round}"));
+        let kmalloc = s.tables.slab.entries().iter().find(|e| e.name.as_str() == "kmalloc-64").unwrap();
+        assert_eq!(kmalloc.cur.objsize, if *header == v21 { 64 } else { 63 }, "round {round}");
+    }
+}
+
 #[test]
 fn gauges_skip_unchanged_lines_and_still_see_every_change() {
     let root = FakeRoot::new();

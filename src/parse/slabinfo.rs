@@ -33,6 +33,8 @@ pub struct SlabRecord<'a> {
     pub active_slabs: u64,
     /// Slabs allocated.
     pub num_slabs: u64,
+    /// The layout the row was read with ([`SlabinfoParser::layout`]).
+    pub layout: u64,
 }
 
 /// The version line of the file.
@@ -96,6 +98,7 @@ pub struct SlabinfoParser {
     pub slab_allocator: bool,
     base: [Field; MAX_BASE],
     n_base: usize,
+    layout: u64,
     header_labels: bool,
     in_header: bool,
     header_colon: bool,
@@ -120,6 +123,7 @@ impl SlabinfoParser {
             slab_allocator: false,
             base: [Field::Ignore; MAX_BASE],
             n_base: 0,
+            layout: 0,
             header_labels: false,
             in_header: false,
             header_colon: false,
@@ -141,6 +145,23 @@ impl SlabinfoParser {
         self.base = [Field::Ignore; MAX_BASE];
         self.base[..fields.len()].copy_from_slice(fields);
         self.n_base = fields.len();
+        self.relayout();
+    }
+
+    /// What a row's bytes mean here: the version's major number and the header's columns,
+    /// as a number that changes when they do. A row is only as unchanged as the bytes *and*
+    /// the layout it was read with ([`crate::table::SlabTable::known`]).
+    #[inline]
+    pub fn layout(&self) -> u64 {
+        self.layout
+    }
+
+    fn relayout(&mut self) {
+        let mut h = self.is_v1() as u64 + 1;
+        for f in &self.base[..self.n_base] {
+            h = h.wrapping_mul(0x100_0000_01b3) ^ (*f as u64 + 1);
+        }
+        self.layout = h.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ self.n_base as u64;
     }
 
     fn is_v1(&self) -> bool {
@@ -228,6 +249,7 @@ impl SlabinfoParser {
         self.header_labels = false;
         self.n_base = 0;
         self.base = [Field::Ignore; MAX_BASE];
+        self.relayout();
     }
 
     fn header_labels(&mut self, toks: Tokens<'_>) {
@@ -252,6 +274,7 @@ impl SlabinfoParser {
             }
             self.header_labels = true;
         }
+        self.relayout();
         if !self.header_labels && self.header_colon {
             // A header without column labels: keep the version's default layout.
             self.set_base(if self.is_v1() { &V1_BASE } else { &V2_BASE });
@@ -327,7 +350,7 @@ impl SlabinfoParser {
         }
         // The name runs until the first number (names with spaces are tolerated).
         let mut name_end = first.len();
-        let mut rec = SlabRecord::default();
+        let mut rec = SlabRecord { layout: self.layout, ..SlabRecord::default() };
         let mut n_base = 0;
         let mut saw_colon = false;
         while let Some(tok) = toks.next() {
