@@ -364,3 +364,18 @@ for fam in text_string_to_metric_families(open(sys.argv[1]).read()):
     assert!(out.contains("kleak_slab_bytes {'cache': 'leaky_cache'}"), "{out}");
     assert!(!Path::new(&format!("{}.tmp", s(&prom))).exists());
 }
+
+/// A ring that wrapped, written by `watch --log --log-size 4K` on this machine: the
+/// reader starts at the oldest record still whole, in order, and ends at the `stop`.
+#[test]
+fn a_ring_written_on_a_real_kernel_that_wrapped_reads_back_in_order() {
+    let (recs, summary) = records(&common::fixtures().join("ring/host-wrapped.ring"));
+    assert_eq!(summary["records"], 13);
+    assert_eq!(summary["torn"], 0);
+    let seqs: Vec<u64> = recs.iter().map(|r| r["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, (10..=22).collect::<Vec<_>>(), "the oldest records were overwritten");
+    assert!(recs[..12].iter().all(|r| r["type"] == "sample"), "{recs:?}");
+    assert_eq!(recs[12]["type"], "stop");
+    assert_eq!(recs[12]["record"]["reason"], "count");
+    assert_eq!(recs[12]["record"]["samples"], 40);
+}
