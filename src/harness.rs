@@ -13,7 +13,8 @@ use crate::sample::{Sampler, Source, Tables};
 use crate::snapshot;
 use crate::table::SlabStats;
 
-/// Every line parser (slabinfo, vmstat, meminfo, statm, stat, status) over `data`.
+/// Every line parser (slabinfo, vmstat, meminfo, statm, stat, status, /dev/kmsg records)
+/// over `data`.
 pub fn parse_lines(data: &[u8]) {
     let mut slab = SlabinfoParser::new();
     let mut vm = VmstatParser::default();
@@ -31,6 +32,9 @@ pub fn parse_lines(data: &[u8]) {
             assert!(st.comm.len() < line.len());
         }
         let _ = crate::parse::proc_pid::status_value(line, "VmRSS");
+        let text = crate::kmsg::text(line);
+        assert!(text.len() <= line.len());
+        let _ = crate::kmsg::is_oom(text);
     }
     slab.finish(&mut |_| rows += 1);
     assert_eq!(rows, slab.rows);
@@ -164,4 +168,38 @@ fn gauges(g: &[crate::table::Gauge]) -> Vec<(Vec<u8>, i64)> {
     let mut v: Vec<_> = g.iter().filter(|g| g.presence.now).map(|g| (g.name.as_bytes().to_vec(), g.cur)).collect();
     v.sort();
     v
+}
+
+/// `data` as /proc/modules before and after a command and /proc/kallsyms (split at 0xff),
+/// then addresses to name: every name found lies inside its function.
+pub fn module_symbols(data: &[u8]) {
+    let mut parts = data.splitn(4, |&b| b == 0xff);
+    let mut next = || parts.next().unwrap_or(b"");
+    let (before, after, kallsyms, addrs) = (next(), next(), next(), next());
+    let root = FakeRoot::new();
+    root.set("/proc/modules", before);
+    root.set("/proc/kallsyms", kallsyms);
+    let mut buf = [0u8; 512];
+    let mut m = crate::modsyms::ModSyms::new();
+    m.baseline(&root, &mut buf);
+    root.set("/proc/modules", after);
+    m.poll(&root, &mut buf);
+    m.poll(&root, &mut buf);
+    assert!(m.kept() <= crate::limits::MAX_KEPT_MODULES);
+    use crate::modsyms::Resolve;
+    let words = addrs.split(|b| b.is_ascii_whitespace()).chain(kallsyms.split(|b| b.is_ascii_whitespace()));
+    for w in words.take(4096) {
+        let mut hex = [0u8; 18];
+        let w = if w.starts_with(b"0x") || w.len() > 16 {
+            w
+        } else {
+            hex[..2].copy_from_slice(b"0x");
+            hex[2..2 + w.len()].copy_from_slice(w);
+            &hex[..2 + w.len()]
+        };
+        if let Some(r) = m.resolve(w) {
+            assert!(r.off < r.size, "{r}");
+            assert!(!r.module.is_empty());
+        }
+    }
 }

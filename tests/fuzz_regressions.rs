@@ -12,6 +12,10 @@ const TARGETS: &[(&str, Harness)] = &[
     ("parse_lines", harness::parse_lines),
     ("snapshot_load", harness::snapshot_load),
     ("sample_twice", harness::sample_twice),
+    ("kmemleak_report", harness::kmemleak_report),
+    ("ring_scan", harness::ring_scan),
+    ("trace_dump", harness::trace_dump),
+    ("module_symbols", harness::module_symbols),
 ];
 
 fn files(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -45,6 +49,7 @@ fn every_corpus_capture_passes_every_harness() {
             harness::kmemleak_report(&data);
             harness::ring_scan(&data);
             harness::trace_dump(&data);
+            harness::module_symbols(&data);
             // As all three files at once, and mutated the second time.
             let mut input = vec![7u8, 3, 0, 0];
             input.extend_from_slice(&data);
