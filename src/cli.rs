@@ -17,7 +17,8 @@ use argh::FromArgs;
     example = "which caches grew most over 30 seconds:\n  $ kleak top -n 5 --interval 30",
     example = "compare a snapshot taken before a test with now:\n  $ kleak snapshot -o /tmp/before && run-test && kleak diff /tmp/before",
     example = "stop at the first suspect leak (exit code 1):\n  $ kleak watch --window 5m --exit-on-leak",
-    note = "Without a command kleak runs `watch`. The original spellings -all, -diff and\n-top N work too. Global options may also follow the command.\nExit codes: 0 ok, 1 leak found, 2 usage error, 3 environment error (missing\nfile, kernel option, permission), 4 the command `kleak run` ran failed."
+    note = "Without a command kleak runs `watch`. The original spellings -all, -diff and\n-top N work too. Global options may also follow the command.\nExit codes: 0 ok, 1 leak found, 2 usage error, 3 environment error (missing\nfile, kernel option, permission), 4 the command `kleak run` ran failed,
+5 `kleak run` interrupted before its verdict."
 )]
 pub struct Args {
     /// read DIR/proc and DIR/sys instead of the running system (a captured tree)

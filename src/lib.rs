@@ -91,6 +91,9 @@ pub enum Exit {
     Env = 3,
     /// The command `kleak run` ran failed.
     CmdFailed = 4,
+    /// `kleak run` was stopped (SIGINT, SIGTERM) before kmemleak's scans completed and
+    /// nothing was found: the answer is unknown, not clean.
+    Interrupted = 5,
 }
 
 /// An error that ends a command: what to print, and the exit code.

@@ -374,6 +374,36 @@ fn run_without_kmemleak_still_reports_slab_growth() {
     assert!(out.contains("verdict: unknown: kmemleak unavailable, slab changes below (exit 0)"), "{out}");
 }
 
+/// Ctrl-C (or a CI timeout's SIGTERM) while the command runs: kleak stops the dance
+/// (kmemleak's report is not read: its scans were not completed), gives the kernel's scan
+/// thread back, and says it does not know (exit 5), not "clean".
+#[test]
+fn an_interrupted_run_is_unknown_and_restores_the_scan_thread() {
+    for (sig, ktap) in [("INT", false), ("TERM", true)] {
+        let t = Tree::new(&format!("run-{sig}"), true, true);
+        let script = format!("kill -{sig} $PPID; sleep 0.2");
+        let mut a = vec!["--root", t.root(), "run", "--settle", "0"];
+        if ktap {
+            a.push("--ktap");
+        }
+        a.extend(["--", "sh", "-c", &script]);
+        let (code, out, err) = run(&a);
+        assert_eq!(code, 5, "SIG{sig}: {out}{err}");
+        if ktap {
+            assert!(out.contains("\nok 1 command\n"), "{out}");
+            assert!(out.contains("\nnot ok 2 kmemleak # interrupted\n"), "{out}");
+        } else {
+            assert!(
+                out.ends_with("verdict: unknown: interrupted before kmemleak's scans completed (exit 5)\n"),
+                "{out}"
+            );
+        }
+        let cmds = t.commands();
+        assert_eq!(cmds.first().map(String::as_str), Some("scan=off"), "{cmds:?}");
+        assert_eq!(cmds.last().map(String::as_str), Some("scan=on"), "the scan thread is given back: {cmds:?}");
+    }
+}
+
 #[test]
 fn run_usage_errors() {
     for args in [&["run"][..], &["run", "--repeat", "0", "--", "true"], &["--json", "run", "--ktap", "--", "true"]] {

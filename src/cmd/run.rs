@@ -14,7 +14,7 @@
 //!    cache that appeared counts as grown from zero), and CMD's exit status.
 //!
 //! The verdict (the exit code): CMD failed or could not start → 4; else kmemleak reported
-//! objects → 1; else 0. Growth of slab caches is reported but not judged: caches grow and
+//! objects → 1; else a signal cut the dance short → 5 (unknown, not clean); else 0. Growth of slab caches is reported but not judged: caches grow and
 //! shrink with any file or network activity, so growth over one short run says little on
 //! its own (`kleak watch` judges growth over time). Without kmemleak the growth is all
 //! there is, and kleak says kmemleak was unavailable and why.
@@ -191,6 +191,8 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Exit, Error> {
         Exit::CmdFailed
     } else if groups.objects() > 0 || groups.untracked_objects > 0 {
         Exit::Leak
+    } else if interrupted && kmemleak.is_ok() {
+        Exit::Interrupted
     } else {
         Exit::Ok
     };
@@ -231,6 +233,7 @@ impl Report<'_> {
         match self.exit {
             Exit::CmdFailed => ("failed", "the command failed"),
             Exit::Leak => ("leak", "kmemleak reported objects"),
+            Exit::Interrupted => ("unknown", "interrupted before kmemleak's scans completed"),
             _ if self.kmemleak.is_err() => ("unknown", "kmemleak unavailable, slab changes below"),
             _ => ("clean", "kmemleak reported nothing new"),
         }
@@ -361,7 +364,8 @@ fn report(out: &mut Out, t: &Tables, r: &Report<'_>) -> Result<(), Closed> {
     }
     crate::cmd::diff::show(out, t, Span::SinceStart, "run")?;
     if !json {
-        let interrupted = if r.interrupted { " (interrupted: scans not completed)" } else { "" };
+        let interrupted =
+            if r.interrupted && r.exit != Exit::Interrupted { " (interrupted: scans not completed)" } else { "" };
         outln!(out, "verdict: {verdict}: {why}{interrupted} (exit {})", r.exit as i32)?;
     }
     Ok(())
@@ -385,6 +389,7 @@ fn ktap(out: &mut Out, t: &Tables, r: &Report<'_>) -> Result<(), Closed> {
     match r.kmemleak {
         Err(e) => outln!(out, "ok 2 kmemleak # SKIP {e}"),
         Ok(()) if r.groups.objects() > 0 || r.groups.untracked_objects > 0 => outln!(out, "not ok 2 kmemleak"),
+        Ok(()) if r.exit == Exit::Interrupted => outln!(out, "not ok 2 kmemleak # interrupted"),
         Ok(()) => outln!(out, "ok 2 kmemleak"),
     }
 }
