@@ -101,11 +101,7 @@ fetch_busybox() {
     local dir=$CACHE/busybox deb tmp
     [[ -x $dir/bin/busybox ]] && return 0
     mkdir -p "$CACHE/debs"
-    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-        log "dpkg --add-architecture arm64"
-        as_root dpkg --add-architecture arm64
-        APT_UPDATED=0
-    fi
+    ensure_arch arm64
     # apt-get download runs as the unprivileged _apt user: give it a place it may write.
     tmp=$(mktemp -d)
     chmod 0777 "$tmp"

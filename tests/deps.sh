@@ -28,8 +28,6 @@ if ! command -v aarch64-linux-gnu-gcc >/dev/null || [ ! -e /usr/aarch64-linux-gn
     apt_install gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 fi
 if ! command -v aarch64-linux-musl-gcc >/dev/null || [ ! -e /lib/ld-musl-aarch64.so.1 ]; then
-    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-        if [ "$(id -u)" -eq 0 ]; then dpkg --add-architecture arm64; else sudo dpkg --add-architecture arm64; fi
-    fi
+    ensure_arch arm64
     apt_install musl:arm64 musl-dev:arm64
 fi

@@ -57,6 +57,14 @@ apt_install() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 }
 
+# ensure_arch ARCH: let dpkg/apt take packages for ARCH (multiarch); the package lists are
+# read again on the next install, since the ones already read have no ARCH packages.
+ensure_arch() {
+    dpkg --print-foreign-architectures | grep -qx "$1" && return 0
+    as_root dpkg --add-architecture "$1"
+    APT_UPDATED=0
+}
+
 # qemu_install PKG...: install QEMU packages, from backports on bookworm.
 qemu_install() {
     local missing=() p codename
