@@ -1,5 +1,5 @@
 //! Throughput of kmemleak report parsing and grouping on a large report: every report of
-//! ../shared/corpus/kmemleak concatenated (all eras and mail quirks, 208 objects) and
+//! tests/corpus/kmemleak concatenated (all eras and mail quirks, 208 objects) and
 //! repeated to ~32 MiB, i.e. tens of thousands of objects, more than a board shows after
 //! boot. Two measures: lines handed over from memory (the parser and the grouping alone),
 //! and the file read through `read_lines` as `kleak leaks --input` reads it. Target
@@ -13,7 +13,7 @@ use std::time::Instant;
 const ROUNDS: usize = 5;
 
 fn main() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/kmemleak");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/kmemleak");
     let mut names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
     names.sort();
     let mut one = Vec::new();

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for SECONDS each (default 600: the documented 10-minute run;
-# CI uses 30), seeded from ../shared/corpus. A crash is copied to
+# CI uses 30), seeded from tests/corpus. A crash is copied to
 # tests/fuzz-regressions/<target>/ so tests/fuzz_regressions.rs replays it on stable
 # forever; the run then fails.
 set -euo pipefail
@@ -14,7 +14,7 @@ for t in $targets; do
     seeds=fuzz/corpus/$t
     mkdir -p "$seeds"
     # Seeds: every real capture (plain files; the harness splits them as it needs).
-    for f in ../shared/corpus/*/*.txt tests/fixtures/*/proc/* tests/fixtures/lab/*.txt tests/fixtures/trace/* tests/fixtures/ring/* tests/fixtures/modsyms/*.seed; do
+    for f in tests/corpus/*/*.txt tests/fixtures/*/proc/* tests/fixtures/lab/*.txt tests/fixtures/trace/* tests/fixtures/ring/* tests/fixtures/modsyms/*.seed; do
         if [ -f "$f" ]; then cp -n "$f" "$seeds/$(echo "$f" | tr / _)" 2>/dev/null || true; fi
     done
     rm -rf "fuzz/artifacts/$t"

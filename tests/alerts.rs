@@ -9,19 +9,14 @@ mod common;
 use common::{json_lines, kleak, run, LiveTree};
 use flate2::read::GzDecoder;
 use std::io::Read;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-fn temp(name: &str) -> PathBuf {
-    common::temp(&format!("alerts-{name}"))
-}
-
 /// Unpacks a recorded series into one snapshot file each; returns their paths.
-fn unpack(series: &str) -> (PathBuf, Vec<String>) {
+fn unpack(series: &str) -> (common::TempDir, Vec<String>) {
     let gz = common::fixtures().join("series").join(format!("{series}.snaps.gz"));
     let mut text = String::new();
     GzDecoder::new(std::fs::File::open(&gz).unwrap()).read_to_string(&mut text).unwrap();
-    let dir = temp(series);
+    let dir = common::TempDir::new(&format!("alerts-{series}"));
     let mut files = Vec::new();
     for (i, snap) in text
         .split_inclusive('\n')
@@ -52,7 +47,7 @@ fn replay(series: &str, extra: &[&str]) -> (i32, Vec<serde_json::Value>, usize) 
     args.extend(files.iter().map(String::as_str));
     let (code, out, err) = run(&args);
     assert!(err.is_empty(), "{err}");
-    std::fs::remove_dir_all(dir).unwrap();
+    drop(dir);
     (code, json_lines(&out), files.len())
 }
 
@@ -133,7 +128,7 @@ fn replay_prints_the_lines_watch_would_print() {
     ascii.extend_from_slice(&args);
     let o = kleak().args(&ascii).env("LC_ALL", "en_US.UTF-8").output().unwrap();
     assert!(o.stdout.is_ascii());
-    std::fs::remove_dir_all(dir).unwrap();
+    drop(dir);
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Every real capture in ../shared/corpus parses, with the counts MANIFEST.json gives.
+//! Every real capture in tests/corpus parses, with the counts MANIFEST.json gives.
 
 mod common;
 

@@ -13,8 +13,8 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 /// The host fixture as a --root tree, with an empty stand-in kernel log.
-fn tree(name: &str) -> std::path::PathBuf {
-    let d = common::temp(&format!("ringlog-{name}"));
+fn tree(name: &str) -> common::TempDir {
+    let d = common::TempDir::new(&format!("ringlog-{name}"));
     std::fs::create_dir_all(d.join("proc")).unwrap();
     std::fs::create_dir_all(d.join("dev")).unwrap();
     for f in ["slabinfo", "vmstat", "meminfo"] {
@@ -237,7 +237,7 @@ fn a_log_on_a_full_file_system_resumes_when_space_comes_back() {
     // pages), the rest filled. As root only (mount).
     let is_root =
         std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false);
-    let mnt = common::temp("ringlog-tmpfs");
+    let mnt = common::TempDir::new("ringlog-tmpfs");
     let mounted = is_root
         && std::process::Command::new("mount")
             .args(["-t", "tmpfs", "-o", "size=64k", "kleak-test", s(&mnt)])
@@ -267,8 +267,7 @@ fn a_log_on_a_full_file_system_resumes_when_space_comes_back() {
     let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     assert_eq!(o.status.code(), Some(1), "{out}{err}");
     let (v, _) = records(&ring);
-    let _ = std::process::Command::new("umount").arg(&mnt).status();
-    let _ = std::fs::remove_dir_all(&mnt);
+    let _ = std::process::Command::new("umount").arg(mnt.path()).status();
     let warnings: Vec<&str> = err.lines().filter(|l| l.contains("kleak.ring")).collect();
     assert_eq!(warnings.len(), 2, "{err}");
     assert!(warnings[0].contains("No space left on device") && warnings[0].contains("alerts stay on the console"));

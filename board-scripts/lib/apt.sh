@@ -3,7 +3,7 @@
 # board-scripts/lab.sh: one place for the QEMU-from-backports trap.
 #
 # bookworm's qemu (7.2) conflicts with the qemu-utils 10.0 from bookworm-backports that
-# some images carry (see ../shared/lab-notes.md): on bookworm, QEMU comes from backports.
+# some images carry (see board-scripts/README.md): on bookworm, QEMU comes from backports.
 
 # as_root CMD...: run CMD as root (directly, or with sudo).
 as_root() {

@@ -448,7 +448,7 @@ mod test {
         (out, p)
     }
 
-    // Lines below are taken from ../shared/corpus/kmemleak (file named in each test).
+    // Lines below are taken from tests/corpus/kmemleak (file named in each test).
 
     #[test]
     fn debugfs_with_age_hex_dump_and_hashed_addresses() {

@@ -457,7 +457,7 @@ mod test {
         (out, p)
     }
 
-    // Lines below are taken from ../shared/corpus/slabinfo (file named in each test).
+    // Lines below are taken from tests/corpus/slabinfo (file named in each test).
 
     #[test]
     fn v2_1_slub_row() {

@@ -8,17 +8,57 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-/// A fresh, empty temporary directory named after `name` and this test process.
-pub fn temp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("kleak-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh, empty directory of one test's own, removed when dropped. Its name holds the
+/// test's `name`, the process id and a per-process counter, so two tests (or two calls in
+/// one test) never share one, whatever the thread count; nothing is removed but its own.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let d = std::env::temp_dir().join(format!("kleak-{name}-{}-{n}", std::process::id()));
+        std::fs::create_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display()));
+        TempDir(d)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// The directory as a str (test paths are ASCII).
+    pub fn str(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+
+    pub fn join(&self, p: impl AsRef<Path>) -> PathBuf {
+        self.0.join(p)
+    }
 }
 
-/// ../shared/corpus, beside the repository.
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// tests/corpus: real captures by other people (see its SOURCES.md), copied into the
+/// repository so a clone tests alone.
 pub fn corpus() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
 }
 
 /// tests/fixtures
@@ -28,7 +68,7 @@ pub fn fixtures() -> PathBuf {
 
 /// MANIFEST.json entries whose file starts with `dir/`.
 pub fn manifest(dir: &str) -> Vec<serde_json::Value> {
-    let text = std::fs::read_to_string(corpus().join("MANIFEST.json")).expect("../shared/corpus/MANIFEST.json");
+    let text = std::fs::read_to_string(corpus().join("MANIFEST.json")).expect("tests/corpus/MANIFEST.json");
     let all: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
     let prefix = format!("{dir}/");
     let v: Vec<_> = all.into_iter().filter(|e| e["file"].as_str().unwrap().starts_with(&prefix)).collect();
@@ -83,7 +123,7 @@ pub fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
 /// descriptor sees it): `grow(i, dropped)` gives the objects of cache `name` at step i.
 pub struct LiveTree {
     /// The tree.
-    pub dir: PathBuf,
+    pub dir: TempDir,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -97,7 +137,7 @@ pub fn slabinfo(name: &str, objs: u64) -> String {
 
 impl LiveTree {
     pub fn new(tag: &str, name: &'static str, grow: impl Fn(u64, bool) -> u64 + Send + 'static) -> Self {
-        let dir = temp(&format!("tree-{tag}"));
+        let dir = TempDir::new(&format!("tree-{tag}"));
         let proc_ = dir.join("proc");
         std::fs::create_dir_all(proc_.join("sys/vm")).unwrap();
         let fixture = fixtures().join("host-x86_64-6.18/proc");
@@ -120,11 +160,11 @@ impl LiveTree {
     }
 
     pub fn root(&self) -> &str {
-        self.dir.to_str().unwrap()
+        self.dir.str()
     }
 
     pub fn drop_caches(&self) -> String {
-        std::fs::read_to_string(Path::new(&self.dir).join("proc/sys/vm/drop_caches")).unwrap()
+        std::fs::read_to_string(self.dir.join("proc/sys/vm/drop_caches")).unwrap()
     }
 }
 
@@ -134,6 +174,5 @@ impl Drop for LiveTree {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
