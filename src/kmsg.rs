@@ -41,7 +41,7 @@ impl Kmsg {
         Ok(Kmsg { file, buf: vec![0u8; KMSG_BUF_BYTES].into_boxed_slice(), fill: 0, at_eof: false })
     }
 
-    /// The open log, to wait on with [`File::wait_readable`].
+    /// The open log, to wait on with [`crate::sys::poll`].
     pub fn file(&self) -> &File {
         &self.file
     }

@@ -148,3 +148,22 @@ pub const MAX_MODULE_SYMBOLS: usize = 4096;
 
 /// Bytes of their names (functions average ~20 bytes; each is cut at [`FRAME_BYTES`]).
 pub const MODULE_SYMBOL_BYTES: usize = 64 * 1024;
+
+// ---- watch --listen: the metrics endpoint (src/out/http.rs) ----
+
+/// Connections served at once. Prometheus scrapes one at a time (an HA pair: two); a
+/// connection past this gets a `503` at once and is closed.
+pub const HTTP_MAX_CONNS: usize = 8;
+
+/// Bytes of a request's line and headers. Prometheus sends ~300, a browser ~1,000; a
+/// request that does not end within this gets `431` and is closed.
+pub const HTTP_REQUEST_BYTES: usize = 4096;
+
+/// Seconds a connection may take from accept to the last byte of its reply; a slower one
+/// (a slowloris, a stalled reader) is closed.
+pub const HTTP_DEADLINE_SECS: f64 = 3.0;
+
+/// Bytes of the metrics body, rendered once per sample at the first scrape. 235 caches
+/// make ~40 KB; 1,024 caches with 64-byte names ~230 KB. A body past this is cut at a
+/// line, and kleak says so once.
+pub const HTTP_BODY_BYTES: usize = 256 * 1024;

@@ -254,22 +254,6 @@ impl File {
         }
     }
 
-    /// Waits up to `secs` seconds for the file to become readable (`poll(2)`, POLLIN).
-    /// `Ok(true)`: readable (or hung up: a read tells); `Ok(false)`: the time passed or a
-    /// signal arrived.
-    pub fn wait_readable(&self, secs: f64) -> Result<bool, Errno> {
-        let mut p = libc::pollfd { fd: self.fd, events: libc::POLLIN, revents: 0 };
-        let ms = (secs * 1000.0).ceil().clamp(0.0, i32::MAX as f64) as libc::c_int;
-        // SAFETY: p is one valid pollfd for the duration of the call.
-        let n = unsafe { libc::poll(&mut p, 1, ms) };
-        match n {
-            n if n > 0 => Ok(true),
-            0 => Ok(false),
-            _ if Errno::last() == Errno::EINTR => Ok(false),
-            _ => Err(Errno::last()),
-        }
-    }
-
     /// Size of the file in bytes (`fstat(2)`).
     pub fn size(&self) -> Result<u64, Errno> {
         // SAFETY: an all-zero stat is a valid value; fstat fills it.
@@ -351,19 +335,37 @@ pub fn process_cpu_secs() -> f64 {
 
 /// Sleeps `secs` seconds, waking early when a stop signal arrives. Returns false if the
 /// sleep was cut short by [`stop_requested`].
+pub fn sleep(secs: f64) -> bool {
+    let deadline = monotonic_secs() + secs;
+    loop {
+        let left = deadline - monotonic_secs();
+        if stop_requested() || left <= 0.0 {
+            return !stop_requested();
+        }
+        let _ = poll(&mut [], left);
+    }
+}
+
+/// A descriptor to wait on with [`poll`] (`struct pollfd`).
+pub type PollFd = libc::pollfd;
+
+/// `events` bits for [`PollFd`]: readable, writable.
+pub const POLLIN: i16 = libc::POLLIN;
+/// Writable.
+pub const POLLOUT: i16 = libc::POLLOUT;
+
+/// Waits up to `secs` seconds (0: just looks) for one of `fds` to be ready, or for a stop
+/// signal; the number of ready descriptors (0: the time passed or a signal arrived).
 ///
 /// SIGINT and SIGTERM are blocked while the stop flag is checked and unblocked by `ppoll`
 /// itself, atomically, as it starts to wait: a signal arriving between the check and the
-/// wait is delivered at once instead of after the whole interval.
-pub fn sleep(secs: f64) -> bool {
-    if secs <= 0.0 {
-        return !stop_requested();
-    }
-    let deadline = monotonic_secs() + secs;
+/// wait is delivered at once instead of after the whole wait.
+pub fn poll(fds: &mut [PollFd], secs: f64) -> Result<usize, Errno> {
+    let secs = secs.clamp(0.0, 1e9);
     // SAFETY: the sets are initialised by sigemptyset/sigaddset before sigprocmask reads
-    // them and writes `old`; ppoll is given no descriptors (null, 0), a valid timespec and
-    // the saved mask; the mask is restored before returning.
-    unsafe {
+    // them and writes `old`; ppoll gets a pointer to fds.len() live pollfd structs, a valid
+    // timespec and the saved mask; the mask is restored before returning.
+    let (n, err) = unsafe {
         let mut stops: libc::sigset_t = core::mem::zeroed();
         libc::sigemptyset(&mut stops);
         libc::sigaddset(&mut stops, libc::SIGINT);
@@ -373,17 +375,21 @@ pub fn sleep(secs: f64) -> bool {
         let mut waiting = old;
         libc::sigdelset(&mut waiting, libc::SIGINT);
         libc::sigdelset(&mut waiting, libc::SIGTERM);
-        loop {
-            let left = deadline - monotonic_secs();
-            if stop_requested() || left <= 0.0 {
-                break;
-            }
-            let ts = libc::timespec { tv_sec: left as _, tv_nsec: (left.fract() * 1e9) as _ };
-            libc::ppoll(core::ptr::null_mut(), 0, &ts, &waiting);
-        }
+        let n = if stop_requested() {
+            0
+        } else {
+            let ts = libc::timespec { tv_sec: secs as _, tv_nsec: (secs.fract() * 1e9) as _ };
+            libc::ppoll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, &ts, &waiting)
+        };
+        let err = Errno::last();
         libc::sigprocmask(libc::SIG_SETMASK, &old, core::ptr::null_mut());
+        (n, err)
+    };
+    match n {
+        n if n >= 0 => Ok(n as usize),
+        _ if err == Errno::EINTR => Ok(0),
+        _ => Err(err),
     }
-    !stop_requested()
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -478,6 +484,119 @@ pub fn euid() -> u32 {
 /// (kleak writes unbuffered, so nothing is lost).
 pub fn exit(code: i32) -> ! {
     std::process::exit(code)
+}
+
+// ---- Sockets (watch --listen) ----
+
+/// A listening TCP socket (non-blocking, close-on-exec), closed on drop.
+pub struct Listener(File);
+
+/// `socklen_t` of a `sockaddr_in6`, the larger of the two kinds kleak binds.
+const SOCKADDR_LEN: libc::socklen_t = core::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+
+/// `addr` as the sockaddr the kernel takes (an IPv4 one in the first bytes for IPv4).
+fn sockaddr(addr: std::net::SocketAddr) -> (libc::sockaddr_in6, libc::socklen_t) {
+    // SAFETY: all-zero is a valid sockaddr_in6 (and sockaddr_in).
+    let mut sa: libc::sockaddr_in6 = unsafe { core::mem::zeroed() };
+    match addr {
+        std::net::SocketAddr::V4(a) => {
+            let v4 = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: a.port().to_be(),
+                sin_addr: libc::in_addr { s_addr: u32::from_ne_bytes(a.ip().octets()) },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: sockaddr_in is smaller than sockaddr_in6 and both are plain data;
+            // the copy writes within `sa`.
+            unsafe { core::ptr::write((&mut sa as *mut libc::sockaddr_in6).cast(), v4) };
+            (sa, core::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t)
+        }
+        std::net::SocketAddr::V6(a) => {
+            sa.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            sa.sin6_port = a.port().to_be();
+            sa.sin6_addr.s6_addr = a.ip().octets();
+            sa.sin6_scope_id = a.scope_id();
+            (sa, SOCKADDR_LEN)
+        }
+    }
+}
+
+impl Listener {
+    /// Binds `addr` (port 0: one the kernel picks) and listens, with `backlog` waiting
+    /// connections at most. SO_REUSEADDR, so a restarted kleak gets its port back at once.
+    pub fn bind(addr: std::net::SocketAddr, backlog: i32) -> Result<Listener, Errno> {
+        let family = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
+        // SAFETY: plain syscall; the descriptor is owned by the File at once.
+        let fd = unsafe { libc::socket(family, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 {
+            return Err(Errno::last());
+        }
+        let file = File { fd };
+        let one: libc::c_int = 1;
+        let (sa, len) = sockaddr(addr);
+        // SAFETY: `one` and `sa` are live, initialised values of the sizes passed.
+        let r = unsafe {
+            let size = core::mem::size_of::<libc::c_int>() as libc::socklen_t;
+            if libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, (&one as *const libc::c_int).cast(), size) < 0
+                || libc::bind(fd, (&sa as *const libc::sockaddr_in6).cast(), len) < 0
+            {
+                -1
+            } else {
+                libc::listen(fd, backlog)
+            }
+        };
+        if r < 0 {
+            return Err(Errno::last());
+        }
+        Ok(Listener(file))
+    }
+
+    /// The port bound (the kernel's choice after binding port 0).
+    pub fn port(&self) -> Result<u16, Errno> {
+        // SAFETY: all-zero is a valid sockaddr_in6; getsockname writes at most `len` bytes.
+        let mut sa: libc::sockaddr_in6 = unsafe { core::mem::zeroed() };
+        let mut len = SOCKADDR_LEN;
+        // SAFETY: sa is writable for len bytes; len is a valid, writable socklen_t.
+        if unsafe { libc::getsockname(self.0.fd, (&mut sa as *mut libc::sockaddr_in6).cast(), &mut len) } < 0 {
+            return Err(Errno::last());
+        }
+        // sin_port and sin6_port sit at the same offset, after the family.
+        Ok(u16::from_be(sa.sin6_port))
+    }
+
+    /// Takes one waiting connection (non-blocking, close-on-exec); `None` when none waits.
+    pub fn accept(&self) -> Result<Option<File>, Errno> {
+        let flags = libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+        // SAFETY: null address and length: accept4 does not report the peer.
+        let fd = unsafe { libc::accept4(self.0.fd, core::ptr::null_mut(), core::ptr::null_mut(), flags) };
+        if fd >= 0 {
+            return Ok(Some(File { fd }));
+        }
+        match Errno::last() {
+            e if e == Errno::EAGAIN || e == Errno::EINTR => Ok(None),
+            // The peer gave up while waiting: nothing to take.
+            Errno(libc::ECONNABORTED) => Ok(None),
+            e => Err(e),
+        }
+    }
+
+    /// The descriptor, to wait on with [`poll`].
+    pub fn fd(&self) -> i32 {
+        self.0.fd
+    }
+}
+
+impl File {
+    /// One `send(2)` on a socket, without SIGPIPE: a peer that went away is `EPIPE`.
+    pub fn send(&self, bytes: &[u8]) -> Result<usize, Errno> {
+        // SAFETY: bytes is a live slice of exactly bytes.len() bytes.
+        let n = unsafe { libc::send(self.fd, bytes.as_ptr().cast(), bytes.len(), libc::MSG_NOSIGNAL) };
+        if n < 0 {
+            Err(Errno::last())
+        } else {
+            Ok(n as usize)
+        }
+    }
 }
 
 // ---- Directories and file systems ----

@@ -4,7 +4,7 @@
 
 mod common;
 
-use kleak::out::export::{csv_header, csv_sample, PromFile};
+use kleak::out::export::{csv_header, csv_sample, prometheus, Extra, PromFile};
 use kleak::out::{Out, Style, Target};
 use kleak::sample::{FsRoot, Sampler};
 use std::process::Command;
@@ -32,7 +32,8 @@ fn the_prometheus_file_parses_and_every_series_is_unique() {
     let path = std::env::temp_dir().join(format!("kleak-{}.prom", std::process::id()));
     let path = path.to_str().unwrap().to_string();
     let mut p = PromFile::new(&path);
-    p.write(&s.tables, [("slab", "kmalloc-128"), ("meminfo", "Unaccounted")].into_iter()).unwrap();
+    let suspects = [("slab", "kmalloc-128"), ("meminfo", "Unaccounted")].into_iter();
+    p.write(|f| prometheus(f, &s.tables, Extra { suspects, kmemleak: None, sample_secs: 0.001 })).unwrap();
     assert!(!std::path::Path::new(&format!("{path}.tmp")).exists(), "written to .tmp and renamed");
     let check = r#"
 import sys

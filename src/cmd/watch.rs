@@ -6,11 +6,14 @@
 
 use super::{report_skipped, report_status, start, summary};
 use crate::cli::{parse_duration, parse_minutes, parse_size, Ctx};
+use crate::cmd::leaks::LeakWatch;
 use crate::figures::UNACCOUNTED;
 use crate::kmsg::Kmsg;
+use crate::limits::HTTP_MAX_CONNS;
 use crate::limits::{MAX_ALERTS_SHOWN, MAX_PROCS_SHOWN, MAX_WATCH_PIDS, NAME_BYTES};
-use crate::out::export::{csv_header, csv_process, csv_sample, PromFile};
+use crate::out::export::{csv_header, csv_process, csv_sample, prometheus, Extra, PromFile};
 use crate::out::fmt::{Dur, Fit, Size};
+use crate::out::http::{parse_listen, Server};
 use crate::out::ringlog::{LogOpts, RingLog};
 use crate::out::view::{self, Span};
 use crate::out::{alert, note, Closed, Line, Out, Target};
@@ -92,6 +95,9 @@ pub struct WatchArgs {
     /// follow every user process; show the N whose RSS grew most
     #[argh(option, arg_name = "N")]
     pub procs: Option<usize>,
+    /// serve GET /metrics for Prometheus on [ADDR:]PORT (PORT alone: 127.0.0.1)
+    #[argh(option, arg_name = "[ADDR:]PORT", from_str_fn(parse_listen))]
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// The ring log options of `watch` and `run`, if `--log` was given.
@@ -138,6 +144,7 @@ impl Default for WatchArgs {
             prom: None,
             pid: Vec::new(),
             procs: None,
+            listen: None,
         }
     }
 }
@@ -176,6 +183,12 @@ pub struct Watch<R: Root> {
     shown: heapless::Vec<u16, MAX_PROCS_SHOWN>,
     /// Their PIDs (an exit or reused PID is told only for a process that was shown).
     shown_pids: heapless::Vec<u32, MAX_PROCS_SHOWN>,
+    /// kmemleak's scan dances (`--kmemleak-every`); its groups are metrics too.
+    pub kmemleak: Option<LeakWatch>,
+    /// The metrics endpoint (`--listen`).
+    pub server: Option<Server>,
+    /// Seconds the latest [`Watch::step`] took to read, parse and judge its sample.
+    pub sample_secs: f64,
 }
 
 impl<R: Root> Watch<R> {
@@ -203,6 +216,9 @@ impl<R: Root> Watch<R> {
             procs_shown: 0,
             shown: heapless::Vec::new(),
             shown_pids: heapless::Vec::new(),
+            kmemleak: None,
+            server: None,
+            sample_secs: 0.0,
         };
         let (t, root) = (&w.sampler.tables, w.sampler.root());
         w.verdicts.update(t, Some(root), t.times.cur, &mut |_: &Alert| {});
@@ -226,6 +242,7 @@ impl<R: Root> Watch<R> {
     /// Takes a sample at monotonic time `now`, prints its line and then its alerts; keeps
     /// the log, the Prometheus file and the kernel log up to date.
     pub fn step(&mut self, out: &mut Out, now: f64) -> Result<(), Closed> {
+        let started = sys::monotonic_secs();
         self.sampler.sample(now);
         report_status(&mut self.sampler);
         if let Some(p) = self.procs.as_mut() {
@@ -239,6 +256,7 @@ impl<R: Root> Watch<R> {
         self.proc_events(out, &was_shown)?;
         self.proc_lines(out)?;
         let r = self.judge(out, now);
+        self.sample_secs = sys::monotonic_secs() - started;
         self.kernel(now);
         self.keep(now);
         r
@@ -290,7 +308,22 @@ impl<R: Root> Watch<R> {
             }
             log.end_sample(now);
         }
-        let Some(prom) = self.prom.as_mut() else { return };
+        let Some(mut prom) = self.prom.take() else { return };
+        match prom.write(|f| self.metrics(f)) {
+            Ok(()) => self.prom_error = None,
+            Err(e) => {
+                if self.prom_error.is_none() {
+                    note(format_args!("--prom: {e}; trying again each sample"));
+                }
+                self.prom_error = Some(e);
+            }
+        }
+        self.prom = Some(prom);
+    }
+
+    /// The latest sample's metrics in Prometheus text format: what `--prom` files hold and
+    /// what `--listen` serves.
+    pub fn metrics(&self, w: &mut impl Write) {
         // Processes are named `comm[pid] figure` here, as in alerts.
         let mut names: heapless::Vec<Name<NAME_BYTES>, MAX_PROCS_SHOWN> = heapless::Vec::new();
         if let Some(p) = self.procs.as_ref() {
@@ -303,44 +336,70 @@ impl<R: Root> Watch<R> {
         fn pair<'s>(p: (&'static str, &'s str)) -> (&'s str, &'s str) {
             p
         }
+        let t = &self.sampler.tables;
         let suspects = self.verdicts.suspects(t).map(pair).chain(names.iter().map(|n| ("process", n.as_str())));
-        match prom.write(t, suspects) {
-            Ok(()) => self.prom_error = None,
-            Err(e) => {
-                if self.prom_error.is_none() {
-                    note(format_args!("--prom: {e}; trying again each sample"));
-                }
-                self.prom_error = Some(e);
-            }
-        }
+        let kmemleak = self.kmemleak.as_ref().map(|k| &k.groups);
+        prometheus(w, t, Extra { suspects, kmemleak, sample_secs: self.sample_secs });
     }
 
     /// Waits `secs` seconds before the next sample, reading the kernel log as it is
-    /// written (an OOM report reaches the ring log at once, not at the next sample). A
-    /// stand-in for /dev/kmsg that says end of file (a test's regular file) is looked at
-    /// every second instead. False when a stop was requested.
+    /// written (an OOM report reaches the ring log at once, not at the next sample) and
+    /// serving `--listen`'s requests as they come. A stand-in for /dev/kmsg that says end of
+    /// file (a test's regular file) is looked at every second instead. False when a stop
+    /// was requested.
     pub fn rest(&mut self, secs: f64) -> bool {
         let end = sys::monotonic_secs() + secs;
+        let mut look_at = sys::monotonic_secs() + 1.0;
         loop {
-            let left = end - sys::monotonic_secs();
-            let Some(k) = self.kmsg.as_ref().filter(|_| self.log.is_some() && left > 0.0) else {
-                return sys::sleep(left.max(0.0));
-            };
-            let ready = if k.at_eof {
-                sys::sleep(left.min(1.0))
-            } else {
-                // A poll that fails would fail again at once: look again in a second.
-                k.file().wait_readable(left).unwrap_or_else(|_| sys::sleep(left.min(1.0)))
-            };
+            let now = sys::monotonic_secs();
+            let mut wait = end - now;
+            let mut fds: heapless::Vec<sys::PollFd, { HTTP_MAX_CONNS + 2 }> = heapless::Vec::new();
+            let kmsg = self.kmsg.as_ref().filter(|_| self.log.is_some());
+            match kmsg {
+                Some(k) if k.at_eof => wait = wait.min(look_at - now),
+                Some(k) => {
+                    let _ = fds.push(sys::PollFd { fd: k.file().fd(), events: sys::POLLIN, revents: 0 });
+                }
+                None => {}
+            }
+            if let Some(s) = &self.server {
+                s.fds(&mut fds);
+                wait = s.next_deadline().map_or(wait, |d| wait.min(d - now));
+            }
+            let polled = sys::poll(&mut fds, wait.max(0.0));
             if sys::stop_requested() {
                 return false;
             }
-            if ready {
-                let now = sys::monotonic_secs();
+            if polled.is_err() {
+                // A poll that fails would fail again at once: look again in a second.
+                sys::sleep(wait.clamp(0.0, 1.0));
+            }
+            let now = sys::monotonic_secs();
+            let kmsg_due = match kmsg {
+                Some(k) if k.at_eof => now >= look_at,
+                Some(_) => polled.is_err() || fds[0].revents != 0,
+                None => false,
+            };
+            if kmsg_due {
+                look_at = now + 1.0;
                 self.kernel(now);
                 if let Some(log) = self.log.as_mut() {
                     log.end_sample(now);
                 }
+            }
+            if let Some(mut s) = self.server.take() {
+                let cut = s.stats.cut;
+                s.serve(&fds, now, self.sampler.tables.samples, |b| self.metrics(b));
+                if cut == 0 && s.stats.cut > 0 {
+                    note(format_args!(
+                        "--listen: metrics cut at {} KiB: raise HTTP_BODY_BYTES in src/limits.rs",
+                        crate::limits::HTTP_BODY_BYTES / 1024
+                    ));
+                }
+                self.server = Some(s);
+            }
+            if now >= end {
+                return true;
             }
         }
     }
@@ -519,6 +578,10 @@ impl<R: Root> Watch<R> {
                     j.str("log", &l.opts().path).u64("log_records", l.records).u64("log_records_lost", l.lost);
                     j.u64("log_syncs", l.syncs).u64("oom_reports", l.ooms as u64);
                 }
+                if let Some(s) = &self.server {
+                    j.u64("scrapes", s.stats.served).u64("scrapes_refused", s.stats.refused + s.stats.busy);
+                    j.u64("scrapes_dropped", s.stats.dropped);
+                }
             });
         }
         let h = out.style.human;
@@ -551,6 +614,11 @@ impl<R: Root> Watch<R> {
         if let Some(l) = &self.log {
             let lost = l.lost;
             outln!(out, "log {}: {} records ({lost} lost), {} flushes", l.opts().path, l.records, l.syncs)?;
+        }
+        if let Some(s) = &self.server {
+            let st = s.stats;
+            let (refused, dropped) = (st.refused + st.busy, st.dropped);
+            outln!(out, "http://{}/metrics: {} scrapes, {refused} refused, {dropped} dropped", s.addr, st.served)?;
         }
         let grown = crate::cmd::top::top_growers(t, 5, Span::SinceStart);
         if !grown.is_empty() {
@@ -713,8 +781,9 @@ pub fn run(ctx: &mut Ctx, args: &WatchArgs) -> Result<Exit, Error> {
         ));
     }
     let s = start(ctx)?;
-    let mut kl = args.kmemleak_every.map(|every| crate::cmd::leaks::LeakWatch::open(ctx, every)).transpose()?;
+    let kmemleak = args.kmemleak_every.map(|every| LeakWatch::open(ctx, every)).transpose()?;
     let mut w = Watch::with_policy(s, args.policy(), args.check_reclaim);
+    w.kmemleak = kmemleak;
     w.batch.max = args.max_alerts;
     if !args.pid.is_empty() || args.procs.is_some() {
         w.follow(Procs::new(ctx.root.clone(), &args.pid), args.procs.unwrap_or(MAX_PROCS_SHOWN));
@@ -745,6 +814,11 @@ pub fn run(ctx: &mut Ctx, args: &WatchArgs) -> Result<Exit, Error> {
         }
     }
     w.prom = args.prom.as_deref().map(PromFile::new);
+    if let Some(addr) = args.listen {
+        let s = Server::bind(addr).map_err(|e| Error::env(format_args!("--listen {addr}: {e}")))?;
+        note(format_args!("serving http://{}/metrics", s.addr));
+        w.server = Some(s);
+    }
     if args.csv {
         // CSV on standard output; everything else on standard error.
         let text = Out::new(Target::Fd(2), ctx.out.style);
@@ -784,7 +858,7 @@ pub fn run(ctx: &mut Ctx, args: &WatchArgs) -> Result<Exit, Error> {
         w.keep(sys::monotonic_secs());
         let mut n = 1;
         loop {
-            if let Some(k) = kl.as_mut() {
+            if let Some(k) = w.kmemleak.as_mut() {
                 k.poll(out, w.sampler.tables.times.elapsed(), sys::monotonic_secs())?;
                 if let Some(log) = w.log.as_mut() {
                     k.log_fresh(log, sys::monotonic_secs());
@@ -801,7 +875,7 @@ pub fn run(ctx: &mut Ctx, args: &WatchArgs) -> Result<Exit, Error> {
         }
         Ok(())
     })();
-    if let Some(k) = kl.as_mut() {
+    if let Some(k) = w.kmemleak.as_mut() {
         k.end();
     }
     let (elapsed, samples) = (w.sampler.tables.times.elapsed(), w.sampler.tables.samples);

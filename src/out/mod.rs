@@ -7,6 +7,7 @@
 pub mod alert;
 pub mod export;
 pub mod fmt;
+pub mod http;
 pub mod ringlog;
 pub mod view;
 
