@@ -291,3 +291,54 @@ fn kmemleak_dances_in_watch_allocate_nothing_after_start() {
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(n, 0);
 }
+
+#[test]
+fn serving_metrics_allocates_nothing_per_request() {
+    // `watch --listen`: a client thread scrapes (and asks badly) while this thread samples
+    // and rests; only this thread's allocations are counted, the client's are its own.
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let tree = common::fixtures().join("host-x86_64-6.18");
+    let mut s = Sampler::new(FsRoot::tree(tree.to_str().unwrap()));
+    s.sample(0.0);
+    let mut w = Watch::new(s);
+    w.server = Some(kleak::out::http::Server::bind("127.0.0.1:0".parse().unwrap()).unwrap());
+    let addr = w.server.as_ref().unwrap().addr;
+    let asked = std::sync::Arc::new(AtomicU32::new(0));
+    let client = {
+        let asked = asked.clone();
+        std::thread::spawn(move || {
+            for i in 0..300u32 {
+                let mut c = std::net::TcpStream::connect(addr).unwrap();
+                let req: &[u8] = match i % 3 {
+                    0 | 1 => b"GET /metrics HTTP/1.1\r\nHost: kleak\r\n\r\n",
+                    _ => b"POST /metrics HTTP/1.1\r\n\r\n",
+                };
+                c.write_all(req).unwrap();
+                let mut reply = Vec::new();
+                c.read_to_end(&mut reply).unwrap();
+                assert!(reply.starts_with(if i % 3 < 2 { b"HTTP/1.1 200" } else { b"HTTP/1.1 405" }));
+                asked.store(i + 1, Ordering::Relaxed);
+            }
+        })
+    };
+    let mut out = Out::new(Target::Null, Style::default());
+    let mut i = 1;
+    // Warm up: the first scrapes (a first render of the body).
+    while asked.load(Ordering::Relaxed) < 10 {
+        w.step(&mut out, i as f64).unwrap();
+        w.rest(0.005);
+        i += 1;
+    }
+    let n = allocations(|| {
+        while asked.load(Ordering::Relaxed) < 300 {
+            w.step(&mut out, i as f64).unwrap();
+            w.rest(0.005);
+            i += 1;
+        }
+    });
+    client.join().unwrap();
+    let stats = w.server.as_ref().unwrap().stats;
+    assert_eq!((stats.served, stats.refused, stats.dropped), (200, 100, 0), "{stats:?}");
+    assert_eq!(n, 0, "{i} samples");
+}

@@ -1,0 +1,300 @@
+//! `watch --listen`: the metrics endpoint, checked from outside like Prometheus sees it.
+//! The body is parsed by the Python prometheus_client parser and checked by `promtool`;
+//! bad requests (1 MB of header, POST, `/../`, a slowloris, more connections than slots)
+//! are refused while sampling goes on; 1,000 scrapes leave kleak's RSS flat.
+
+mod common;
+
+use common::{kleak, LiveTree, TempDir};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A `kleak watch --listen 127.0.0.1:0` running on a tree; JSON lines go to a file.
+struct Served {
+    child: Child,
+    addr: SocketAddr,
+    stdout: std::path::PathBuf,
+    _dir: TempDir,
+}
+
+impl Served {
+    fn start(name: &str, root: &str, extra: &[&str]) -> Served {
+        let dir = TempDir::new(name);
+        let stdout = dir.join("stdout");
+        let mut child = kleak()
+            .args(["--root", root, "--json", "watch", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(std::fs::File::create(&stdout).unwrap())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // kleak tells where it listens, on stderr, before its first sample line.
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        let addr = loop {
+            line.clear();
+            assert!(err.read_line(&mut line).unwrap() > 0, "kleak ended before listening");
+            if let Some(rest) = line.strip_prefix("kleak: serving http://") {
+                break rest.trim_end().strip_suffix("/metrics").unwrap().parse().unwrap();
+            }
+        };
+        // Keep draining stderr so kleak never blocks on it.
+        std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+        Served { child, addr, stdout, _dir: dir }
+    }
+
+    /// Sends `request` on a new connection; the reply's status and body (status 0 when the
+    /// connection was reset or closed without a reply).
+    fn ask(&self, request: &[u8]) -> (u16, String) {
+        let mut s = TcpStream::connect(self.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let _ = s.write_all(request);
+        let mut reply = Vec::new();
+        let _ = s.read_to_end(&mut reply);
+        let text = String::from_utf8_lossy(&reply).into_owned();
+        let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_string();
+        (status, body)
+    }
+
+    fn scrape(&self) -> String {
+        let (status, body) = self.ask(b"GET /metrics HTTP/1.1\r\nHost: kleak\r\nAccept: text/plain\r\n\r\n");
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Stops kleak with SIGTERM; its JSON lines.
+    fn stop(mut self) -> Vec<serde_json::Value> {
+        unsafe_kill(self.child.id() as i32, 15);
+        let status = self.child.wait().unwrap();
+        assert_eq!(status.code(), Some(0));
+        common::json_lines(&std::fs::read_to_string(&self.stdout).unwrap())
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn unsafe_kill(pid: i32, sig: i32) {
+    Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status().unwrap();
+}
+
+/// The value of the series `name{labels}` (labels as written by kleak), if present.
+fn value(body: &str, series: &str) -> Option<f64> {
+    body.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+fn samples(body: &str) -> f64 {
+    value(body, "kleak_samples_total").expect("kleak_samples_total")
+}
+
+#[test]
+fn scrapes_parse_and_name_the_leaking_cache() {
+    let tree = LiveTree::new("listen", "leaky_cache", |i, _| 1000 + 300 * i);
+    let k = Served::start("listen-parse", tree.root(), &["--interval", "0.05", "--window", "2s"]);
+    assert_eq!(k.addr.ip().to_string(), "127.0.0.1");
+    // Scrape until the verdict shows (2 s of window, plus emulation's slowness).
+    let started = Instant::now();
+    let suspect = r#"kleak_leak_suspect{source="slab",name="leaky_cache"}"#;
+    let body = loop {
+        let body = k.scrape();
+        if value(&body, suspect) == Some(1.0) {
+            break body;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "no suspect after 60 s:\n{body}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let dir = TempDir::new("listen-parse-body");
+    let path = dir.join("metrics");
+    std::fs::write(&path, &body).unwrap();
+    let check = r#"
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+for fam in text_string_to_metric_families(open(sys.argv[1]).read()):
+    assert fam.documentation, fam.name
+    for s in fam.samples:
+        print(fam.type, s.name, dict(sorted(s.labels.items())), float(s.value))
+"#;
+    let o = Command::new("python3").args(["-c", check, path.to_str().unwrap()]).output().expect("python3");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let parsed = String::from_utf8(o.stdout).unwrap();
+    for want in [
+        "gauge kleak_up {} 1.0",
+        "counter kleak_samples_total {}",
+        "gauge kleak_sample_seconds {}",
+        "gauge kleak_build_info {'arch': ",
+        "gauge kleak_slab_bytes {'cache': 'leaky_cache'}",
+        "gauge kleak_leak_suspect {'name': 'leaky_cache', 'source': 'slab'} 1.0",
+        "gauge kleak_meminfo_bytes {'name': 'Unaccounted'}",
+    ] {
+        assert!(parsed.contains(want), "{want} not in:\n{parsed}");
+    }
+    // The next scrape is a later sample.
+    let before = samples(&body);
+    let started = Instant::now();
+    while samples(&k.scrape()) <= before {
+        assert!(started.elapsed() < Duration::from_secs(30), "sampling stopped");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    match Command::new("promtool").args(["check", "metrics"]).stdin(std::fs::File::open(&path).unwrap()).output() {
+        Ok(o) => assert!(
+            o.status.success(),
+            "promtool: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(_) => common::skip("promtool check metrics", "promtool not installed (tests/deps.sh installs it)"),
+    }
+    let lines = k.stop();
+    let summary = lines.iter().find(|l| l["kind"] == "summary").unwrap();
+    assert!(summary["scrapes"].as_u64().unwrap() >= 2, "{summary}");
+}
+
+#[test]
+fn bad_requests_are_refused_while_sampling_goes_on() {
+    let tree = LiveTree::new("listen-bad", "leaky_cache", |i, _| 1000 + i);
+    let k = Served::start("listen-bad", tree.root(), &["--interval", "0.05"]);
+    let before = samples(&k.scrape());
+    // 1 MB of header: refused once the request buffer is full (or reset while sending).
+    let mut huge = b"GET /metrics HTTP/1.1\r\nX-Big: ".to_vec();
+    huge.resize(1 << 20, b'a');
+    let (status, _) = k.ask(&huge);
+    assert!(status == 431 || status == 0, "1 MB header: {status}");
+    assert_eq!(k.ask(b"POST /metrics HTTP/1.1\r\nContent-Length: 3\r\n\r\nx=1").0, 405);
+    assert_eq!(k.ask(b"GET /../metrics HTTP/1.1\r\n\r\n").0, 404);
+    assert_eq!(k.ask(b"GET /metrics/../../etc/passwd HTTP/1.1\r\n\r\n").0, 404);
+    assert_eq!(k.ask(b"GET / HTTP/1.1\r\n\r\n").0, 404);
+    assert_eq!(k.ask(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n").0, 400, "a TLS hello");
+
+    // A slowloris, a header line now and then, never done: closed at its deadline (3 s,
+    // HTTP_DEADLINE_SECS), while a normal scrape is served meanwhile.
+    let mut slow = TcpStream::connect(k.addr).unwrap();
+    slow.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let opened = Instant::now();
+    slow.write_all(b"GET /metrics HTTP/1.1\r\n").unwrap();
+    let mut served_meanwhile = false;
+    let closed_after = loop {
+        let mut b = [0u8; 256];
+        match slow.read(&mut b) {
+            Ok(_) => break opened.elapsed(),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => break opened.elapsed(),
+        }
+        if slow.write_all(b"X-Slow: 1\r\n").is_err() {
+            break opened.elapsed();
+        }
+        if !served_meanwhile {
+            k.scrape();
+            served_meanwhile = true;
+        }
+        assert!(opened.elapsed() < Duration::from_secs(30), "the slowloris was never closed");
+    };
+    assert!(served_meanwhile);
+    assert!(closed_after >= Duration::from_millis(2900), "closed after {closed_after:?}, before its deadline");
+
+    // Every slot taken by a silent connection: the next one gets a 503, at once.
+    let idle: Vec<TcpStream> = (0..8).map(|_| TcpStream::connect(k.addr).unwrap()).collect();
+    let t = Instant::now();
+    let mut status = 0;
+    while status != 503 {
+        // A slot is only taken once kleak has accepted the connection: try again.
+        status = k.ask(b"GET /metrics HTTP/1.1\r\n\r\n").0;
+        assert!(t.elapsed() < Duration::from_secs(20), "no 503 with every slot taken: {status}");
+    }
+    // Their deadline frees the slots.
+    let t = Instant::now();
+    while k.ask(b"GET /metrics HTTP/1.1\r\n\r\n").0 != 200 {
+        assert!(t.elapsed() < Duration::from_secs(30), "slots never freed");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(idle);
+    let after = samples(&k.scrape());
+    assert!(after > before + 10.0, "sampling went on: {before} -> {after} samples");
+    let lines = k.stop();
+    let summary = lines.iter().find(|l| l["kind"] == "summary").unwrap();
+    assert!(summary["scrapes_refused"].as_u64().unwrap() >= 6, "{summary}");
+    assert!(summary["scrapes_dropped"].as_u64().unwrap() >= 9, "{summary}");
+    assert_eq!(lines.iter().filter(|l| l["kind"] == "sample").count() as f64, summary["samples"].as_f64().unwrap());
+}
+
+/// Resident set of `pid` in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_thousand_scrapes_keep_rss_flat() {
+    let tree = LiveTree::new("listen-rss", "leaky_cache", |i, _| 1000 + 300 * i);
+    let k = Served::start("listen-rss", tree.root(), &["--interval", "0.02", "--window", "2s"]);
+    for _ in 0..200 {
+        k.scrape();
+    }
+    let before = rss_kib(k.child.id());
+    for _ in 0..1000 {
+        k.scrape();
+    }
+    let after = rss_kib(k.child.id());
+    eprintln!("RSS after 200 scrapes {before} KiB, after 1,200 {after} KiB");
+    // No allocation per request (tests/no_alloc.rs counts); under qemu-user the process
+    // is the emulator too, whose translated code grows a little.
+    assert!(after <= before + 64, "RSS grew from {before} to {after} KiB over 1,000 scrapes");
+    let lines = k.stop();
+    let summary = lines.iter().find(|l| l["kind"] == "summary").unwrap();
+    assert_eq!(summary["scrapes"].as_u64(), Some(1200), "{summary}");
+}
+
+#[test]
+fn listen_works_with_log_procs_and_kmemleak_groups_are_metrics() {
+    // A tree with a real kmemleak report in a regular file standing in for debugfs.
+    let tree = LiveTree::new("listen-km", "leaky_cache", |i, _| 1000 + i);
+    let debug = tree.dir.join("sys/kernel/debug");
+    std::fs::create_dir_all(&debug).unwrap();
+    std::fs::copy(common::corpus().join("kmemleak/syzbot-email_10.txt"), debug.join("kmemleak")).unwrap();
+    let log = tree.dir.join("ring");
+    let k = Served::start(
+        "listen-km",
+        tree.root(),
+        &["--interval", "0.05", "--kmemleak-every", "1", "--procs", "3", "--log", log.to_str().unwrap()],
+    );
+    let t = Instant::now();
+    let body = loop {
+        let body = k.scrape();
+        if body.contains("kleak_kmemleak_objects{") {
+            break body;
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "no kmemleak groups:\n{body}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let groups: Vec<&str> = body.lines().filter(|l| l.starts_with("kleak_kmemleak_objects{fingerprint=\"")).collect();
+    assert!(groups.len() >= 2, "{body}");
+    assert!(body.contains("# TYPE kleak_kmemleak_bytes gauge\n"));
+    let objects: f64 = groups.iter().map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap()).sum();
+    assert_eq!(objects, 21.0, "the report's 21 objects");
+    k.stop();
+    assert!(std::fs::metadata(&log).unwrap().len() > 0);
+}
+
+#[test]
+fn listen_binds_only_where_told() {
+    // A port alone is loopback; `:PORT` is refused (write 0.0.0.0:PORT), like a bad port.
+    let (code, _, err) = common::run(&["watch", "--listen", ":9447", "--count", "1"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("0.0.0.0:9447"), "{err}");
+    let (code, _, err) = common::run(&["watch", "--listen", "localhost:80", "--count", "1"]);
+    assert_eq!(code, 2, "{err}");
+    // A port in use is an environment error, named.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let tree = common::fixtures().join("host-x86_64-6.18");
+    let (code, _, err) = common::run(&["--root", tree.to_str().unwrap(), "watch", "--listen", &port, "--count", "1"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains(&format!("--listen 127.0.0.1:{port}: ")), "{err}");
+}
