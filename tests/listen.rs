@@ -298,3 +298,178 @@ fn listen_binds_only_where_told() {
     assert_eq!(code, 3, "{err}");
     assert!(err.contains(&format!("--listen 127.0.0.1:{port}: ")), "{err}");
 }
+
+// ---- The farm: board-scripts/prometheus/ and a real Prometheus ----
+
+fn farm() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("board-scripts/prometheus")
+}
+
+/// Runs a tool in board-scripts/prometheus; None when it is not installed.
+fn tool(program: &str, args: &[&str]) -> Option<std::process::Output> {
+    Command::new(program).args(args).current_dir(farm()).output().ok()
+}
+
+#[test]
+fn the_rules_and_the_example_config_pass_promtool() {
+    let Some(o) = tool("promtool", &["check", "rules", "kleak.rules.yml"]) else {
+        return common::skip("promtool checks", "promtool not installed (tests/deps.sh installs Debian's prometheus)");
+    };
+    let text = |o: &std::process::Output| {
+        format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    };
+    assert!(o.status.success() && text(&o).contains("SUCCESS: 4 rules found"), "{}", text(&o));
+    // The rules' own unit tests: each alert fires when it should, and not before.
+    let o = tool("promtool", &["test", "rules", "kleak.rules.test.yml"]).unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let o = tool("promtool", &["check", "config", "prometheus.yml"]).unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+/// The PromQL expressions of the dashboard: every panel's targets and the annotations,
+/// with Grafana's variables given values Prometheus takes.
+fn dashboard_exprs() -> Vec<String> {
+    let d: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(farm().join("kleak-dashboard.json")).unwrap()).unwrap();
+    let mut exprs = Vec::new();
+    for p in d["panels"].as_array().unwrap() {
+        for t in p["targets"].as_array().unwrap() {
+            exprs.push(t["expr"].as_str().unwrap().to_string());
+        }
+    }
+    for a in d["annotations"]["list"].as_array().unwrap() {
+        exprs.push(a["expr"].as_str().unwrap().to_string());
+    }
+    exprs.iter().map(|e| e.replace("$instance", ".*").replace("$__range", "5m")).collect()
+}
+
+/// `GET path` over HTTP/1.0 (no chunked replies); status and body.
+fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let Ok(mut s) = TcpStream::connect(addr) else { return (0, String::new()) };
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let _ = write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+    let mut reply = Vec::new();
+    let _ = s.read_to_end(&mut reply);
+    let text = String::from_utf8_lossy(&reply).into_owned();
+    let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, text.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_string())
+}
+
+/// Prometheus's instant query API: the result vector.
+fn query(addr: SocketAddr, promql: &str) -> Vec<serde_json::Value> {
+    let mut q = String::new();
+    for b in promql.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' => q.push(b as char),
+            _ => q.push_str(&format!("%{b:02X}")),
+        }
+    }
+    let (status, body) = get(addr, &format!("/api/v1/query?query={q}"));
+    assert_eq!(status, 200, "{promql}: {body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["status"], "success", "{promql}: {body}");
+    v["data"]["result"].as_array().cloned().unwrap_or_default()
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_real_prometheus_scrapes_kleak_and_sees_the_leak() {
+    if Command::new("prometheus").arg("--version").output().is_err() {
+        return common::skip(
+            "a_real_prometheus_scrapes_kleak_and_sees_the_leak",
+            "no prometheus binary (tests/deps.sh installs Debian's prometheus)",
+        );
+    }
+    // A leaking tree with a kmemleak report, so every metric the dashboard uses exists.
+    let tree = LiveTree::new("prometheus", "leaky_cache", |i, _| 1000 + 300 * i);
+    let debug = tree.dir.join("sys/kernel/debug");
+    std::fs::create_dir_all(&debug).unwrap();
+    std::fs::copy(common::corpus().join("kmemleak/syzbot-email_10.txt"), debug.join("kmemleak")).unwrap();
+    let k = Served::start(
+        "prometheus-kleak",
+        tree.root(),
+        &["--interval", "0.05", "--window", "2s", "--kmemleak-every", "1"],
+    );
+    let dir = TempDir::new("prometheus");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let prom: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}\nscrape_configs:\n  - job_name: kleak\n    static_configs:\n      - targets: ['{}']\n",
+        farm().join("kleak.rules.yml").display(),
+        k.addr
+    );
+    std::fs::write(dir.join("prometheus.yml"), config).unwrap();
+    let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
+    let _p = Killed(
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
+            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+            .arg(format!("--web.listen-address={prom}"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    let started = Instant::now();
+    let prom_log = || std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default();
+    while get(prom, "/-/ready").0 != 200 {
+        assert!(started.elapsed() < Duration::from_secs(60), "Prometheus never ready:\n{}", prom_log());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Two scrapes, and the leak judged: the suspect is in Prometheus.
+    let suspects = loop {
+        let scrapes = query(prom, "count_over_time(kleak_samples_total[10m])");
+        let scraped = scrapes.first().and_then(|r| r["value"][1].as_str()?.parse::<u32>().ok()).unwrap_or(0);
+        let suspects = query(prom, "kleak_leak_suspect");
+        if scraped >= 2 && suspects.iter().any(|s| s["metric"]["name"] == "leaky_cache") {
+            break suspects;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "{scraped} scrapes, suspects {suspects:?}\n{}",
+            prom_log()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let s = suspects.iter().find(|s| s["metric"]["name"] == "leaky_cache").unwrap();
+    assert_eq!(
+        (&s["metric"]["source"], &s["metric"]["job"], &s["value"][1]),
+        (&"slab".into(), &"kleak".into(), &"1".into())
+    );
+    assert_eq!(query(prom, "kleak_up")[0]["value"][1], "1");
+    // The dashboard asks only for metrics kleak serves, in PromQL Prometheus accepts.
+    let body = loop {
+        let body = k.scrape();
+        if body.contains("# TYPE kleak_kmemleak_objects ") {
+            break body;
+        }
+        assert!(started.elapsed() < Duration::from_secs(90), "no kmemleak groups:\n{body}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let served: std::collections::HashSet<&str> =
+        body.lines().filter_map(|l| l.strip_prefix("# TYPE ")?.split(' ').next()).collect();
+    for e in dashboard_exprs() {
+        for name in e.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| w.starts_with("kleak_")) {
+            assert!(served.contains(name), "the dashboard's {name} is not served:\n{e}");
+        }
+        query(prom, &e);
+    }
+    // The rules loaded, and none fails to evaluate.
+    let (_, rules) = get(prom, "/api/v1/rules");
+    let rules: serde_json::Value = serde_json::from_str(&rules).unwrap();
+    let names: Vec<&str> =
+        rules["data"]["groups"][0]["rules"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["KleakSuspectLeak", "KleakUnaccountedRising", "KleakKmemleakObjects", "KleakDown"]);
+    for r in rules["data"]["groups"][0]["rules"].as_array().unwrap() {
+        assert_ne!(r["health"], "err", "{r}");
+    }
+    k.stop();
+}
