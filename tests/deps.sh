@@ -6,7 +6,7 @@
 #  - Debian's musl for arm64 (aarch64-linux-musl-gcc for test programs, and the loader
 #    /lib/ld-musl-aarch64.so.1 that QEMU runs them with)
 #  - qemu-aarch64-static (qemu-user-static; from backports on bookworm: lib/apt.sh)
-#  - prometheus and promtool (Debian's prometheus package)
+#  - prometheus and promtool (Debian's prometheus package); chromium (headless, for SVG)
 set -euo pipefail
 
 for t in aarch64-unknown-linux-musl x86_64-unknown-linux-musl aarch64-unknown-linux-gnu; do
@@ -26,6 +26,8 @@ python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install -q p
 # Prometheus and promtool for tests/listen.rs (rules, config, a real server on a free
 # port; the package's own service, where systemd starts it, listens on 9090 and is not used).
 if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then apt_install prometheus; fi
+# A real browser renders kleak plot's SVG in tests/plot.rs (headless screenshot).
+command -v chromium >/dev/null || apt_install chromium
 command -v cc >/dev/null || apt_install gcc libc6-dev
 # kleak trace: cross gcc + glibc for aarch64; musl for arm64 from the multiarch archive.
 if ! command -v aarch64-linux-gnu-gcc >/dev/null || [ ! -e /usr/aarch64-linux-gnu/lib/libc.so ]; then

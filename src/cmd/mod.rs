@@ -7,6 +7,7 @@ pub mod doctor;
 pub mod kmemleak;
 pub mod leaks;
 pub mod log;
+pub mod plot;
 pub mod replay;
 pub mod run;
 pub mod snapshot;

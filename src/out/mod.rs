@@ -8,7 +8,9 @@ pub mod alert;
 pub mod export;
 pub mod fmt;
 pub mod http;
+pub mod jsonread;
 pub mod ringlog;
+pub mod svg;
 pub mod view;
 
 use crate::limits::LINE_BYTES;
