@@ -26,7 +26,9 @@
 //!   `Unaccounted` remainder of meminfo).
 //! - [`out`] formats lines into a fixed buffer and writes each one whole; its exports
 //!   ([`out::export`]: CSV rows, the Prometheus textfile) and the ring log's records
-//!   ([`out::ringlog`]) are built the same way.
+//!   ([`out::ringlog`]) are built the same way. `watch --listen` serves that Prometheus body
+//!   over HTTP ([`out::http`]: no thread; the wait between samples is one `poll` on the
+//!   socket and the kernel log), and [`out::svg`] draws a ring log for `kleak plot`.
 //!
 //! Processes take the same road as caches: [`procs`] keeps each followed process's
 //! `/proc/PID/statm` open and re-reads it with `pread` ([`parse::proc_pid`] parses it),
