@@ -57,11 +57,10 @@ pub fn read(path: &str) -> Result<Soak, Errno> {
     let scan = ring::scan(path)?;
     let file = File::open(&[path.as_bytes()], Mode::Read)?;
     let mut buf = vec![0u8; ring::HEADER + ring::MAX_PAYLOAD];
-    let mut soak = Soak::default();
-    soak.totals =
-        TOTALS.iter().map(|n| Series { name: n.to_string(), legend: String::new(), points: Vec::new() }).collect();
-    // Every cache's growth after each sample that moved it.
-    let mut moved: Vec<(String, i64, Vec<(f64, i64)>)> = Vec::new();
+    let series = |name: &str| Series { name: name.to_string(), legend: String::new(), points: vec![] };
+    let mut soak = Soak { totals: TOTALS.iter().map(|n| series(n)).collect(), ..Soak::default() };
+    // Every cache's growth since the first sample, after each sample that moved it.
+    let mut moved: Vec<Series> = Vec::new();
     // Time is the samples' and alerts' elapsed seconds; a restart of kleak (a new run in
     // the same file) carries on from where the run before it ended.
     let (mut base, mut x, mut started) = (0.0, 0.0f64, false);
@@ -86,13 +85,13 @@ pub fn read(path: &str) -> Result<Soak, Errno> {
                 for m in members(json, "movers") {
                     let (name, v) = m.rsplit_once(':').unwrap_or((m, "0"));
                     let (name, d) = (name.trim_matches('"'), crate::parse::parse_i64(v.as_bytes()).unwrap_or(0));
-                    let i = moved.iter().position(|c| c.0 == name).unwrap_or_else(|| {
-                        moved.push((name.to_string(), 0, vec![(0.0, 0)]));
+                    let i = moved.iter().position(|c| c.name == name).unwrap_or_else(|| {
+                        moved.push(Series { points: vec![(0.0, 0)], ..series(name) });
                         moved.len() - 1
                     });
-                    let c = &mut moved[i];
-                    c.1 += d;
-                    c.2.push((x, c.1));
+                    let c = &mut moved[i].points;
+                    let grown = c[c.len() - 1].1 + d;
+                    c.push((x, grown));
                 }
             }
             Kind::Alert if text(json, "state") == "suspect" => {
@@ -117,11 +116,14 @@ pub fn read(path: &str) -> Result<Soak, Errno> {
         }
     }
     // The caches that grew most, drawn over the whole time (flat where nothing was kept).
-    moved.sort_by_key(|c| -c.1);
-    for (name, total, mut points) in moved.into_iter().filter(|c| c.1 > 0).take(TOP_CACHES) {
-        points.push((soak.x_max, total));
-        let legend = format!("{name} {}", Size { bytes: total, human: true, signed: true });
-        soak.caches.push(Series { name, legend, points: steps(points) });
+    let grown = |c: &Series| c.points.last().map_or(0, |p| p.1);
+    moved.sort_by_key(|c| -grown(c));
+    for mut c in moved.into_iter().filter(|c| grown(c) > 0).take(TOP_CACHES) {
+        let total = grown(&c);
+        c.points.push((soak.x_max, total));
+        c.legend = format!("{} {}", c.name, Size { bytes: total, human: true, signed: true });
+        c.points = steps(core::mem::take(&mut c.points));
+        soak.caches.push(c);
     }
     // The totals as their change since the first sample: a leak of a few MiB shows
     // beside hundreds; the legend says where they stand.

@@ -618,7 +618,7 @@ impl<R: Root> Watch<R> {
         if let Some(s) = &self.server {
             let st = s.stats;
             let (refused, dropped) = (st.refused + st.busy, st.dropped);
-            outln!(out, "http://{}/metrics: {} scrapes, {refused} refused, {dropped} dropped", s.addr, st.served)?;
+            outln!(out, "--listen: {} scrapes served, {refused} refused, {dropped} dropped", st.served)?;
         }
         let grown = crate::cmd::top::top_growers(t, 5, Span::SinceStart);
         if !grown.is_empty() {
