@@ -174,9 +174,9 @@ fn bad_requests_are_refused_while_sampling_goes_on() {
 
     // A slowloris, a header line now and then, never done: closed at its deadline (3 s,
     // HTTP_DEADLINE_SECS), while a normal scrape is served meanwhile.
+    let opened = Instant::now();
     let mut slow = TcpStream::connect(k.addr).unwrap();
     slow.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
-    let opened = Instant::now();
     slow.write_all(b"GET /metrics HTTP/1.1\r\n").unwrap();
     let mut served_meanwhile = false;
     let closed_after = loop {
@@ -196,7 +196,7 @@ fn bad_requests_are_refused_while_sampling_goes_on() {
         assert!(opened.elapsed() < Duration::from_secs(30), "the slowloris was never closed");
     };
     assert!(served_meanwhile);
-    assert!(closed_after >= Duration::from_millis(2900), "closed after {closed_after:?}, before its deadline");
+    assert!(closed_after >= Duration::from_secs(3), "closed after {closed_after:?}, before its deadline");
 
     // Every slot taken by a silent connection: the next one gets a 503, at once.
     let idle: Vec<TcpStream> = (0..8).map(|_| TcpStream::connect(k.addr).unwrap()).collect();

@@ -363,7 +363,7 @@ impl<R: Root> Watch<R> {
                 None => {}
             }
             if let Some(s) = &self.server {
-                s.fds(&mut fds);
+                s.fds(&mut fds, now);
                 wait = s.next_deadline().map_or(wait, |d| wait.min(d - now));
             }
             let polled = sys::poll(&mut fds, wait.max(0.0));

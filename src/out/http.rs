@@ -114,6 +114,9 @@ pub struct Server {
     body_len: usize,
     /// The sample the body was rendered from.
     body_sample: Option<u32>,
+    /// accept(2) failed (EMFILE…): the listener is not waited on until then, or the wait
+    /// would return at once, again and again.
+    accept_paused_until: f64,
     /// What was served and refused.
     pub stats: Stats,
 }
@@ -133,13 +136,16 @@ impl Server {
             body: vec![0; HTTP_BODY_BYTES].into_boxed_slice(),
             body_len: 0,
             body_sample: None,
+            accept_paused_until: 0.0,
             stats: Stats::default(),
         })
     }
 
     /// Adds what to wait for to `fds`: new connections, requests to read, replies to send.
-    pub fn fds<const N: usize>(&self, fds: &mut heapless::Vec<PollFd, N>) {
-        let _ = fds.push(PollFd { fd: self.listener.fd(), events: POLLIN, revents: 0 });
+    pub fn fds<const N: usize>(&self, fds: &mut heapless::Vec<PollFd, N>, now: f64) {
+        if now >= self.accept_paused_until {
+            let _ = fds.push(PollFd { fd: self.listener.fd(), events: POLLIN, revents: 0 });
+        }
         for c in self.conns.iter() {
             if let Some(f) = &c.file {
                 let events = if c.reply.is_some() { POLLOUT } else { POLLIN };
@@ -148,15 +154,20 @@ impl Server {
         }
     }
 
-    /// The earliest deadline of an open connection: the loop's wait ends there.
+    /// The earliest deadline of an open connection (or of a pause in accepting): the
+    /// loop's wait ends there.
     pub fn next_deadline(&self) -> Option<f64> {
-        self.conns.iter().filter(|c| c.file.is_some()).map(|c| c.deadline).reduce(f64::min)
+        let conns = self.conns.iter().filter(|c| c.file.is_some()).map(|c| c.deadline);
+        conns.chain(Some(self.accept_paused_until).filter(|&t| t > 0.0)).reduce(f64::min)
     }
 
     /// Does what `fds` (after `sys::poll`) say is ready, and closes connections past their
     /// deadline. `sample` numbers the latest sample; `render` writes its metrics, and is
     /// called at most once, when a reply needs a body newer than the one kept.
     pub fn serve(&mut self, fds: &[PollFd], now: f64, sample: u32, mut render: impl FnMut(&mut Buf)) {
+        if now >= self.accept_paused_until {
+            self.accept_paused_until = 0.0;
+        }
         for c in self.conns.iter_mut().filter(|c| c.file.is_some() && c.deadline <= now) {
             if c.reply.is_none() {
                 // A request still coming in: tell it, if the socket takes it at once.
@@ -189,7 +200,12 @@ impl Server {
         for _ in 0..2 * HTTP_MAX_CONNS {
             let file = match self.listener.accept() {
                 Ok(Some(f)) => f,
-                Ok(None) | Err(_) => return,
+                Ok(None) => return,
+                Err(_) => {
+                    // Out of descriptors or memory: look again in a second.
+                    self.accept_paused_until = now + 1.0;
+                    return;
+                }
             };
             let Some(c) = self.conns.iter_mut().find(|c| c.file.is_none()) else {
                 let mut head = [0u8; 160];
