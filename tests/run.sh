@@ -44,9 +44,11 @@ done
 # The board binary's size guard. The target is 512 KiB; kleak misses it (about 578 KB)
 # because Rust's std links its panic backtrace symbolizer (~120 KiB: gimli, addr2line,
 # demangler, inflate) into every binary and only a nightly build-std can drop it; see
-# the README's benchmarks. This guard keeps the binary from growing unnoticed.
+# the README's benchmarks. This guard keeps the binary from growing unnoticed. It was
+# 576 KiB; the board farm (watch --listen's HTTP endpoint, the metrics renderer and
+# address parsing, kleak plot's SVG) added 31.7 KB (576,728 -> 608,464 bytes): 600 KiB.
 size=$(stat -c %s target/aarch64-unknown-linux-musl/release/kleak)
-[ "$size" -le $((576 * 1024)) ] || die "aarch64 binary is $size bytes, over its 576 KiB guard (target 512 KiB)"
+[ "$size" -le $((600 * 1024)) ] || die "aarch64 binary is $size bytes, over its 600 KiB guard (target 512 KiB)"
 qemu-aarch64-static target/aarch64-unknown-linux-musl/release/kleak --version
 
 step "the preload tracer, libkleak_trace.so (host, aarch64 glibc, aarch64 musl)"

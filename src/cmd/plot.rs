@@ -117,7 +117,7 @@ pub fn read(path: &str) -> Result<Soak, Errno> {
     }
     // The caches that grew most, drawn over the whole time (flat where nothing was kept).
     let grown = |c: &Series| c.points.last().map_or(0, |p| p.1);
-    moved.sort_by_key(|c| -grown(c));
+    crate::table::sort_by_key(&mut moved, |c| -grown(c));
     for mut c in moved.into_iter().filter(|c| grown(c) > 0).take(TOP_CACHES) {
         let total = grown(&c);
         c.points.push((soak.x_max, total));

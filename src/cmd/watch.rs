@@ -13,7 +13,7 @@ use crate::limits::HTTP_MAX_CONNS;
 use crate::limits::{MAX_ALERTS_SHOWN, MAX_PROCS_SHOWN, MAX_WATCH_PIDS, NAME_BYTES};
 use crate::out::export::{csv_header, csv_process, csv_sample, prometheus, Extra, PromFile};
 use crate::out::fmt::{Dur, Fit, Size};
-use crate::out::http::{parse_listen, Server};
+use crate::out::http::{parse_listen, Addr, Server};
 use crate::out::ringlog::{LogOpts, RingLog};
 use crate::out::view::{self, Span};
 use crate::out::{alert, note, Closed, Line, Out, Target};
@@ -815,8 +815,8 @@ pub fn run(ctx: &mut Ctx, args: &WatchArgs) -> Result<Exit, Error> {
     }
     w.prom = args.prom.as_deref().map(PromFile::new);
     if let Some(addr) = args.listen {
-        let s = Server::bind(addr).map_err(|e| Error::env(format_args!("--listen {addr}: {e}")))?;
-        note(format_args!("serving http://{}/metrics", s.addr));
+        let s = Server::bind(addr).map_err(|e| Error::env(format_args!("--listen {}: {e}", Addr(addr))))?;
+        note(format_args!("serving http://{}/metrics", Addr(s.addr)));
         w.server = Some(s);
     }
     if args.csv {

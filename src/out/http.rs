@@ -33,6 +33,29 @@ pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
     s.parse::<SocketAddr>().map_err(|_| format!("`{s}` is not PORT or ADDR:PORT (e.g. 9447, 0.0.0.0:9447, [::1]:9447)"))
 }
 
+/// An address as `--listen` and its messages write it: `127.0.0.1:9447`, `[0:0:0:0:0:0:0:1]:9447`
+/// (IPv6 uncompressed: core's formatting of it costs the board binary ~3 KB).
+pub struct Addr(pub SocketAddr);
+
+impl core::fmt::Display for Addr {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.0.ip() {
+            IpAddr::V4(ip) => {
+                let [a, b, c, d] = ip.octets();
+                write!(f, "{a}.{b}.{c}.{d}")?;
+            }
+            IpAddr::V6(ip) => {
+                for (i, g) in ip.segments().iter().enumerate() {
+                    f.write_str(if i == 0 { "[" } else { ":" })?;
+                    write!(f, "{g:x}")?;
+                }
+                f.write_str("]")?;
+            }
+        }
+        write!(f, ":{}", self.0.port())
+    }
+}
+
 /// A byte buffer that text is formatted into; what does not fit is dropped and remembered.
 pub struct Buf<'a> {
     buf: &'a mut [u8],
@@ -380,6 +403,10 @@ mod test {
         assert!(parse_listen(":9447").unwrap_err().contains("0.0.0.0:9447"));
         assert!(parse_listen("localhost:9447").is_err());
         assert!(parse_listen("70000").is_err());
+        let shown = |s: &str| Addr(parse_listen(s).unwrap()).to_string();
+        assert_eq!(shown("9447"), "127.0.0.1:9447");
+        assert_eq!(shown("[::1]:80"), "[0:0:0:0:0:0:0:1]:80");
+        assert_eq!(shown("[fe80::1:ab]:0"), "[fe80:0:0:0:0:0:1:ab]:0");
     }
 
     #[test]
