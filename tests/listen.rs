@@ -283,6 +283,48 @@ fn listen_works_with_log_procs_and_kmemleak_groups_are_metrics() {
 }
 
 #[test]
+fn a_leaking_process_is_a_metric_with_pid() {
+    // --pid on a tree: process 4242's statm is rewritten in place, its RSS growing 64 KiB
+    // (16 pages) every 10 ms; the suspect shows as `comm[pid] rss`, as alerts name it.
+    use std::os::unix::fs::FileExt;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let tree = LiveTree::new("listen-pid", "steady_cache", |_, _| 1000);
+    let dir = tree.dir.join("proc/4242");
+    std::fs::create_dir_all(&dir).unwrap();
+    let stat = "4242 (leakyd) S 1 4242 4242 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 4242 0 0";
+    std::fs::write(dir.join("stat"), stat).unwrap();
+    let statm = |pages: u64| format!("{:>12} {:>12} 10 5 0 {:>12} 0", pages * 2, pages, pages);
+    std::fs::write(dir.join("statm"), statm(1000)).unwrap();
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let grower = {
+        let (stop, f) = (stop.clone(), std::fs::OpenOptions::new().write(true).open(dir.join("statm")).unwrap());
+        std::thread::spawn(move || {
+            let mut pages = 1000;
+            while !stop.load(Ordering::Relaxed) {
+                pages += 16;
+                f.write_all_at(statm(pages).as_bytes(), 0).unwrap();
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        })
+    };
+    let k = Served::start("listen-pid", tree.root(), &["--interval", "0.05", "--window", "2s", "--pid", "4242"]);
+    let t = Instant::now();
+    let suspect = r#"kleak_leak_suspect{source="process",name="leakyd[4242] rss"}"#;
+    loop {
+        let body = k.scrape();
+        if value(&body, suspect) == Some(1.0) {
+            assert!(!body.contains(r#"name="steady_cache""#), "{body}");
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "no process suspect:\n{body}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    k.stop();
+    stop.store(true, Ordering::Relaxed);
+    grower.join().unwrap();
+}
+
+#[test]
 fn listen_binds_only_where_told() {
     // A port alone is loopback; `:PORT` is refused (write 0.0.0.0:PORT), like a bad port.
     let (code, _, err) = common::run(&["watch", "--listen", ":9447", "--count", "1"]);
