@@ -517,3 +517,32 @@ fn a_real_prometheus_scrapes_kleak_and_sees_the_leak() {
     }
     k.stop();
 }
+
+#[test]
+fn the_prom_file_and_the_endpoint_hold_the_same_metrics() {
+    // One renderer for both: after a sample, the --prom file and a scrape are byte for byte
+    // the same (driven in process, so both see the very same sample).
+    use kleak::cmd::watch::Watch;
+    use kleak::out::export::PromFile;
+    use kleak::sample::{FsRoot, Sampler};
+    let dir = TempDir::new("listen-same");
+    let tree = common::fixtures().join("host-x86_64-6.18");
+    let mut s = Sampler::new(FsRoot::tree(tree.to_str().unwrap()));
+    s.sample(0.0);
+    let mut w = Watch::new(s);
+    let prom = dir.join("kleak.prom");
+    w.prom = Some(PromFile::new(prom.to_str().unwrap()));
+    w.server = Some(kleak::out::http::Server::bind("127.0.0.1:0".parse().unwrap()).unwrap());
+    let addr = w.server.as_ref().unwrap().addr;
+    let mut out = kleak::out::Out::new(kleak::out::Target::Null, kleak::out::Style::default());
+    w.step(&mut out, 1.0).unwrap();
+    let client = std::thread::spawn(move || get(addr, "/metrics"));
+    while !client.is_finished() {
+        w.rest(0.01);
+    }
+    let (status, body) = client.join().unwrap();
+    assert_eq!(status, 200);
+    let file = std::fs::read_to_string(&prom).unwrap();
+    assert!(body.contains("kleak_slab_bytes{cache=\"dentry\"}") && body.contains("kleak_samples_total 2\n"));
+    assert_eq!(body, file);
+}
