@@ -38,7 +38,8 @@
 //! kmemleak's report takes the same road: [`kmemleak`] is its control file (commands, the
 //! errors that mean "not mounted", "not built", "disabled", "not root") and the scan dance;
 //! [`parse::kmemleak`] turns report lines into events that borrow the buffer; [`leaks`]
-//! groups objects by backtrace fingerprint in a fixed table; [`modsyms`] names the raw
+//! groups objects by allocation site in a fixed table ([`allocator`] says which frames
+//! are the kernel's allocator, dropped before the site); [`modsyms`] names the raw
 //! frames of modules that `kleak run`'s command loaded and unloaded.
 //! - [`cmd`] holds one module per subcommand; [`cli`] parses arguments.
 //!
@@ -52,6 +53,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod allocator;
 pub mod cli;
 pub mod cmd;
 pub mod elf;

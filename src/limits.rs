@@ -69,9 +69,17 @@ pub const MAX_KTHREADS: usize = 1024;
 /// counted ("N objects in groups not tracked: table full") and skipped.
 pub const MAX_LEAK_GROUPS: usize = 256;
 
-/// Frames kept per kmemleak object after its allocator frames are dropped: the fingerprint
-/// and what a group shows. netdev CI fingerprints the first five.
+/// Frames of a kmemleak group's key, from its site (the first frame outside the
+/// allocator) on; netdev CI fingerprints the first five. A text report shows as many.
 pub const GROUP_FRAMES: usize = 5;
+
+/// Frames of a kmemleak backtrace kept per group (allocator frames included; JSON
+/// `frames` has them all). kmemleak records 16 (`MAX_TRACE` in mm/kmemleak.c).
+pub const BACKTRACE_FRAMES: usize = 16;
+
+/// Groups `kleak run` and `watch --kmemleak-every` pair with a slab cache that grew by
+/// about their objects ("kmalloc-128 +995 objs ≈ group #2").
+pub const MAX_PAIRS: usize = 32;
 
 /// Bytes of one kept frame (`function [module]`). Longest kernel symbols are ~60 bytes.
 pub const FRAME_BYTES: usize = 64;

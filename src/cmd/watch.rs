@@ -785,7 +785,7 @@ pub fn run(ctx: &mut Ctx, args: &WatchArgs) -> Result<Exit, Error> {
         let mut n = 1;
         loop {
             if let Some(k) = kl.as_mut() {
-                k.poll(out, w.sampler.tables.times.elapsed(), sys::monotonic_secs())?;
+                k.poll(out, w.sampler.tables.times.elapsed(), sys::monotonic_secs(), &w.sampler.tables)?;
                 if let Some(log) = w.log.as_mut() {
                     k.log_fresh(log, sys::monotonic_secs());
                 }
