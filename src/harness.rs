@@ -203,3 +203,20 @@ pub fn module_symbols(data: &[u8]) {
         }
     }
 }
+
+/// gzip/DEFLATE decoding ([`crate::inflate`]) of `data` as a gzip file, and as a raw
+/// DEFLATE stream behind a gzip header: an answer or an error, never a panic; the
+/// output handed out adds up to the length returned and stays under the limit.
+pub fn inflate(data: &[u8]) {
+    const LIMIT: u64 = 1 << 20;
+    let mut raw = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+    raw.extend_from_slice(data);
+    for input in [data, &raw[..]] {
+        let mut seen = 0u64;
+        let r = crate::inflate::gunzip(input, LIMIT, &mut |p| seen += p.len() as u64);
+        if let Ok(n) = r {
+            assert_eq!(n, seen);
+        }
+        assert!(seen <= LIMIT);
+    }
+}

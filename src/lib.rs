@@ -60,6 +60,8 @@ pub mod elf;
 pub mod fake;
 pub mod figures;
 pub mod harness;
+pub mod inflate;
+pub mod kconfig;
 pub mod kmemleak;
 pub mod kmsg;
 pub mod leaks;

@@ -69,6 +69,16 @@ pub const MAX_KTHREADS: usize = 1024;
 /// counted ("N objects in groups not tracked: table full") and skipped.
 pub const MAX_LEAK_GROUPS: usize = 256;
 
+/// Bytes of /proc/config.gz read at most (`kleak doctor`). Kernels' are 20–60 KB.
+pub const CONFIG_GZ_BYTES: usize = 256 * 1024;
+
+/// Bytes of the decoded kernel config taken at most (a distribution's is ~300 KB).
+pub const CONFIG_TEXT_BYTES: u64 = 4 << 20;
+
+/// Bytes of one config line kept; longer lines are skipped and counted (real ones are
+/// under 100 bytes).
+pub const CONFIG_LINE_BYTES: usize = 256;
+
 /// Frames of a kmemleak group's key, from its site (the first frame outside the
 /// allocator) on; netdev CI fingerprints the first five. A text report shows as many.
 pub const GROUP_FRAMES: usize = 5;

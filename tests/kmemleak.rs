@@ -446,3 +446,36 @@ fn help_for_the_new_commands() {
         assert!(out.contains(c), "{c}");
     }
 }
+
+#[test]
+fn a_drivers_helpers_are_blamed_one_group_per_site() {
+    // The lab's dwbuf.ko (board-scripts/modules/dwbuf): helpers named *_alloc_*, *_create,
+    // *_get_buf, a kmemdup, a devm_ allocation, and dwbuf_alloc_desc's two allocator calls.
+    let f = fixtures().join("lab/dwbuf-6.1-kmemleak.txt");
+    let (code, out, _) = run(&["--json", "leaks", "--input", f.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let mut got: Vec<(String, String, String, u64)> = json_lines(&out)
+        .iter()
+        .filter(|o| o["kind"] == "leak-group")
+        .map(|g| {
+            let s = |k: &str| g[k].as_str().unwrap().to_string();
+            (s("site"), s("entry"), s("cache"), g["objects"].as_u64().unwrap())
+        })
+        .collect();
+    got.sort();
+    let want = [
+        ("dwbuf_alloc_desc [dwbuf]", "kmalloc", "kmalloc-128", 2),
+        ("dwbuf_alloc_desc [dwbuf]", "kmem_cache", "own cache", 2),
+        ("dwbuf_attach_child [dwbuf]", "kmalloc", "kmalloc-256", 2),
+        ("dwbuf_get_buf [dwbuf]", "kmalloc", "kmalloc-1k", 2),
+        ("dwbuf_ring_create [dwbuf]", "kmalloc", "kmalloc-512", 2),
+        ("dwbuf_save_cfg [dwbuf]", "kmalloc", "kmalloc-2k", 2),
+        ("platform_device_alloc", "kmalloc", "kmalloc-1k", 2),
+    ];
+    let want: Vec<_> = want.iter().map(|&(a, b, c, n)| (a.into(), b.into(), c.into(), n)).collect();
+    assert_eq!(got, want);
+    // The platform device's group points at the driver that forgot to put it.
+    let (_, text, _) = run(&["leaks", "--input", f.to_str().unwrap()]);
+    let block = &text[text.find("\n   platform_device_alloc\n").unwrap()..];
+    assert!(block.contains("   > dwbuf_attach_child+0x18 [dwbuf]\n"), "{text}");
+}

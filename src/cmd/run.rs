@@ -353,11 +353,7 @@ fn report(out: &mut Out, t: &Tables, r: &Report<'_>) -> Result<(), Closed> {
         command_line(out, r.cmd);
         let _ = write!(out.line(), ": ");
         status_text(out, r);
-        let _ = write!(out.line(), ", {} run(s) in {}, settled {}", r.runs, Dur(r.secs), Dur(r.settle));
-        // A long command is cut: every line fits the width.
-        let width = out.style.width;
-        crate::out::fmt::cut_line(out.line(), width);
-        out.emit()?;
+        outln!(out, ", {} run(s) in {}, settled {}", r.runs, Dur(r.secs), Dur(r.settle))?;
     }
     if let Some(d) = &r.dance {
         leaks::scans(out, d)?;
