@@ -479,3 +479,42 @@ fn a_drivers_helpers_are_blamed_one_group_per_site() {
     let block = &text[text.find("\n   platform_device_alloc\n").unwrap()..];
     assert!(block.contains("   > dwbuf_attach_child+0x18 [dwbuf]\n"), "{text}");
 }
+
+#[test]
+fn watch_names_the_kmemleak_group_under_the_leak_alert_of_its_cache() {
+    // dwbuf_desc (192-byte objects) grows steadily; kmemleak reports dwbuf's own-cache
+    // group (size 192) and a kmalloc-64 group. The LEAK alert for dwbuf_desc (and its
+    // reminders, every second) names the own-cache group, never the kmalloc one.
+    let tree = common::LiveTree::new("kl-alert", "dwbuf_desc", |i, _| 1000 + 300 * i);
+    let debug = Path::new(tree.root()).join("sys/kernel/debug");
+    std::fs::create_dir_all(&debug).unwrap();
+    let obj = |addr: u32, size: u32, alloc: &str, at: &str| {
+        format!("unreferenced object 0xffffff80017{addr:05x} (size {size}):\n  comm \"sh\", pid 46, jiffies 4294896543\n  backtrace:\n    [<(____ptrval____)>] slab_post_alloc_hook.constprop.0+0x84/0x8c\n    [<(____ptrval____)>] {alloc}\n    [<(____ptrval____)>] {at}\n    [<(____ptrval____)>] dwbuf_ctl_write+0xd4/0x158 [dwbuf]\n")
+    };
+    let mut report = String::new();
+    for i in 0..3 {
+        report += &obj(i, 192, "kmem_cache_alloc+0xd4/0x12c", "dwbuf_alloc_desc+0x20/0x8c [dwbuf]");
+    }
+    report += &obj(9, 64, "kmalloc_trace+0x20/0x30", "dwbuf_ring_create+0x1c/0x24 [dwbuf]");
+    std::fs::write(debug.join("kmemleak"), report).unwrap();
+    // 150 samples 0.1 s apart take 15 s at least: the dance (6.5 s and its scans) ends
+    // well inside, and reminders follow every second after it.
+    let o = kleak()
+        .args(["--root", tree.root(), "watch", "--interval", "0.1", "--window", "2s", "--remind", "1s"])
+        .args(["--count", "150", "--kmemleak-every", "600", "--max-alerts", "8"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("kmemleak: a new leak"), "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    let named: Vec<usize> =
+        lines.iter().enumerate().filter(|(_, l)| l.contains("kmemleak group #")).map(|(i, _)| i).collect();
+    assert!(!named.is_empty(), "no alert named a kmemleak group: {out}");
+    for &i in &named {
+        assert!(lines[i].ends_with("kmemleak group #1: 3 objects, dwbuf_alloc_desc [dwbuf]"), "{}", lines[i]);
+        assert!(lines[i - 1].starts_with("kleak: LEAK dwbuf_desc"), "under the alert: {}", lines[i - 1]);
+    }
+    assert!(!out.contains("dwbuf_ring_create [dwbuf]\n       kmemleak"), "{out}");
+    // 3 objects do not explain tens of thousands: the cache holds them, but no pair.
+    assert!(!out.contains("\u{2248} group"), "{out}");
+}

@@ -570,6 +570,30 @@ mod test {
     }
 
     #[test]
+    fn watch_pairs_a_new_group_with_the_cache_that_grew_by_about_its_objects() {
+        let row = |n: u64| {
+            format!("slabinfo - version: 2.1\nkmalloc-128 {n} {n} 128 32 1 : tunables 0 0 0 : slabdata 1 1 0\n")
+        };
+        let root = crate::fake::FakeRoot::new();
+        root.set("/proc/slabinfo", row(4000).as_bytes());
+        let mut s = crate::sample::Sampler::new(root.clone());
+        s.sample(0.0);
+        root.set("/proc/slabinfo", row(4003).as_bytes());
+        s.sample(1.0);
+        let fake = FakeKmemleak { reports: vec![(2, LEAK.repeat(3))], ..FakeKmemleak::default() };
+        let mut w = LeakWatch::start(Session::start(fake, false, 1).unwrap(), 30.0, 100.0);
+        let mut out = Out::new(Target::Memory(Vec::new()), Style::default());
+        let mut t = 100.0;
+        while w.dances == 0 {
+            w.poll(&mut out, t - 100.0, t, &s.tables).unwrap();
+            t += 1.0;
+        }
+        let t = text(&out);
+        assert!(t.contains("#1 3 objects, 300B, size 100 (kmalloc-128) \u{2248} +3 objs\n"), "{t}");
+        assert!(t.contains("   kmalloc-128 +3 objs since start \u{2248} group #1\n"), "{t}");
+    }
+
+    #[test]
     fn watch_stops_scanning_when_kmemleak_goes_away() {
         let fake = FakeKmemleak::default();
         let s = Session::start(fake, false, 1).unwrap();

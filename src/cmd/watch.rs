@@ -176,7 +176,13 @@ pub struct Watch<R: Root> {
     shown: heapless::Vec<u16, MAX_PROCS_SHOWN>,
     /// Their PIDs (an exit or reused PID is told only for a process that was shown).
     shown_pids: heapless::Vec<u32, MAX_PROCS_SHOWN>,
+    /// The latest kmemleak groups `--kmemleak-every` printed, with their rank as printed:
+    /// named under a leak alert of the slab cache that holds their objects.
+    pub leak_groups: heapless::Vec<(u32, crate::leaks::Group), LEAK_GROUPS_KEPT>,
 }
+
+/// kmemleak groups a watch keeps to name under slab alerts (the newest).
+const LEAK_GROUPS_KEPT: usize = 16;
 
 impl<R: Root> Watch<R> {
     /// A watch with the default alert policy over a sampler that has taken its first
@@ -203,6 +209,7 @@ impl<R: Root> Watch<R> {
             procs_shown: 0,
             shown: heapless::Vec::new(),
             shown_pids: heapless::Vec::new(),
+            leak_groups: heapless::Vec::new(),
         };
         let (t, root) = (&w.sampler.tables, w.sampler.root());
         w.verdicts.update(t, Some(root), t.times.cur, &mut |_: &Alert| {});
@@ -265,7 +272,16 @@ impl<R: Root> Watch<R> {
             self.reclaim_error_told = true;
             note(format_args!("--check-reclaim: writing /proc/sys/vm/drop_caches failed: {e}; not checking again"));
         }
-        self.batch.flush(out, kmemleak_groups_for)
+        let Watch { batch, leak_groups, .. } = self;
+        batch.flush(out, |out, a| kmemleak_groups_for(out, a, leak_groups))
+    }
+
+    /// Keeps a kmemleak group just printed as new (the oldest goes when full).
+    pub fn remember_group(&mut self, rank: u32, g: &crate::leaks::Group) {
+        if self.leak_groups.is_full() {
+            self.leak_groups.remove(0);
+        }
+        let _ = self.leak_groups.push((rank, g.clone()));
     }
 
     /// Reads the kernel log (with a ring log only): an OOM report is copied into the log
@@ -564,13 +580,23 @@ impl<R: Root> Watch<R> {
     }
 }
 
-/// Hook for `--kmemleak-every` (the kmemleak issue): called behind every alert line the
-/// console shows. When a slab cache is a suspect leak (`a.source == Source::Slab &&
-/// a.is_leak()`), the kmemleak groups whose objects live in it belong on the lines below
-/// it: `a.objsize` is the cache's object size, the kmemleak side maps an object size to its
-/// groups (`figures::kmalloc_class` names the size class). Prints nothing until that lands.
-pub fn kmemleak_groups_for(_out: &mut Out, a: &Alert) -> Result<(), Closed> {
-    let _suspect_cache = a.source == Source::Slab && a.is_leak();
+/// Behind every alert line the console shows: when a slab cache is a suspect leak (new or
+/// reminded), the
+/// kmemleak groups (`--kmemleak-every`) whose objects it can hold, one line each
+/// ([`crate::leaks::in_cache`]: a kmalloc bucket holds kmalloc groups of its size class,
+/// a named cache the own-cache groups of its object size).
+pub fn kmemleak_groups_for(out: &mut Out, a: &Alert, groups: &[(u32, crate::leaks::Group)]) -> Result<(), Closed> {
+    // A new suspect or a reminder: kmemleak's groups usually come after the first alert.
+    let suspect = matches!(a.state, crate::trend::Change::Suspect | crate::trend::Change::Reminder);
+    if out.style.json || a.source != Source::Slab || a.severity != crate::verdict::Severity::Leak || !suspect {
+        return Ok(());
+    }
+    for (rank, g) in groups {
+        if crate::leaks::in_cache(g, a.name.as_str(), a.objsize as u64) {
+            let site = Fit::cut(g.site(), 40);
+            outln!(out, "       kmemleak group #{rank}: {} objects, {site}", g.objects)?;
+        }
+    }
     Ok(())
 }
 
@@ -786,8 +812,12 @@ pub fn run(ctx: &mut Ctx, args: &WatchArgs) -> Result<Exit, Error> {
         loop {
             if let Some(k) = kl.as_mut() {
                 k.poll(out, w.sampler.tables.times.elapsed(), sys::monotonic_secs(), &w.sampler.tables)?;
-                if let Some(log) = w.log.as_mut() {
-                    k.log_fresh(log, sys::monotonic_secs());
+                for &(i, rank) in &k.fresh {
+                    w.remember_group(rank, &k.groups.all()[i as usize]);
+                }
+                match w.log.as_mut() {
+                    Some(log) => k.log_fresh(log, sys::monotonic_secs()),
+                    None => k.fresh.clear(),
                 }
             }
             if args.exit_on_leak && w.leak_seen {
