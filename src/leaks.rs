@@ -647,8 +647,7 @@ unreferenced object 0xffff000004a1d000 (size 128):\n  comm \"sh\", pid 90, jiffi
         // A built-in driver helper named kmalloc-like: only --match keeps it.
         let text = "unreferenced object 0x10 (size 64):\n  backtrace:\n    kmalloc_trace+0x1/0x2\n    kmemdup+0x1/0x2\n    mydrv_probe+0x10/0x20\n";
         assert_eq!(groups(text).all()[0].site(), "mydrv_probe");
-        let mut g = Groups::default();
-        g.matcher = Matcher::new(&["kmemdup".into()]).unwrap();
+        let mut g = Groups { matcher: Matcher::new(&["kmemdup".into()]).unwrap(), ..Groups::default() };
         for l in text.lines() {
             g.line(l.as_bytes());
         }
