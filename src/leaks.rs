@@ -143,8 +143,7 @@ impl Group {
             .unwrap_or("")
     }
 
-    /// The frames from the site on (what a report shows), with how many there are after
-    /// the first [`GROUP_FRAMES`].
+    /// The frames from the site on (what a report shows).
     pub fn from_site(&self) -> &[GroupFrame] {
         &self.frames[(self.site_at as usize).min(self.frames.len())..]
     }

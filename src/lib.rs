@@ -41,6 +41,9 @@
 //! groups objects by allocation site in a fixed table ([`allocator`] says which frames
 //! are the kernel's allocator, dropped before the site); [`modsyms`] names the raw
 //! frames of modules that `kleak run`'s command loaded and unloaded.
+//! `kleak doctor` also reads what the kernel was built with before debugfs is mounted:
+//! [`kconfig`] takes /proc/config.gz, decoded by [`inflate`] (gzip in fixed memory), and
+//! /proc/kallsyms.
 //! - [`cmd`] holds one module per subcommand; [`cli`] parses arguments.
 //!
 //! `kleak trace` follows the same flow for a user-space program's heap: the preload
