@@ -76,18 +76,22 @@ impl Bits<'_> {
     }
 }
 
+/// Symbols of the largest code (literals and lengths).
+const MAX_SYMBOLS: usize = 288;
+
 /// A canonical Huffman code: how many codes of each length, and the symbols in order.
-struct Huffman<const N: usize> {
+/// One type for the three codes (not one per size: the board binary is small).
+struct Huffman {
     count: [u16; MAX_BITS + 1],
-    symbol: [u16; N],
+    symbol: [u16; MAX_SYMBOLS],
 }
 
-impl<const N: usize> Huffman<N> {
+impl Huffman {
     /// Builds the code from a length per symbol. An over-subscribed set of lengths is
     /// refused; an incomplete one is allowed (RFC 1951 permits a single distance code).
     fn new(lengths: &[u8]) -> Result<Self, Error> {
-        let mut h = Huffman { count: [0; MAX_BITS + 1], symbol: [0; N] };
-        if lengths.len() > N {
+        let mut h = Huffman { count: [0; MAX_BITS + 1], symbol: [0; MAX_SYMBOLS] };
+        if lengths.len() > MAX_SYMBOLS {
             return Err(Error::BadBlock);
         }
         for &l in lengths {
@@ -190,7 +194,7 @@ impl Output<'_> {
     }
 }
 
-fn codes(b: &mut Bits<'_>, out: &mut Output<'_>, lit: &Huffman<288>, dist: &Huffman<30>) -> Result<(), Error> {
+fn codes(b: &mut Bits<'_>, out: &mut Output<'_>, lit: &Huffman, dist: &Huffman) -> Result<(), Error> {
     loop {
         let sym = lit.decode(b)?;
         match sym {
@@ -217,8 +221,8 @@ fn fixed(b: &mut Bits<'_>, out: &mut Output<'_>) -> Result<(), Error> {
             _ => 8,
         };
     }
-    let lit = Huffman::<288>::new(&l)?;
-    let dist = Huffman::<30>::new(&[5; 30])?;
+    let lit = Huffman::new(&l)?;
+    let dist = Huffman::new(&[5; 30])?;
     codes(b, out, &lit, &dist)
 }
 
@@ -234,7 +238,7 @@ fn dynamic(b: &mut Bits<'_>, out: &mut Output<'_>) -> Result<(), Error> {
     for &o in ORDER.iter().take(ncode) {
         lengths[o] = b.bits(3)? as u8;
     }
-    let lencode = Huffman::<19>::new(&lengths[..19])?;
+    let lencode = Huffman::new(&lengths[..19])?;
     let mut i = 0;
     while i < nlen + ndist {
         let sym = lencode.decode(b)?;
@@ -258,8 +262,8 @@ fn dynamic(b: &mut Bits<'_>, out: &mut Output<'_>) -> Result<(), Error> {
     if lengths[256] == 0 {
         return Err(Error::BadBlock);
     }
-    let lit = Huffman::<288>::new(&lengths[..nlen])?;
-    let dist = Huffman::<30>::new(&lengths[nlen..nlen + ndist])?;
+    let lit = Huffman::new(&lengths[..nlen])?;
+    let dist = Huffman::new(&lengths[nlen..nlen + ndist])?;
     codes(b, out, &lit, &dist)
 }
 

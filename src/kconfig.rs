@@ -5,7 +5,7 @@
 //! option before debugfs is even mounted.
 
 use crate::limits::{CONFIG_GZ_BYTES, CONFIG_LINE_BYTES, CONFIG_TEXT_BYTES};
-use crate::sample::{read_lines, read_small, Root};
+use crate::sample::{read_small, FsRoot};
 use crate::sys::Errno;
 
 /// The options kleak asks about.
@@ -72,7 +72,7 @@ impl core::fmt::Display for ConfigError {
 }
 
 /// Reads and decodes /proc/config.gz under `root`.
-pub fn read_config<R: Root>(root: &R) -> Result<Config, ConfigError> {
+pub fn read_config(root: &FsRoot) -> Result<Config, ConfigError> {
     let mut gz = vec![0u8; CONFIG_GZ_BYTES + 1];
     let n = read_small(root, CONFIG_GZ, &mut gz).map_err(ConfigError::Read)?;
     if n > CONFIG_GZ_BYTES {
@@ -112,12 +112,11 @@ pub fn parse_config_gz(gz: &[u8]) -> Result<Config, ConfigError> {
 
 /// True if /proc/kallsyms under `root` lists a function `name`; `None` when it cannot
 /// be read. (A non-root reader sees zero addresses, but the names are there.)
-pub fn kallsyms_has<R: Root>(root: &R, name: &[u8]) -> Option<bool> {
-    let mut f = root.open("/proc/kallsyms").ok()?;
+pub fn kallsyms_has(root: &FsRoot, name: &[u8]) -> Option<bool> {
     let mut buf = vec![0u8; crate::limits::READ_BUF_BYTES];
     let mut found = false;
-    read_lines(&mut f, &mut buf, &mut |l: &[u8]| {
-        // `ffff800008123450 T kmemleak_alloc`
+    // `ffff800008123450 T kmemleak_alloc`
+    crate::kmemleak::read_file(root, "/proc/kallsyms", &mut buf, &mut |l| {
         let mut t = l.split(|&b| b == b' ' || b == b'\t').filter(|t| !t.is_empty());
         found |= t.nth(2) == Some(name);
     })

@@ -345,7 +345,7 @@ pub struct LeakWatch<C: Control = Debugfs> {
     started: f64,
     dance: Option<Dance>,
     /// The groups of the latest finished dance: name the ones behind a cache that grows
-    /// with [`crate::leaks::groups_in_cache`].
+    /// with [`crate::leaks::in_cache`].
     pub groups: Groups,
     seen: Vec<u64>,
     seen_next: usize,
