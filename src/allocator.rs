@@ -125,7 +125,7 @@ const FUNCS: [(&str, Entry); 6] = [
         Entry::Pages,
     ),
     // Per-CPU memory.
-    (concat!("alloc_percpu pcpu_alloc pcpu_create_chunk",), Entry::Percpu),
+    ("alloc_percpu pcpu_alloc pcpu_create_chunk", Entry::Percpu),
 ];
 
 /// The plain name of an entry point: leading underscores and variant suffixes taken off.

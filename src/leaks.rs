@@ -161,6 +161,8 @@ struct Pending {
     leading: bool,
     entry: Entry,
     frames: heapless::Vec<GroupFrame, BACKTRACE_FRAMES>,
+    /// Frames beyond [`BACKTRACE_FRAMES`] were met.
+    cut: bool,
     unloaded: bool,
 }
 
@@ -176,6 +178,7 @@ impl Default for Pending {
             leading: true,
             entry: Entry::Hook,
             frames: heapless::Vec::new(),
+            cut: false,
             unloaded: false,
         }
     }
@@ -220,6 +223,9 @@ pub struct Groups {
     pub matcher: Matcher,
     /// Objects whose group found no room.
     pub untracked_objects: u32,
+    /// Objects whose backtrace had more than [`BACKTRACE_FRAMES`] frames (syzbot's
+    /// symbolized `[inline]` lines add to kmemleak's 16): the rest were not kept.
+    pub backtraces_cut: u32,
     /// The report's parser (counts, skipped lines).
     pub parser: KmemleakParser,
 }
@@ -233,6 +239,7 @@ impl Default for Groups {
             by_crc: false,
             matcher: Matcher::default(),
             untracked_objects: 0,
+            backtraces_cut: 0,
             parser: KmemleakParser::default(),
         }
     }
@@ -252,6 +259,7 @@ impl Groups {
         self.pending = Pending::default();
         self.hint = 0;
         self.untracked_objects = 0;
+        self.backtraces_cut = 0;
         self.parser = KmemleakParser::default();
     }
 
@@ -273,16 +281,18 @@ impl Groups {
     /// Feeds one line of a report, naming raw-address frames of unloaded modules from
     /// `syms` (`kleak run`).
     pub fn line_with(&mut self, line: &[u8], syms: Option<&dyn Resolve>) {
-        let Groups { parser, pending, groups, hint, by_crc, matcher, untracked_objects } = self;
+        let Groups { parser, pending, groups, hint, by_crc, matcher, untracked_objects, backtraces_cut } = self;
         let o = Opts { by_crc: *by_crc, matcher, syms };
-        parser.line(line, &mut |e| event(pending, groups, hint, &o, untracked_objects, e));
+        let counts = &mut [untracked_objects, backtraces_cut];
+        parser.line(line, &mut |e| event(pending, groups, hint, &o, counts, e));
     }
 
     /// Ends the report.
     pub fn finish(&mut self) {
-        let Groups { parser, pending, groups, hint, by_crc, matcher, untracked_objects } = self;
+        let Groups { parser, pending, groups, hint, by_crc, matcher, untracked_objects, backtraces_cut } = self;
         let o = Opts { by_crc: *by_crc, matcher, syms: None };
-        parser.finish(&mut |e| event(pending, groups, hint, &o, untracked_objects, e));
+        let counts = &mut [untracked_objects, backtraces_cut];
+        parser.finish(&mut |e| event(pending, groups, hint, &o, counts, e));
     }
 
     /// Group indices, largest first (objects, then bytes).
@@ -307,7 +317,15 @@ fn matched(m: &Matcher, f: &Frame<'_>) -> bool {
     m.includes().any(|p| crate::matcher::glob(p.as_bytes(), f.func) || crate::matcher::glob(p.as_bytes(), f.module))
 }
 
-fn event(p: &mut Pending, groups: &mut Vec<Group>, hint: &mut usize, o: &Opts<'_>, untracked: &mut u32, e: Event<'_>) {
+/// `counts`: objects not tracked, backtraces cut.
+fn event(
+    p: &mut Pending,
+    groups: &mut Vec<Group>,
+    hint: &mut usize,
+    o: &Opts<'_>,
+    counts: &mut [&mut u32; 2],
+    e: Event<'_>,
+) {
     match e {
         Event::Object(h) => {
             *p = Pending { open: true, header: Some(h), ..Pending::default() };
@@ -333,12 +351,17 @@ fn event(p: &mut Pending, groups: &mut Vec<Group>, hint: &mut usize, o: &Opts<'_
                 Some(e) => p.entry = p.entry.then(e),
                 None => p.leading = false,
             }
-            let _ = p.frames.push(GroupFrame { name: frame_name(&f), off: f.off, allocator: entry.is_some(), marked });
+            let kept =
+                p.frames.push(GroupFrame { name: frame_name(&f), off: f.off, allocator: entry.is_some(), marked });
+            if kept.is_err() && !p.cut {
+                p.cut = true;
+                *counts[1] += 1;
+            }
         }
         Event::End => {
             if p.open {
                 p.open = false;
-                add(p, groups, hint, o.by_crc, untracked);
+                add(p, groups, hint, o.by_crc, counts[0]);
             }
         }
     }
@@ -589,6 +612,12 @@ unreferenced object 0xffffc90000e71000 (size 200704):\n  backtrace:\n    [<00000
         let g = groups(&text);
         assert_eq!(g.all().len(), MAX_LEAK_GROUPS);
         assert_eq!(g.untracked_objects, 10);
+        let mut long = String::from("unreferenced object 0x10 (size 8):\n  backtrace:\n");
+        for i in 0..BACKTRACE_FRAMES + 3 {
+            long += &format!("    f{i}+0x1/0x2\n");
+        }
+        let g = groups(&long.repeat(2));
+        assert_eq!((g.backtraces_cut, g.all()[0].frames.len()), (2, BACKTRACE_FRAMES));
     }
 
     #[test]

@@ -139,6 +139,7 @@ pub fn counts(j: &mut crate::out::Json<'_>, g: &Groups) {
     j.u64("objects", p.objects as u64)
         .u64("groups", g.all().len() as u64)
         .u64("objects_untracked", g.untracked_objects as u64)
+        .u64("backtraces_cut", g.backtraces_cut as u64)
         .u64("skipped_lines", p.stats.malformed as u64)
         .u64("other_lines", p.other_lines as u64)
         .u64("hex_dumps", p.hex_dumps as u64)
@@ -152,6 +153,13 @@ pub fn notes(g: &Groups) {
         crate::out::note(format_args!(
             "kmemleak report: {} malformed line(s) skipped (first at line {})",
             st.malformed, st.first_malformed
+        ));
+    }
+    if g.backtraces_cut > 0 {
+        crate::out::note(format_args!(
+            "{} backtraces longer than {} frames: the rest not kept (src/limits.rs BACKTRACE_FRAMES)",
+            g.backtraces_cut,
+            crate::limits::BACKTRACE_FRAMES
         ));
     }
     if g.untracked_objects > 0 {
