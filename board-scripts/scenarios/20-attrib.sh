@@ -14,3 +14,7 @@ lab_run run-json kleak --json run -- sh -c "$LEAK"
 lab_run stats cat /sys/kernel/debug/dwbuf/stats
 # The raw report (dwbuf still loaded: named frames), kept as a test fixture.
 lab_run report cat "$KMEMLEAK"
+# doctor before debugfs is mounted: the lab kernel has no /proc/config.gz
+# (CONFIG_IKCONFIG is not set), so /proc/kallsyms tells whether kmemleak is built.
+umount /sys/kernel/debug
+lab_run doctor-nodebugfs kleak doctor
