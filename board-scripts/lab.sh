@@ -224,6 +224,19 @@ build_module() {
         die "leaky.ko built with warnings"
     fi
     LEAKY_KO=$work/leaky.ko
+    # dwbuf.ko: the second test module (kmemleak attribution, issue 14).
+    local dw=$KDIR/dwbuf
+    mkdir -p "$dw"
+    cp "$LAB_DIR"/modules/dwbuf/{dwbuf.c,Kbuild,Makefile} "$dw/"
+    "${KMAKE[@]}" -s -C "$KOUT" M="$dw" modules >"$dw/build.log" 2>&1 || {
+        cat "$dw/build.log" >&2
+        die "dwbuf.ko failed to build"
+    }
+    if grep -q 'warning:' "$dw/build.log"; then
+        cat "$dw/build.log" >&2
+        die "dwbuf.ko built with warnings"
+    fi
+    DWBUF_KO=$dw/dwbuf.ko
     KMEMLEAK_TEST_KO=$KOUT/samples/kmemleak/kmemleak-test.ko
     [[ -f $KMEMLEAK_TEST_KO ]] || die "kernel build has no $KMEMLEAK_TEST_KO (CONFIG_DEBUG_KMEMLEAK_TEST=m?)"
     log "module: $LEAKY_KO ($(stat -c %s "$LEAKY_KO") bytes)"
@@ -307,6 +320,7 @@ build_initramfs() {
         stage "$s" "/lab/scenarios/$(basename "$s")" 0755
     done
     stage "$LEAKY_KO" /lab/modules/leaky.ko 0644
+    stage "$DWBUF_KO" /lab/modules/dwbuf.ko 0644
     stage "$KMEMLEAK_TEST_KO" /lab/modules/kmemleak-test.ko 0644
     if [[ -n ${KLEAK_BIN:-} ]]; then
         stage "$KLEAK_BIN" /usr/bin/kleak 0755

@@ -152,6 +152,8 @@ pub enum LeakHome {
     Percpu,
     /// A named cache of its own (`kmem_cache_alloc`): the size is that cache's object size.
     OwnCache,
+    /// The backtrace shows no allocator frame: where the objects live is not known.
+    Unknown,
 }
 
 impl LeakHome {
@@ -175,6 +177,7 @@ impl core::fmt::Display for LeakHome {
             LeakHome::Vmalloc => f.write_str("vmalloc"),
             LeakHome::Percpu => f.write_str("percpu"),
             LeakHome::OwnCache => f.write_str("own cache"),
+            LeakHome::Unknown => f.write_str("allocator unknown"),
         }
     }
 }

@@ -52,6 +52,27 @@ pub fn kmemleak_report(data: &[u8]) {
     assert!(in_groups <= g.objects(), "{in_groups} > {}", g.objects());
     let ranked = g.ranked();
     assert!(ranked.windows(2).all(|w| g.all()[w[0] as usize].objects >= g.all()[w[1] as usize].objects));
+    // The frame classifier: allocator frames only at the top, before the site; the site
+    // is the first frame that is not the allocator's (or the last of an all-allocator
+    // trace).
+    for grp in g.all() {
+        let f = &grp.frames;
+        let at = grp.site_at as usize;
+        assert!(f.is_empty() || at < f.len());
+        assert!(f.iter().take(at).all(|x| x.allocator));
+        assert!(f.iter().skip(at + 1).all(|x| !x.allocator));
+        // A marked frame (a module's, or --match's) is never the allocator's.
+        assert!(f.iter().all(|x| !(x.allocator && x.marked)));
+        if let Some(site) = grp.site_frame() {
+            assert!(!site.allocator || f.iter().all(|x| x.allocator));
+            assert_eq!(grp.site(), site.name.as_str());
+        }
+    }
+    for line in data.split(|&b| b == b'\n') {
+        let _ = crate::allocator::classify(line, b"");
+        assert!(crate::allocator::plain(line).len() <= line.len());
+        assert_eq!(crate::allocator::classify(line, b"m"), None);
+    }
 }
 
 /// `data` as the bytes of a ring log: every record found is intact (its CRC checks) and
@@ -201,5 +222,22 @@ pub fn module_symbols(data: &[u8]) {
             assert!(r.off < r.size, "{r}");
             assert!(!r.module.is_empty());
         }
+    }
+}
+
+/// gzip/DEFLATE decoding ([`crate::inflate`]) of `data` as a gzip file, and as a raw
+/// DEFLATE stream behind a gzip header: an answer or an error, never a panic; the
+/// output handed out adds up to the length returned and stays under the limit.
+pub fn inflate(data: &[u8]) {
+    const LIMIT: u64 = 1 << 20;
+    let mut raw = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+    raw.extend_from_slice(data);
+    for input in [data, &raw[..]] {
+        let mut seen = 0u64;
+        let r = crate::inflate::gunzip(input, LIMIT, &mut |p| seen += p.len() as u64);
+        if let Ok(n) = r {
+            assert_eq!(n, seen);
+        }
+        assert!(seen <= LIMIT);
     }
 }

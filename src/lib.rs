@@ -40,8 +40,12 @@
 //! kmemleak's report takes the same road: [`kmemleak`] is its control file (commands, the
 //! errors that mean "not mounted", "not built", "disabled", "not root") and the scan dance;
 //! [`parse::kmemleak`] turns report lines into events that borrow the buffer; [`leaks`]
-//! groups objects by backtrace fingerprint in a fixed table; [`modsyms`] names the raw
+//! groups objects by allocation site in a fixed table ([`allocator`] says which frames
+//! are the kernel's allocator, dropped before the site); [`modsyms`] names the raw
 //! frames of modules that `kleak run`'s command loaded and unloaded.
+//! `kleak doctor` also reads what the kernel was built with before debugfs is mounted:
+//! [`kconfig`] takes /proc/config.gz, decoded by [`inflate`] (gzip in fixed memory), and
+//! /proc/kallsyms.
 //! - [`cmd`] holds one module per subcommand; [`cli`] parses arguments.
 //!
 //! `kleak trace` follows the same flow for a user-space program's heap: the preload
@@ -54,12 +58,15 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod allocator;
 pub mod cli;
 pub mod cmd;
 pub mod elf;
 pub mod fake;
 pub mod figures;
 pub mod harness;
+pub mod inflate;
+pub mod kconfig;
 pub mod kmemleak;
 pub mod kmsg;
 pub mod leaks;

@@ -69,9 +69,27 @@ pub const MAX_KTHREADS: usize = 1024;
 /// counted ("N objects in groups not tracked: table full") and skipped.
 pub const MAX_LEAK_GROUPS: usize = 256;
 
-/// Frames kept per kmemleak object after its allocator frames are dropped: the fingerprint
-/// and what a group shows. netdev CI fingerprints the first five.
+/// Bytes of /proc/config.gz read at most (`kleak doctor`). Kernels' are 20–60 KB.
+pub const CONFIG_GZ_BYTES: usize = 256 * 1024;
+
+/// Bytes of the decoded kernel config taken at most (a distribution's is ~300 KB).
+pub const CONFIG_TEXT_BYTES: u64 = 4 << 20;
+
+/// Bytes of one config line kept; longer lines are skipped and counted (real ones are
+/// under 100 bytes).
+pub const CONFIG_LINE_BYTES: usize = 256;
+
+/// Frames of a kmemleak group's key, from its site (the first frame outside the
+/// allocator) on; netdev CI fingerprints the first five. A text report shows as many.
 pub const GROUP_FRAMES: usize = 5;
+
+/// Frames of a kmemleak backtrace kept per group (allocator frames included; JSON
+/// `frames` has them all). kmemleak records 16 (`MAX_TRACE` in mm/kmemleak.c).
+pub const BACKTRACE_FRAMES: usize = 16;
+
+/// Groups `kleak run` and `watch --kmemleak-every` pair with a slab cache that grew by
+/// about their objects ("kmalloc-128 +995 objs ≈ group #2").
+pub const MAX_PAIRS: usize = 32;
 
 /// Bytes of one kept frame (`function [module]`). Longest kernel symbols are ~60 bytes.
 pub const FRAME_BYTES: usize = 64;
@@ -167,3 +185,7 @@ pub const HTTP_DEADLINE_SECS: f64 = 3.0;
 /// make ~40 KB; 1,024 caches with 64-byte names ~230 KB. A body past this is cut at a
 /// line, and kleak says so once.
 pub const HTTP_BODY_BYTES: usize = 256 * 1024;
+
+/// kmemleak groups `watch --kmemleak-every` keeps (the newest) to name under a leak alert
+/// of the slab cache that holds their objects.
+pub const LEAK_GROUPS_KEPT: usize = 16;

@@ -616,7 +616,8 @@ ffffffc000200000 t kmemleak_test_init\t[kmemleak_test]\n";
         }
         raw.finish();
         named.finish();
-        let frames = |g: &crate::leaks::Group| g.frames.iter().map(|f| f.as_str().to_string()).collect::<Vec<_>>();
+        let frames =
+            |g: &crate::leaks::Group| g.from_site().iter().map(|f| f.name.as_str().to_string()).collect::<Vec<_>>();
         assert_eq!(frames(&raw.all()[0])[..2], ["0xffffffc0001e02c0", "0xffffffc0001e5110"]);
         assert!(!raw.all()[0].unloaded);
         let (a, b) = (&named.all()[0], &named.all()[1]);

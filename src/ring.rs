@@ -105,11 +105,15 @@ static CRC_TABLE: [u32; 256] = crc_table();
 
 /// CRC-32 (IEEE 802.3, as zlib and Ethernet) of `parts`, in order.
 pub fn crc32(parts: &[&[u8]]) -> u32 {
-    let mut c = !0u32;
-    for p in parts {
-        for &b in *p {
-            c = CRC_TABLE[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8);
-        }
+    parts.iter().fold(0, |c, p| crc32_update(c, p))
+}
+
+/// Continues a CRC-32 (start from 0) over more bytes: for data that comes in pieces
+/// (gzip's trailer, [`crate::inflate`]).
+pub fn crc32_update(crc: u32, bytes: &[u8]) -> u32 {
+    let mut c = !crc;
+    for &b in bytes {
+        c = CRC_TABLE[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8);
     }
     !c
 }

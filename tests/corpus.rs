@@ -149,30 +149,3 @@ fn every_kmemleak_report_parses_with_the_manifest_counts() {
     }
     assert_eq!(total, 208, "objects in the whole corpus (SOURCES.md)");
 }
-
-#[test]
-fn kmemleak_groups_name_the_leaking_function() {
-    use kleak::leaks::Groups;
-    // (file, groups, largest group's objects, its first frame) — read off the reports.
-    let cases: &[(&str, usize, u32, &str)] = &[
-        ("kmemleak/syzkaller-testdata_01.txt", 1, 2, "atusb_probe"),
-        ("kmemleak/lkp-tests_1.txt", 1, 2, "unpack_to_rootfs"),
-        ("kmemleak/lkml-report_03.txt", 1, 6, "cpuset_write_resmask"),
-        ("kmemleak/lkml-report_06.txt", 1, 4, "ap_init_apmsg"),
-        ("kmemleak/lkml-report_14.txt", 1, 2, "nfs_sysfs_move_sb_to_server"),
-        ("kmemleak/lkml-report_08.txt", 1, 1, "mpt3sas_scsih_event_callback [mpt3sas]"),
-        ("kmemleak/lkml-patch_08.txt", 1, 1, "of_platform_device_create_pdata"),
-        // The same syzbot report, decoded and left in raw flowed form: the same groups.
-        ("kmemleak/syzbot-email_01.txt", 1, 7, "bcsp_recv"),
-        ("kmemleak/syzbot-email-flowed-raw_01.txt", 1, 7, "bcsp_recv"),
-    ];
-    for &(rel, groups, largest, site) in cases {
-        let mut g = Groups::default();
-        lines_of(rel, |l| g.line(l));
-        g.finish();
-        let top = &g.all()[g.ranked()[0] as usize];
-        let sites: Vec<_> = g.all().iter().map(|g| g.site().to_string()).collect();
-        assert_eq!(g.all().len(), groups, "{rel}: {sites:?}");
-        assert_eq!((top.objects, top.site()), (largest, site), "{rel}: {sites:?}");
-    }
-}

@@ -2,14 +2,13 @@
 
 mod common;
 
-use common::{fixtures, json_lines, run};
+use common::{fixtures, json_lines, run, TempDir};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A tree with everything kleak wants; `without` names pieces to leave out.
-fn tree(tag: &str, without: &[&str]) -> PathBuf {
-    let t = std::env::temp_dir().join(format!("kleak-doctor-{}-{tag}", std::process::id()));
-    let _ = fs::remove_dir_all(&t);
+fn tree(tag: &str, without: &[&str]) -> TempDir {
+    let t = TempDir::new(&format!("doctor-{tag}"));
     let p = |rel: &str| t.join(rel);
     fs::create_dir_all(p("proc/sys/kernel")).unwrap();
     for f in ["slabinfo", "vmstat", "meminfo", "uptime", "sys/kernel/osrelease"] {
@@ -36,6 +35,10 @@ fn tree(tag: &str, without: &[&str]) -> PathBuf {
     }
     fs::create_dir_all(p("sys/module/kmemleak/parameters")).unwrap();
     fs::write(p("sys/module/kmemleak/parameters/verbose"), "N\n").unwrap();
+    // The lab kernel's config (CONFIG_DEBUG_KMEMLEAK=y).
+    if !without.contains(&"config.gz") {
+        fs::copy(fixtures().join("gzip/lab-6.1.config.gz"), p("proc/config.gz")).unwrap();
+    }
     t
 }
 
@@ -63,7 +66,6 @@ fn a_tree_with_everything_is_ready() {
     let v = json_lines(&out);
     assert!(v.iter().filter(|o| o["kind"] == "check").all(|o| o["status"] == "ok"));
     assert_eq!(v.last().unwrap()["ready"], true);
-    fs::remove_dir_all(t).unwrap();
 }
 
 #[test]
@@ -82,7 +84,6 @@ fn each_missing_piece_is_named_with_its_fix_and_exit_3() {
         let flat = out.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(flat.contains(fix), "without {piece}: {out}");
         assert!(out.contains("not ready, missing:"), "{out}");
-        fs::remove_dir_all(t).unwrap();
     }
 }
 
@@ -97,5 +98,58 @@ fn optional_pieces_are_warnings_not_failures() {
     assert!(out.contains("slab_nomerge"), "{out}");
     assert!(out.contains("warn    slab aliases"), "{out}");
     assert!(out.contains("warn    alloc traces") && out.contains("slab_debug=U"), "{out}");
-    fs::remove_dir_all(t).unwrap();
+}
+
+#[test]
+fn kmemleak_is_named_missing_before_debugfs_is_mounted() {
+    // Built in (the lab's config.gz): mount debugfs.
+    let t = tree("nodebugfs-built", &["debugfs"]);
+    let (code, out, _) = doctor(&t);
+    assert_eq!(code, 3, "{out}");
+    let flat = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("MISSING kmemleak built in (/proc/config.gz); debugfs is not mounted"), "{out}");
+    assert!(flat.contains("ok kernel config /proc/config.gz: CONFIG_DEBUG_KMEMLEAK=y"), "{out}");
+    // Not built (this x86_64 host's config.gz): the option, not the mount.
+    fs::copy(fixtures().join("gzip/host.config.gz"), t.join("proc/config.gz")).unwrap();
+    let (code, out, _) = doctor(&t);
+    assert_eq!(code, 3, "{out}");
+    let flat = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains(
+            "MISSING kmemleak not built into this kernel (/proc/config.gz) fix: kernel option CONFIG_DEBUG_KMEMLEAK=y"
+        ),
+        "{out}"
+    );
+    // Even with debugfs mounted and a kmemleak file (a fake tree), the config outranks it.
+    let t = tree("built-not", &[]);
+    fs::copy(fixtures().join("gzip/host.config.gz"), t.join("proc/config.gz")).unwrap();
+    let (code, out, _) = doctor(&t);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("not built into this kernel"), "{out}");
+}
+
+#[test]
+fn without_config_gz_kallsyms_tells() {
+    let t = tree("kallsyms", &["debugfs", "config.gz"]);
+    fs::write(t.join("proc/kallsyms"), "0000000000000000 T _text\n0000000000000000 T kmem_cache_alloc\n").unwrap();
+    let (code, out, _) = doctor(&t);
+    assert_eq!(code, 3, "{out}");
+    let flat = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains(
+            "warn kernel config no /proc/config.gz (CONFIG_IKCONFIG_PROC); /proc/kallsyms has no kmemleak_alloc"
+        ),
+        "{out}"
+    );
+    assert!(flat.contains("MISSING kmemleak not built into this kernel (/proc/kallsyms)"), "{out}");
+    fs::write(t.join("proc/kallsyms"), "0000000000000000 T _text\n0000000000000000 T kmemleak_alloc\n").unwrap();
+    let (_, out, _) = doctor(&t);
+    let flat = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("MISSING kmemleak built in (/proc/kallsyms); debugfs is not mounted"), "{out}");
+    // A damaged config.gz is a warning that says why, and kallsyms still answers.
+    fs::write(t.join("proc/config.gz"), b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\x07").unwrap();
+    let (_, out, _) = doctor(&t);
+    let flat = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("warn kernel config /proc/config.gz: bad deflate block"), "{out}");
+    assert!(flat.contains("built in (/proc/kallsyms)"), "{out}");
 }

@@ -16,6 +16,7 @@ const TARGETS: &[(&str, Harness)] = &[
     ("ring_scan", harness::ring_scan),
     ("trace_dump", harness::trace_dump),
     ("module_symbols", harness::module_symbols),
+    ("inflate", harness::inflate),
 ];
 
 fn files(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -60,6 +61,20 @@ fn every_corpus_capture_passes_every_harness() {
             input.push(0xff);
             input.extend_from_slice(b"\x01\x02\x05\x09\x20\x33");
             harness::sample_twice(&input);
+        }
+    }
+}
+
+#[test]
+fn every_gzip_fixture_passes_the_inflate_harness() {
+    let gz = files(&common::fixtures().join("gzip"));
+    assert!(gz.len() >= 2);
+    for f in gz {
+        let data = std::fs::read(&f).unwrap();
+        harness::inflate(&data);
+        // Cut anywhere: an error, never a panic.
+        for cut in (0..data.len()).step_by(997) {
+            harness::inflate(&data[..cut]);
         }
     }
 }

@@ -274,16 +274,17 @@ fn kmemleak_dances_in_watch_allocate_nothing_after_start() {
     let session = kleak::kmemleak::session(&root, false).unwrap();
     let mut w = kleak::cmd::leaks::LeakWatch::start(session, 10.0, 0.0);
     let mut out = Out::new(Target::Null, Style::default());
+    let tables = kleak::sample::Tables::default();
     // The first dance (warm-up) prints the report's groups.
     let mut t = 0.0;
     while w.dances == 0 {
-        w.poll(&mut out, t, t).unwrap();
+        w.poll(&mut out, t, t, &tables).unwrap();
         t += 1.0;
     }
     assert!(w.new_groups >= 2, "{}", w.new_groups);
     let n = allocations(|| {
         while w.dances < 20 {
-            w.poll(&mut out, t, t).unwrap();
+            w.poll(&mut out, t, t, &tables).unwrap();
             t += 1.0;
         }
     });

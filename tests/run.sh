@@ -45,10 +45,11 @@ done
 # because Rust's std links its panic backtrace symbolizer (~120 KiB: gimli, addr2line,
 # demangler, inflate) into every binary and only a nightly build-std can drop it; see
 # the README's benchmarks. This guard keeps the binary from growing unnoticed. It was
-# 576 KiB; the board farm (watch --listen's HTTP endpoint, the metrics renderer and
-# address parsing, kleak plot's SVG) added 31.7 KB (576,728 -> 608,464 bytes): 600 KiB.
+# 576 KiB; kmemleak attribution with the gzip decoder (+17.9 KB) and the board farm
+# (watch --listen's HTTP endpoint, the metrics renderer, kleak plot's SVG: +31.7 KB)
+# raised it to 612 KiB.
 size=$(stat -c %s target/aarch64-unknown-linux-musl/release/kleak)
-[ "$size" -le $((600 * 1024)) ] || die "aarch64 binary is $size bytes, over its 600 KiB guard (target 512 KiB)"
+[ "$size" -le $((612 * 1024)) ] || die "aarch64 binary is $size bytes, over its 612 KiB guard (target 512 KiB)"
 qemu-aarch64-static target/aarch64-unknown-linux-musl/release/kleak --version
 
 step "the preload tracer, libkleak_trace.so (host, aarch64 glibc, aarch64 musl)"

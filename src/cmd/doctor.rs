@@ -170,6 +170,32 @@ pub fn run(ctx: &mut Ctx, args: &DoctorArgs) -> Result<Exit, Error> {
         Err(_) => c.warn("no /sys/kernel/slab: merged cache names cannot be resolved", "SLUB with CONFIG_SYSFS=y"),
     });
 
+    // What the kernel was built with, readable without debugfs.
+    let kconfig = crate::kconfig::read_config(&root);
+    let kallsyms = crate::kconfig::kallsyms_has(&root, b"kmemleak_alloc");
+    let (built, how) = match &kconfig {
+        Ok(k) => (Some(k.has("CONFIG_DEBUG_KMEMLEAK")), "/proc/config.gz"),
+        Err(_) => (kallsyms, "/proc/kallsyms"),
+    };
+    let c = Check::new("kernel config", false);
+    checks.push(match &kconfig {
+        Ok(k) => {
+            let mut d = String::from("/proc/config.gz:");
+            for o in ["CONFIG_DEBUG_KMEMLEAK", "CONFIG_DEBUG_FS", "CONFIG_SLUB_DEBUG"] {
+                d.push_str(&format!(" {o}={}", if k.has(o) { "y" } else { "n" }));
+            }
+            c.ok(d)
+        }
+        Err(e) => {
+            let k = match kallsyms {
+                Some(true) => "; /proc/kallsyms has kmemleak_alloc",
+                Some(false) => "; /proc/kallsyms has no kmemleak_alloc",
+                None => "",
+            };
+            c.warn(format!("{e}{k}"), "kernel option CONFIG_IKCONFIG_PROC=y lets kleak read the kernel's options")
+        }
+    });
+
     let mounts = text(&root, "/proc/mounts");
     let debugfs_at = mounts
         .lines()
@@ -192,7 +218,12 @@ pub fn run(ctx: &mut Ctx, args: &DoctorArgs) -> Result<Exit, Error> {
 
     let c = Check::new("kmemleak", true);
     let kmemleak = "/sys/kernel/debug/kmemleak";
-    checks.push(if !debugfs {
+    let default_off = kconfig.as_ref().is_ok_and(|k| k.has("CONFIG_DEBUG_KMEMLEAK_DEFAULT_OFF"));
+    checks.push(if built == Some(false) {
+        c.missing(format!("not built into this kernel ({how})"), "kernel option CONFIG_DEBUG_KMEMLEAK=y")
+    } else if !debugfs && built == Some(true) {
+        c.missing(format!("built in ({how}); debugfs is not mounted"), "mount -t debugfs none /sys/kernel/debug")
+    } else if !debugfs {
         c.missing("unknown until debugfs is mounted", "mount -t debugfs none /sys/kernel/debug")
     } else if !sys::exists(&at(&root, kmemleak)) {
         c.missing("no /sys/kernel/debug/kmemleak", "kernel option CONFIG_DEBUG_KMEMLEAK=y")
@@ -204,9 +235,14 @@ pub fn run(ctx: &mut Ctx, args: &DoctorArgs) -> Result<Exit, Error> {
         // Every write but `clear` fails with EPERM (EBUSY before 5.x) while kmemleak is
         // disabled; `dump=0` is harmless when enabled (EINVAL: no object at 0).
         match sys::File::open(&at(&root, kmemleak), Mode::Write).and_then(|f| f.write(b"dump=0")) {
-            Err(e) if e == Errno::EPERM || e.0 == libc::EBUSY => {
-                c.missing("disabled (CONFIG_DEBUG_KMEMLEAK_DEFAULT_OFF=y?)", "boot with kmemleak=on")
-            }
+            Err(e) if e == Errno::EPERM || e.0 == libc::EBUSY => c.missing(
+                if default_off {
+                    "disabled (CONFIG_DEBUG_KMEMLEAK_DEFAULT_OFF=y in /proc/config.gz)"
+                } else {
+                    "disabled (CONFIG_DEBUG_KMEMLEAK_DEFAULT_OFF=y?)"
+                },
+                "boot with kmemleak=on",
+            ),
             Err(Errno::EACCES) => c.missing("present; probing it needs root", "run kleak as root"),
             _ => c.ok("present and enabled"),
         }

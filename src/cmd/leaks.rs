@@ -1,10 +1,11 @@
 //! `kleak leaks`: kmemleak's report, grouped by where the leaks were allocated. Also what
 //! `run` and `watch` share: printing groups and scans, and [`LeakWatch`] for `watch`.
 
+use crate::allocator::Entry;
 use crate::cli::Ctx;
 use crate::kmemleak::{self, Command, Control, Dance, Debugfs, Session, Unavailable};
-use crate::leaks::{write_key, Group, Groups};
-use crate::limits::{MAX_SEEN_GROUPS, READ_BUF_BYTES};
+use crate::leaks::{write_key, Group, Groups, Pair};
+use crate::limits::{GROUP_FRAMES, MAX_SEEN_GROUPS, READ_BUF_BYTES};
 use crate::out::fmt::{Dur, Fit, Fixed, Size};
 use crate::out::{Closed, Line, Out};
 use crate::outln;
@@ -43,6 +44,7 @@ pub struct LeaksArgs {
 pub fn run(ctx: &mut Ctx, args: &LeaksArgs) -> Result<Exit, Error> {
     let mut groups = Groups::default();
     groups.by_crc = args.by_crc;
+    groups.matcher = ctx.matcher.clone();
     let mut dance = None;
     let source = match &args.input {
         Some(file) => {
@@ -73,7 +75,7 @@ pub fn run(ctx: &mut Ctx, args: &LeaksArgs) -> Result<Exit, Error> {
         if let Some(d) = &dance {
             scans(out, d)?;
         }
-        show(out, &groups, sys::page_size())?;
+        show(out, &groups, sys::page_size(), &[])?;
         if out.style.json {
             let mut j = out.line().json("summary");
             j.str("command", "leaks").str("source", source);
@@ -137,6 +139,7 @@ pub fn counts(j: &mut crate::out::Json<'_>, g: &Groups) {
     j.u64("objects", p.objects as u64)
         .u64("groups", g.all().len() as u64)
         .u64("objects_untracked", g.untracked_objects as u64)
+        .u64("backtraces_cut", g.backtraces_cut as u64)
         .u64("skipped_lines", p.stats.malformed as u64)
         .u64("other_lines", p.other_lines as u64)
         .u64("hex_dumps", p.hex_dumps as u64)
@@ -150,6 +153,13 @@ pub fn notes(g: &Groups) {
         crate::out::note(format_args!(
             "kmemleak report: {} malformed line(s) skipped (first at line {})",
             st.malformed, st.first_malformed
+        ));
+    }
+    if g.backtraces_cut > 0 {
+        crate::out::note(format_args!(
+            "{} backtraces longer than {} frames: the rest not kept (src/limits.rs BACKTRACE_FRAMES)",
+            g.backtraces_cut,
+            crate::limits::BACKTRACE_FRAMES
         ));
     }
     if g.untracked_objects > 0 {
@@ -174,8 +184,9 @@ pub fn scans(out: &mut Out, d: &Dance) -> Result<(), Closed> {
     out.emit()
 }
 
-/// Prints every group, largest first: text blocks, or `leak-group` JSON objects.
-pub fn show(out: &mut Out, g: &Groups, page_size: u64) -> Result<(), Closed> {
+/// Prints every group, largest first: text blocks, or `leak-group` JSON objects. A group
+/// in `pairs` names the cache that grew by about its objects.
+pub fn show(out: &mut Out, g: &Groups, page_size: u64, pairs: &[Pair]) -> Result<(), Closed> {
     let ranked = g.ranked();
     if !out.style.json {
         let bytes: u64 = g.all().iter().map(|g| g.bytes).sum();
@@ -192,7 +203,42 @@ pub fn show(out: &mut Out, g: &Groups, page_size: u64) -> Result<(), Closed> {
         )?;
     }
     for (rank, &i) in ranked.iter().enumerate() {
-        group(out, &g.all()[i as usize], rank + 1, page_size)?;
+        let pair = pairs.iter().find(|p| p.group == i);
+        group(out, &g.all()[i as usize], rank + 1, page_size, pair)?;
+    }
+    Ok(())
+}
+
+/// Each slab cache that grew since the first sample: name, object size, objects grown (a
+/// cache that appeared grew from zero). For [`crate::leaks::pair`].
+pub fn grown_caches(t: &crate::sample::Tables) -> impl Iterator<Item = (&str, u64, u64)> + Clone {
+    use crate::out::view::{before, is_new, Span};
+    t.slab.entries().iter().filter(|e| e.presence.now).filter_map(|e| {
+        let base = if is_new(e, Span::SinceStart) { 0 } else { before(e, Span::SinceStart).active_objs };
+        let grown = e.cur.active_objs.saturating_sub(base);
+        (grown > 0).then_some((e.name.as_str(), e.cur.objsize as u64, grown))
+    })
+}
+
+/// The pairs of slab growth and groups, one line each ("kmalloc-128 +995 objs ≈ group
+/// #2"), after the slab table; JSON has them in each `leak-group` (`cache_grew`).
+pub fn show_pairs(out: &mut Out, g: &Groups, pairs: &[Pair]) -> Result<(), Closed> {
+    if out.style.json || pairs.is_empty() {
+        return Ok(());
+    }
+    outln!(out, "slab growth and kmemleak groups:")?;
+    let ranked = g.ranked();
+    for p in pairs {
+        let rank = ranked.iter().position(|&i| i == p.group).map_or(0, |r| r + 1);
+        let grp = &g.all()[p.group as usize];
+        let _ = write!(
+            out.line(),
+            "  {} +{} objs \u{2248} group #{rank} ({} objects, ",
+            p.cache.as_str(),
+            p.grown,
+            grp.objects
+        );
+        outln!(out, "{})", Fit::cut(grp.site(), 30))?;
     }
     Ok(())
 }
@@ -209,7 +255,7 @@ fn home(out: &mut Out, g: &Group, page_size: u64) {
 }
 
 /// One group's `leak-group` JSON object, into `line` (for `--json` and the ring log).
-pub fn group_json(line: &mut Line, g: &Group, rank: usize, page_size: u64) {
+pub fn group_json(line: &mut Line, g: &Group, rank: usize, page_size: u64, pair: Option<&Pair>) {
     let mut cache = Line::default();
     let _ = write!(cache, "{}", g.cache(g.size_min, page_size));
     let mut key = Line::default();
@@ -217,6 +263,11 @@ pub fn group_json(line: &mut Line, g: &Group, rank: usize, page_size: u64) {
     let mut j = line.json("leak-group");
     j.u64("rank", rank as u64).u64("objects", g.objects as u64).u64("bytes", g.bytes);
     j.u64("size_min", g.size_min).u64("size_max", g.size_max).str("cache", cache.as_str());
+    j.str("entry", g.entry.word());
+    if let Some(p) = pair {
+        j.str("cache_grew", p.cache.as_str()).u64("cache_grew_objs", p.grown);
+    }
+    j.str("site", g.site()).str("module", g.module());
     j.str("comm", g.comm.as_str()).u64("pid", g.pid as u64).u64("other_tasks", g.other_tasks as u64);
     if let Some((lo, hi)) = g.age_ms {
         j.f64("age_min_secs", lo as f64 / 1000.0).f64("age_max_secs", hi as f64 / 1000.0);
@@ -224,18 +275,22 @@ pub fn group_json(line: &mut Line, g: &Group, rank: usize, page_size: u64) {
     if g.unloaded {
         j.bool("module_unloaded", true);
     }
-    j.u64("crcs", g.crcs.len() as u64).list("frames");
+    j.u64("crcs", g.crcs.len() as u64).u64("allocator_frames", g.site_at as u64).list("frames");
     for f in &g.frames {
-        j.item_str(f.as_str());
+        let mut t = Line::default();
+        let _ = write!(t, "{f}");
+        j.item_str(t.as_str());
     }
     j.close_list().str("fingerprint", key.as_str()).end();
 }
 
-/// One group: a text block or a `leak-group` JSON object.
-pub fn group(out: &mut Out, g: &Group, rank: usize, page_size: u64) -> Result<(), Closed> {
+/// One group: a text block or a `leak-group` JSON object. The block's first line after
+/// the header is the culprit (the site); frames of modules and of `--match` are marked
+/// `>`, also deeper than the frames shown.
+pub fn group(out: &mut Out, g: &Group, rank: usize, page_size: u64, pair: Option<&Pair>) -> Result<(), Closed> {
     let h = out.style.human;
     if out.style.json {
-        group_json(out.line(), g, rank, page_size);
+        group_json(out.line(), g, rank, page_size, pair);
         return out.emit();
     }
     let width = out.style.width;
@@ -245,7 +300,17 @@ pub fn group(out: &mut Out, g: &Group, rank: usize, page_size: u64) -> Result<()
     }
     let _ = write!(out.line(), " (");
     home(out, g, page_size);
-    outln!(out, ")")?;
+    let _ = write!(out.line(), ")");
+    if let Some(p) = pair {
+        let _ = match g.entry {
+            // The report does not name a cache of its own: the cache that grew does.
+            Entry::Cache => write!(out.line(), " \u{2248} {} +{} objs", p.cache.as_str(), p.grown),
+            _ => write!(out.line(), " \u{2248} +{} objs", p.grown),
+        };
+    }
+    crate::out::fmt::cut_line(out.line(), width);
+    out.emit()?;
+    outln!(out, "   {}", Fit::cut(g.site(), width.saturating_sub(3)))?;
     let _ = write!(out.line(), "   comm \"{}\" pid {}", g.comm.as_str(), g.pid);
     if g.other_tasks > 0 {
         let _ = write!(out.line(), " (+{} other tasks)", g.other_tasks);
@@ -258,8 +323,19 @@ pub fn group(out: &mut Out, g: &Group, rank: usize, page_size: u64) -> Result<()
         }
     }
     out.emit()?;
-    for f in &g.frames {
-        outln!(out, "   {}", Fit::cut(f.as_str(), width.saturating_sub(3)))?;
+    let mut gap = false;
+    for (i, f) in g.from_site().iter().enumerate() {
+        if i >= GROUP_FRAMES && !f.marked {
+            gap = true;
+            continue;
+        }
+        if gap {
+            outln!(out, "     ...")?;
+            gap = false;
+        }
+        let mut t = Line::default();
+        let _ = write!(t, "{f}");
+        outln!(out, "   {} {}", if f.marked { '>' } else { ' ' }, Fit::cut(t.as_str(), width.saturating_sub(5)))?;
     }
     if g.unloaded {
         outln!(out, "   (module unloaded before the report: frames named by kleak)")?;
@@ -277,7 +353,7 @@ pub struct LeakWatch<C: Control = Debugfs> {
     started: f64,
     dance: Option<Dance>,
     /// The groups of the latest finished dance: name the ones behind a cache that grows
-    /// with [`crate::leaks::groups_in_cache`].
+    /// with [`crate::leaks::in_cache`].
     pub groups: Groups,
     seen: Vec<u64>,
     seen_next: usize,
@@ -299,7 +375,9 @@ impl LeakWatch<Debugfs> {
     /// Opens kmemleak under the command's root for a dance every `every` seconds.
     pub fn open(ctx: &Ctx, every: f64) -> Result<Self, Error> {
         let s = kmemleak::session(&ctx.root, false).map_err(Unavailable::error)?;
-        Ok(LeakWatch::start(s, every, sys::monotonic_secs()))
+        let mut w = LeakWatch::start(s, every, sys::monotonic_secs());
+        w.groups.matcher = ctx.matcher.clone();
+        Ok(w)
     }
 }
 
@@ -324,8 +402,15 @@ impl<C: Control> LeakWatch<C> {
         }
     }
 
-    /// Takes the dance's next step if it is due at `now`; prints groups not seen before.
-    pub fn poll(&mut self, out: &mut Out, elapsed: f64, now: f64) -> Result<(), Closed> {
+    /// Takes the dance's next step if it is due at `now`; prints groups not seen before,
+    /// each with the slab cache of `tables` that grew by about its objects since start.
+    pub fn poll(
+        &mut self,
+        out: &mut Out,
+        elapsed: f64,
+        now: f64,
+        tables: &crate::sample::Tables,
+    ) -> Result<(), Closed> {
         if self.failed.is_some() {
             return Ok(());
         }
@@ -358,10 +443,11 @@ impl<C: Control> LeakWatch<C> {
         self.dances += 1;
         // Never more often than a scan takes.
         self.next = (self.started + self.every).max(now + self.longest_scan);
-        self.print_new(out, elapsed)
+        self.print_new(out, elapsed, tables)
     }
 
-    fn print_new(&mut self, out: &mut Out, elapsed: f64) -> Result<(), Closed> {
+    fn print_new(&mut self, out: &mut Out, elapsed: f64, tables: &crate::sample::Tables) -> Result<(), Closed> {
+        let pairs = crate::leaks::pair(&self.groups, grown_caches(tables));
         for &i in self.groups.ranked().iter() {
             let g = &self.groups.all()[i as usize];
             if self.seen.contains(&g.key) {
@@ -374,7 +460,17 @@ impl<C: Control> LeakWatch<C> {
             if !out.style.json {
                 outln!(out, "{:>6} kmemleak: a new leak", Dur(elapsed))?;
             }
-            group(out, g, self.new_groups as usize, self.page_size)?;
+            let pair = pairs.iter().find(|p| p.group == i);
+            group(out, g, self.new_groups as usize, self.page_size, pair)?;
+            if let (Some(p), false) = (pair, out.style.json) {
+                outln!(
+                    out,
+                    "   {} +{} objs since start \u{2248} group #{}",
+                    p.cache.as_str(),
+                    p.grown,
+                    self.new_groups
+                )?;
+            }
         }
         Ok(())
     }
@@ -391,7 +487,7 @@ impl<C: Control> LeakWatch<C> {
         }
         for &(i, rank) in &self.fresh {
             let mut l = Line::default();
-            group_json(&mut l, &self.groups.all()[i as usize], rank as usize, self.page_size);
+            group_json(&mut l, &self.groups.all()[i as usize], rank as usize, self.page_size, None);
             log.append(crate::ring::Kind::Group, l.as_bytes(), now);
         }
         self.fresh.clear();
@@ -407,6 +503,10 @@ mod test {
 
     const LEAK: &str = "unreferenced object 0xffff000012345600 (size 100):\n  comm \"insmod\", pid 7, jiffies 1 (age 6.100s)\n  backtrace:\n    [<0>] kmalloc_trace+0x1/0x2\n    [<1>] leaky_store+0x4c/0xb8 [leaky]\n    [<2>] kernfs_fop_write_iter+0x1/0x2\n";
 
+    fn text_of(out: &Out) -> String {
+        text(out)
+    }
+
     fn text(out: &Out) -> String {
         String::from_utf8_lossy(out.memory()).into_owned()
     }
@@ -419,13 +519,39 @@ mod test {
         }
         g.finish();
         let mut out = Out::new(Target::Memory(Vec::new()), Style::default());
-        show(&mut out, &g, 4096).unwrap();
+        show(&mut out, &g, 4096, &[]).unwrap();
         let t = text(&out);
         assert_eq!(
             t,
             "kmemleak: 3 objects in 1 groups, 300B; largest first\n\
-#1 3 objects, 300B, size 100 (kmalloc-128)\n   comm \"insmod\" pid 7, age 6.1s\n   leaky_store [leaky]\n   kernfs_fop_write_iter\n"
+#1 3 objects, 300B, size 100 (kmalloc-128)\n   leaky_store [leaky]\n   comm \"insmod\" pid 7, age 6.1s\n   > leaky_store+0x4c [leaky]\n     kernfs_fop_write_iter+0x1\n"
         );
+    }
+
+    #[test]
+    fn a_long_stack_still_points_at_the_driver() {
+        // usb_alloc_urb is the site (a typed constructor); the driver's frame is the
+        // eighth after it, past the frames a block shows, and still printed, marked.
+        let mut text = String::from("unreferenced object 0x10 (size 192):\n  backtrace:\n    kmalloc_trace+0x1/0x2\n    usb_alloc_urb+0x66/0xe0\n");
+        for f in ["a", "b", "c", "d", "e", "f"] {
+            text += &format!("    core_{f}+0x1/0x2\n");
+        }
+        text += "    mydrv_start_a_very_long_function_name_that_goes_on_and_on_and_on+0x4/0x8 [mydrv]\n";
+        let mut g = Groups::default();
+        for l in text.lines() {
+            g.line(l.as_bytes());
+        }
+        g.finish();
+        let mut out = Out::new(Target::Memory(Vec::new()), Style::default());
+        show(&mut out, &g, 4096, &[]).unwrap();
+        let t = text_of(&out);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines[2], "   usb_alloc_urb", "the culprit line comes first: {t}");
+        assert_eq!(lines[9], "     ...", "{t}");
+        assert!(lines[10].starts_with("   > mydrv_start_a_very_long"), "{t}");
+        assert!(lines[10].ends_with("+0x4 [mydrv]"), "a long name is cut, never its module: {t}");
+        assert_eq!(g.all()[0].module(), "mydrv");
+        assert!(lines.iter().all(|l| l.chars().count() <= 80), "{t}");
     }
 
     #[test]
@@ -433,11 +559,12 @@ mod test {
         let fake = FakeKmemleak { reports: vec![(2, LEAK.into())], ..FakeKmemleak::default() };
         let s = Session::start(fake, true, 1).unwrap();
         let mut w = LeakWatch::start(s, 30.0, 100.0);
+        let tables = crate::sample::Tables::default();
         let mut out = Out::new(Target::Memory(Vec::new()), Style::default());
         // Samples every 2 s: scan at 100, aged scan at >= 105.5, confirm one second later.
         let mut t = 100.0;
         while t < 200.0 {
-            w.poll(&mut out, t - 100.0, t).unwrap();
+            w.poll(&mut out, t - 100.0, t, &tables).unwrap();
             t += 2.0;
         }
         let t = text(&out);
@@ -451,15 +578,40 @@ mod test {
     }
 
     #[test]
+    fn watch_pairs_a_new_group_with_the_cache_that_grew_by_about_its_objects() {
+        let row = |n: u64| {
+            format!("slabinfo - version: 2.1\nkmalloc-128 {n} {n} 128 32 1 : tunables 0 0 0 : slabdata 1 1 0\n")
+        };
+        let root = crate::fake::FakeRoot::new();
+        root.set("/proc/slabinfo", row(4000).as_bytes());
+        let mut s = crate::sample::Sampler::new(root.clone());
+        s.sample(0.0);
+        root.set("/proc/slabinfo", row(4003).as_bytes());
+        s.sample(1.0);
+        let fake = FakeKmemleak { reports: vec![(2, LEAK.repeat(3))], ..FakeKmemleak::default() };
+        let mut w = LeakWatch::start(Session::start(fake, false, 1).unwrap(), 30.0, 100.0);
+        let mut out = Out::new(Target::Memory(Vec::new()), Style::default());
+        let mut t = 100.0;
+        while w.dances == 0 {
+            w.poll(&mut out, t - 100.0, t, &s.tables).unwrap();
+            t += 1.0;
+        }
+        let t = text(&out);
+        assert!(t.contains("#1 3 objects, 300B, size 100 (kmalloc-128) \u{2248} +3 objs\n"), "{t}");
+        assert!(t.contains("   kmalloc-128 +3 objs since start \u{2248} group #1\n"), "{t}");
+    }
+
+    #[test]
     fn watch_stops_scanning_when_kmemleak_goes_away() {
         let fake = FakeKmemleak::default();
         let s = Session::start(fake, false, 1).unwrap();
         let mut w = LeakWatch::start(s, 10.0, 0.0);
+        let tables = crate::sample::Tables::default();
         w.session.ctl.command_error = Some(Errno::EPERM);
         let mut out = Out::new(Target::Memory(Vec::new()), Style::default());
-        w.poll(&mut out, 0.0, 0.0).unwrap();
+        w.poll(&mut out, 0.0, 0.0, &tables).unwrap();
         assert_eq!(w.failed, Some(Unavailable::Disabled));
-        w.poll(&mut out, 20.0, 20.0).unwrap();
+        w.poll(&mut out, 20.0, 20.0, &tables).unwrap();
         assert_eq!(w.session.ctl.log.len(), 2, "no scan after the failure");
     }
 }

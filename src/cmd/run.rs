@@ -98,6 +98,8 @@ struct Report<'a> {
     kmemleak: Result<(), Unavailable>,
     dance: Option<Dance>,
     groups: Groups,
+    /// Groups and the slab caches that grew by about their objects.
+    pairs: heapless::Vec<crate::leaks::Pair, { crate::limits::MAX_PAIRS }>,
     interrupted: bool,
     exit: Exit,
 }
@@ -167,6 +169,7 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Exit, Error> {
 
     let mut groups = Groups::default();
     groups.by_crc = args.by_crc;
+    groups.matcher = ctx.matcher.clone();
     let mut dance = None;
     let kmemleak = match km.as_mut() {
         Err(e) => Err(*e),
@@ -204,6 +207,7 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Exit, Error> {
         settle: args.settle,
         kmemleak,
         dance,
+        pairs: crate::leaks::pair(&groups, leaks::grown_caches(&s.tables)),
         groups,
         interrupted,
         exit,
@@ -306,7 +310,8 @@ impl Logged {
         let now = sys::monotonic_secs();
         for (rank, &i) in r.groups.ranked().iter().enumerate() {
             let mut l = Line::default();
-            leaks::group_json(&mut l, &r.groups.all()[i as usize], rank + 1, s.tables.page_size);
+            let pair = r.pairs.iter().find(|p| p.group == i);
+            leaks::group_json(&mut l, &r.groups.all()[i as usize], rank + 1, s.tables.page_size, pair);
             self.log.append(Kind::Group, l.as_bytes(), now);
         }
         let mut l = Line::default();
@@ -355,7 +360,7 @@ fn report(out: &mut Out, t: &Tables, r: &Report<'_>) -> Result<(), Closed> {
     }
     match r.kmemleak {
         Err(e) if !json => outln!(out, "kmemleak: unavailable: {e}")?,
-        _ => leaks::show(out, &r.groups, t.page_size)?,
+        _ => leaks::show(out, &r.groups, t.page_size, &r.pairs)?,
     }
     let (verdict, why) = r.verdict();
     if json {
@@ -363,6 +368,7 @@ fn report(out: &mut Out, t: &Tables, r: &Report<'_>) -> Result<(), Closed> {
         out.emit()?;
     }
     crate::cmd::diff::show(out, t, Span::SinceStart, "run")?;
+    leaks::show_pairs(out, &r.groups, &r.pairs)?;
     if !json {
         let interrupted =
             if r.interrupted && r.exit != Exit::Interrupted { " (interrupted: scans not completed)" } else { "" };

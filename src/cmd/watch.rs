@@ -188,6 +188,21 @@ pub struct Watch<R: Root> {
     pub server: Option<Server>,
     /// Seconds the latest [`Watch::step`] took to read, parse and judge its sample.
     pub sample_secs: f64,
+    /// The latest kmemleak groups `--kmemleak-every` printed, with their rank as printed:
+    /// named under a leak alert of the slab cache that holds their objects.
+    pub leak_groups: heapless::Vec<(u32, crate::leaks::Group), { crate::limits::LEAK_GROUPS_KEPT }>,
+}
+
+/// Keeps a kmemleak group just printed as new (the oldest goes when full).
+fn remember_group(
+    kept: &mut heapless::Vec<(u32, crate::leaks::Group), { crate::limits::LEAK_GROUPS_KEPT }>,
+    rank: u32,
+    g: &crate::leaks::Group,
+) {
+    if kept.is_full() {
+        kept.remove(0);
+    }
+    let _ = kept.push((rank, g.clone()));
 }
 
 impl<R: Root> Watch<R> {
@@ -218,6 +233,7 @@ impl<R: Root> Watch<R> {
             kmemleak: None,
             server: None,
             sample_secs: 0.0,
+            leak_groups: heapless::Vec::new(),
         };
         let (t, root) = (&w.sampler.tables, w.sampler.root());
         w.verdicts.update(t, Some(root), t.times.cur, &mut |_: &Alert| {});
@@ -282,7 +298,8 @@ impl<R: Root> Watch<R> {
             self.reclaim_error_told = true;
             note(format_args!("--check-reclaim: writing /proc/sys/vm/drop_caches failed: {e}; not checking again"));
         }
-        self.batch.flush(out, kmemleak_groups_for)
+        let Watch { batch, leak_groups, .. } = self;
+        batch.flush(out, |out, a| kmemleak_groups_for(out, a, leak_groups))
     }
 
     /// Reads the kernel log (with a ring log only): an OOM report is copied into the log
@@ -631,13 +648,23 @@ impl<R: Root> Watch<R> {
     }
 }
 
-/// Hook for `--kmemleak-every` (the kmemleak issue): called behind every alert line the
-/// console shows. When a slab cache is a suspect leak (`a.source == Source::Slab &&
-/// a.is_leak()`), the kmemleak groups whose objects live in it belong on the lines below
-/// it: `a.objsize` is the cache's object size, the kmemleak side maps an object size to its
-/// groups (`figures::kmalloc_class` names the size class). Prints nothing until that lands.
-pub fn kmemleak_groups_for(_out: &mut Out, a: &Alert) -> Result<(), Closed> {
-    let _suspect_cache = a.source == Source::Slab && a.is_leak();
+/// Behind every alert line the console shows: when a slab cache is a suspect leak (new or
+/// reminded), the
+/// kmemleak groups (`--kmemleak-every`) whose objects it can hold, one line each
+/// ([`crate::leaks::in_cache`]: a kmalloc bucket holds kmalloc groups of its size class,
+/// a named cache the own-cache groups of its object size).
+pub fn kmemleak_groups_for(out: &mut Out, a: &Alert, groups: &[(u32, crate::leaks::Group)]) -> Result<(), Closed> {
+    // A new suspect or a reminder: kmemleak's groups usually come after the first alert.
+    let suspect = matches!(a.state, crate::trend::Change::Suspect | crate::trend::Change::Reminder);
+    if out.style.json || a.source != Source::Slab || a.severity != crate::verdict::Severity::Leak || !suspect {
+        return Ok(());
+    }
+    for (rank, g) in groups {
+        if crate::leaks::in_cache(g, a.name.as_str(), a.objsize as u64) {
+            let site = Fit::cut(g.site(), 40);
+            outln!(out, "       kmemleak group #{rank}: {} objects, {site}", g.objects)?;
+        }
+    }
     Ok(())
 }
 
@@ -858,9 +885,13 @@ pub fn run(ctx: &mut Ctx, args: &WatchArgs) -> Result<Exit, Error> {
         let mut n = 1;
         loop {
             if let Some(k) = w.kmemleak.as_mut() {
-                k.poll(out, w.sampler.tables.times.elapsed(), sys::monotonic_secs())?;
-                if let Some(log) = w.log.as_mut() {
-                    k.log_fresh(log, sys::monotonic_secs());
+                k.poll(out, w.sampler.tables.times.elapsed(), sys::monotonic_secs(), &w.sampler.tables)?;
+                for &(i, rank) in &k.fresh {
+                    remember_group(&mut w.leak_groups, rank, &k.groups.all()[i as usize]);
+                }
+                match w.log.as_mut() {
+                    Some(log) => k.log_fresh(log, sys::monotonic_secs()),
+                    None => k.fresh.clear(),
                 }
             }
             if args.exit_on_leak && w.leak_seen {

@@ -178,6 +178,18 @@ impl<'a> Fit<'a> {
     }
 }
 
+/// Cuts a line being written to `width` columns (characters), marking the cut with `~`
+/// as [`Fit`] does (0 = no limit).
+pub fn cut_line(l: &mut super::Line, width: usize) {
+    let s = l.as_str();
+    if width == 0 || s.chars().count() <= width {
+        return;
+    }
+    let cut = s.char_indices().nth(width - 1).map_or(s.len(), |(i, _)| i);
+    l.truncate(cut);
+    let _ = l.write_str("~");
+}
+
 impl Display for Fit<'_> {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         let w = self.width;

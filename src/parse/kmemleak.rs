@@ -71,6 +71,9 @@ pub struct Frame<'a> {
     pub module: &'a [u8],
     /// syzbot's symbolizer marked it `[inline]`.
     pub inline: bool,
+    /// The return address's offset in the function (`0x4c` of `foo+0x4c/0xb8`), where
+    /// printed: it tells two calls in one function apart.
+    pub off: Option<u64>,
 }
 
 impl Frame<'_> {
@@ -395,7 +398,7 @@ fn frame(t: &[u8]) -> Option<Frame<'_>> {
     }
     if tok.is_empty() {
         // `[<ffffffff>]` with nothing after it.
-        return Some(Frame { func: b"?", module: b"", inline: false });
+        return Some(Frame { func: b"?", module: b"", inline: false, off: None });
     }
     // Compiler suffixes (`.isra.0`, `.cold`, `.constprop.0`) name the same function.
     let func = match tok.iter().position(|&b| b == b'.') {
@@ -411,7 +414,12 @@ fn frame(t: &[u8]) -> Option<Frame<'_>> {
             }
         }
     }
-    Some(Frame { func, module, inline })
+    // `+0x4c/0xb8`: the offset, up to the slash.
+    let off = rest.strip_prefix(b"+0x").and_then(|r| {
+        let n = r.iter().position(|b| !b.is_ascii_hexdigit()).unwrap_or(r.len());
+        parse_hex(&r[..n])
+    });
+    Some(Frame { func, module, inline, off })
 }
 
 #[cfg(test)]
@@ -515,7 +523,7 @@ backtrace:\n\
         );
         assert_eq!(ev[3..7], ["frame kasprintf", "frame (null)", "frame 0xffffffff", "frame 0xffffffffffffffff"]);
         assert_eq!(p.stats.malformed, 0);
-        let f = |s: &'static [u8]| Frame { func: s, module: b"", inline: false }.is_end_marker();
+        let f = |s: &'static [u8]| Frame { func: s, module: b"", inline: false, off: None }.is_end_marker();
         assert!(f(b"(null)") && f(b"0xffffffff") && f(b"0x0") && !f(b"0xbee4a3d0") && !f(b"kasprintf"));
     }
 
