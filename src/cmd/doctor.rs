@@ -252,7 +252,7 @@ pub fn run(ctx: &mut Ctx, args: &DoctorArgs) -> Result<Exit, Error> {
     checks.push(if !live {
         c.ok("n/a for a captured tree")
     } else {
-        match sys::File::open(&[b"/dev/kmsg"], Mode::Read) {
+        match sys::File::open(&[b"/dev/kmsg"], Mode::ReadNonBlock) {
             Ok(_) => c.ok("/dev/kmsg readable (kmemleak dump=, OOM last gasp)"),
             Err(e) => c.warn(format!("/dev/kmsg: {}", e.name()), "run as root, or sysctl kernel.dmesg_restrict=0"),
         }

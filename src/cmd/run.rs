@@ -136,6 +136,7 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Exit, Error> {
     }
     let t0 = sys::monotonic_secs();
     let (mut runs, mut status) = (0, Ok(ChildExit::Code(0)));
+    let mut forwarded = None;
     for _ in 0..args.repeat {
         // Between looks at CMD: the modules it loads (for their symbols) and the ring log.
         let every = match (&km, &log) {
@@ -150,8 +151,22 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Exit, Error> {
             if let Some(l) = log.as_mut() {
                 l.tick(&mut s);
             }
+        })
+        .map(|r| {
+            if r.forwarded != 0 {
+                forwarded = Some(r);
+            }
+            r.exit
         });
         runs += 1;
+        if let Some(f) = forwarded {
+            let killed = if f.killed { "; it outlived the grace time and was killed (SIGKILL)" } else { "" };
+            note(format_args!(
+                "{} passed on to {}'s process group{killed}",
+                sys::signal_name(f.forwarded),
+                args.cmd[0]
+            ));
+        }
         if let Err(e) = status {
             // As a shell says it; the command never ran (exit 4 below).
             note(format_args!("cannot run {}: {}", args.cmd[0], e.name()));
@@ -187,11 +202,12 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Exit, Error> {
             r
         }
     };
-    let exit = if status != Ok(ChildExit::Code(0)) {
+    // A command ended by the stop signal kleak passed on did not fail: it was interrupted.
+    let exit = if status != Ok(ChildExit::Code(0)) && forwarded.is_none() {
         Exit::CmdFailed
     } else if groups.objects() > 0 || groups.untracked_objects > 0 {
         Exit::Leak
-    } else if interrupted && kmemleak.is_ok() {
+    } else if forwarded.is_some() || (interrupted && kmemleak.is_ok()) {
         Exit::Interrupted
     } else {
         Exit::Ok

@@ -98,7 +98,7 @@ fn start(ctx: &mut Ctx, a: &TraceArgs) -> Result<Exit, Error> {
     let interval = crate::out::fmt::Fixed(a.interval, 3).to_string();
     let env =
         [("LD_PRELOAD", preload.as_str()), ("KLEAK_TRACE_DIR", dir.as_str()), ("KLEAK_TRACE_INTERVAL", &interval)];
-    let pid = sys::spawn(&path, &a.args[1..], &env).map_err(|e| Error::env(format_args!("{cmd}: {e}")))?;
+    let pid = sys::spawn(&path, &a.args[1..], &env, false).map_err(|e| Error::env(format_args!("{cmd}: {e}")))?;
     note(format_args!(
         "tracing {cmd} (pid {pid}); dumps in {dir}; `kill -USR2 {pid}` dumps now, `kill -USR1 {pid}` pauses recording"
     ));
