@@ -6,6 +6,7 @@
 //! without them, with less detail.
 
 use crate::cli::Ctx;
+use crate::kmemleak::Leftover;
 use crate::out::fmt::Size;
 use crate::out::{Color, Out, Paint};
 use crate::outln;
@@ -225,6 +226,16 @@ pub fn run(ctx: &mut Ctx, args: &DoctorArgs) -> Result<Exit, Error> {
     } else {
         checks.push(c.ok("scan period not exported (default 600 s); no module parameters"));
     }
+
+    // What the start of this kleak found (kmemleak::recover): a setting an interrupted run
+    // (SIGKILL, power loss) left changed, and whether it was put back.
+    let c = Check::new("left as found", false);
+    let left = crate::kmemleak::leftover();
+    checks.push(match left {
+        Leftover::Nothing | Leftover::Running(_) => c.ok(left.to_string()),
+        Leftover::Restored(_) => c.warn(left.to_string(), ""),
+        Leftover::NotRestored(..) => c.warn(left.to_string(), "as root: echo scan=on > /sys/kernel/debug/kmemleak"),
+    });
 
     let c = Check::new("alloc traces", false);
     let mut traced = 0u32;

@@ -99,6 +99,8 @@ struct Report<'a> {
     dance: Option<Dance>,
     groups: Groups,
     interrupted: bool,
+    /// The stop signal kleak passed on to CMD's process group, if any.
+    forwarded: Option<i32>,
     exit: Exit,
 }
 
@@ -222,6 +224,7 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Exit, Error> {
         dance,
         groups,
         interrupted,
+        forwarded: forwarded.map(|f| f.forwarded),
         exit,
     };
     if let Some(l) = log.as_mut() {
@@ -347,6 +350,9 @@ fn command_line(out: &mut Out, cmd: &[String]) {
 
 fn status_text(out: &mut Out, r: &Report<'_>) {
     let _ = match r.status {
+        Ok(ChildExit::Signal(s)) if r.forwarded == Some(s) => {
+            write!(out.line(), "ended by {} (passed on by kleak)", sys::signal_name(s))
+        }
         Ok(ChildExit::Code(c)) => write!(out.line(), "exit {c}"),
         Ok(ChildExit::Signal(s)) => write!(out.line(), "killed by signal {s}"),
         Err(e) => write!(out.line(), "could not start: {}", e.name()),
@@ -396,6 +402,9 @@ fn ktap(out: &mut Out, t: &Tables, r: &Report<'_>) -> Result<(), Closed> {
     report(out, t, r)?;
     out.style.prefix = "";
     let _ = match r.status {
+        _ if r.forwarded.is_some() => {
+            write!(out.line(), "ok 1 command # SKIP interrupted ({})", sys::signal_name(r.forwarded.unwrap_or(0)))
+        }
         Ok(ChildExit::Code(0)) => write!(out.line(), "ok 1 command"),
         Ok(ChildExit::Code(c)) => write!(out.line(), "not ok 1 command # exit={c}"),
         Ok(ChildExit::Signal(s)) => write!(out.line(), "not ok 1 command # signal={s}"),

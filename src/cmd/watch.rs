@@ -690,11 +690,7 @@ fn stop_reason(exit_on_leak: bool, closed: bool) -> &'static str {
     if closed {
         "output closed"
     } else if sys::stop_requested() {
-        if sys::stop_signal() == libc::SIGTERM {
-            "SIGTERM"
-        } else {
-            "SIGINT"
-        }
+        sys::signal_name(sys::stop_signal())
     } else if exit_on_leak {
         "exit-on-leak"
     } else {
