@@ -302,6 +302,9 @@ pub fn read_in_order(
     each: &mut dyn FnMut(&RecordHead, &[u8]) -> bool,
 ) -> Result<Survey, Errno> {
     let s = survey(f, size, w)?;
+    if s.newest.is_none() {
+        return Ok(s);
+    }
     let start = s.oldest_at();
     let torn0 = w.torn;
     let mut last = 0u64;
