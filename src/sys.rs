@@ -289,19 +289,34 @@ impl File {
         }
     }
 
-    /// Waits up to `secs` seconds for the file to become readable (`poll(2)`, POLLIN).
+    /// Waits up to `secs` seconds for the file to become readable (`ppoll(2)`, POLLIN).
     /// `Ok(true)`: readable (or hung up: a read tells); `Ok(false)`: the time passed or a
-    /// signal arrived.
+    /// stop signal arrived. As in [`sleep`], the stop signals are unblocked only inside
+    /// the wait, so one that comes just before it ends it at once.
     pub fn wait_readable(&self, secs: f64) -> Result<bool, Errno> {
         let mut p = libc::pollfd { fd: self.fd, events: libc::POLLIN, revents: 0 };
-        let ms = (secs * 1000.0).ceil().clamp(0.0, i32::MAX as f64) as libc::c_int;
-        // SAFETY: p is one valid pollfd for the duration of the call.
-        let n = unsafe { libc::poll(&mut p, 1, ms) };
+        let secs = secs.clamp(0.0, i32::MAX as f64);
+        let ts = libc::timespec { tv_sec: secs as _, tv_nsec: (secs.fract() * 1e9) as _ };
+        let stops = stop_set();
+        // SAFETY: `stops` is an initialised set; sigprocmask writes `old`; p is one valid
+        // pollfd and ts a valid timespec for the call; the mask is restored before return.
+        let (n, e) = unsafe {
+            let mut old: libc::sigset_t = core::mem::zeroed();
+            libc::sigprocmask(libc::SIG_BLOCK, &stops, &mut old);
+            let mut waiting = old;
+            for s in STOP_SIGNALS {
+                libc::sigdelset(&mut waiting, s);
+            }
+            let n = if stop_requested() { 0 } else { libc::ppoll(&mut p, 1, &ts, &waiting) };
+            let e = Errno::last();
+            libc::sigprocmask(libc::SIG_SETMASK, &old, core::ptr::null_mut());
+            (n, e)
+        };
         match n {
             n if n > 0 => Ok(true),
             0 => Ok(false),
-            _ if Errno::last() == Errno::EINTR => Ok(false),
-            _ => Err(Errno::last()),
+            _ if e == Errno::EINTR => Ok(false),
+            _ => Err(e),
         }
     }
 
