@@ -454,9 +454,26 @@ fn record_pause(root: &FsRoot) -> Result<(), Errno> {
     sys::mkdirs(&dir)?;
     let f = File::open(&[root.prefix().as_bytes(), STATE_FILE.as_bytes()], Mode::CreateTruncate)?;
     let mut line = crate::out::Line::default();
-    let _ = fmt::Write::write_fmt(&mut line, format_args!("scan=off pid={}\n", std::process::id()));
+    let mut boot = [0u8; 64];
+    let boot = boot_id(root, &mut boot);
+    let boot = core::str::from_utf8(boot).unwrap_or("");
+    let _ = fmt::Write::write_fmt(&mut line, format_args!("scan=off pid={} boot={boot}\n", std::process::id()));
     f.write_all(line.as_bytes())?;
     f.sync()
+}
+
+/// This boot's id (`/proc/sys/kernel/random/boot_id`; empty if unknown): a pause recorded
+/// in another boot was undone by the reboot (a fresh kernel starts its scan thread).
+fn boot_id<'b>(root: &FsRoot, buf: &'b mut [u8]) -> &'b [u8] {
+    let n = crate::sample::read_small(root, "/proc/sys/kernel/random/boot_id", buf).unwrap_or(0);
+    crate::parse::trim(&buf[..n])
+}
+
+/// The value of `key=` in a state record, up to the next space.
+fn field<'t>(text: &'t [u8], key: &[u8]) -> &'t [u8] {
+    let Some(at) = text.windows(key.len()).position(|w| w == key) else { return &[] };
+    let v = &text[at + key.len()..];
+    crate::parse::trim(&v[..v.iter().position(|b| b.is_ascii_whitespace()).unwrap_or(v.len())])
 }
 
 /// What [`recover`] found.
@@ -499,11 +516,13 @@ pub fn recover(root: &FsRoot) -> Leftover {
         Err(_) => return Leftover::Nothing,
     };
     let text = &buf[..n];
-    let pid = text
-        .windows(4)
-        .position(|w| w == b"pid=")
-        .and_then(|i| crate::parse::parse_u64(crate::parse::trim(&text[i + 4..])))
-        .unwrap_or(0) as u32;
+    let pid = crate::parse::parse_u64(field(text, b"pid=")).unwrap_or(0) as u32;
+    let mut now = [0u8; 64];
+    if field(text, b"boot=") != boot_id(root, &mut now) {
+        // Recorded before a reboot: the new kernel runs its scan thread as configured.
+        let _ = sys::unlink(&[root.prefix().as_bytes(), STATE_FILE.as_bytes()]);
+        return Leftover::Nothing;
+    }
     let alive = pid != 0 && pid != std::process::id() && sys::kill(pid as i32, 0) != Err(Errno::ESRCH);
     let found = if alive {
         Leftover::Running(pid)

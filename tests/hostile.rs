@@ -22,6 +22,8 @@ fn tree(name: &str) -> TempDir {
         std::fs::copy(fixtures().join("host-x86_64-6.18/proc").join(f), t.join("proc").join(f)).unwrap();
     }
     std::fs::write(t.join("proc/42/comm"), "kmemleak\n").unwrap();
+    std::fs::create_dir_all(t.join("proc/sys/kernel/random")).unwrap();
+    std::fs::write(t.join("proc/sys/kernel/random/boot_id"), "0d1e2f3a-this-boot\n").unwrap();
     std::fs::create_dir_all(t.join("sys/kernel/debug")).unwrap();
     std::fs::write(t.join("sys/kernel/debug/kmemleak"), "").unwrap();
     t
@@ -214,7 +216,7 @@ fn row2_a_killed_run_is_restored_by_the_next_start_and_doctor_tells() {
     let last = commands(&t).into_iter().rev().find(|c| c.starts_with("scan="));
     assert_eq!(last.as_deref(), Some("scan=off"), "left off by the kill");
     let text = std::fs::read_to_string(&state).unwrap();
-    assert!(text.starts_with("scan=off pid="), "{text}");
+    assert!(text.starts_with("scan=off pid=") && text.ends_with(" boot=0d1e2f3a-this-boot\n"), "{text}");
 
     let (code, out, err) = run(&["--root", t.str(), "doctor"]);
     assert_eq!(code, 0, "{out}{err}");
@@ -227,6 +229,13 @@ fn row2_a_killed_run_is_restored_by_the_next_start_and_doctor_tells() {
     let (_, out, err) = run(&["--root", t.str(), "doctor"]);
     assert!(!err.contains("interrupted run"), "{err}");
     assert!(out.contains("no setting left changed by an interrupted run"), "{out}");
+    // A record from before a reboot: the new kernel runs its thread; the record just goes.
+    let before = commands(&t);
+    std::fs::write(&state, "scan=off pid=999999 boot=an-earlier-boot\n").unwrap();
+    let (_, _, err) = run(&["--root", t.str(), "all"]);
+    assert!(!err.contains("interrupted run"), "{err}");
+    assert!(!state.exists());
+    assert_eq!(commands(&t), before, "nothing written to kmemleak");
 }
 
 /// Row 3: special files in a --root tree or --input are refused at once with one line,
