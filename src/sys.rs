@@ -295,23 +295,7 @@ impl File {
     /// the wait, so one that comes just before it ends it at once.
     pub fn wait_readable(&self, secs: f64) -> Result<bool, Errno> {
         let mut p = libc::pollfd { fd: self.fd, events: libc::POLLIN, revents: 0 };
-        let secs = secs.clamp(0.0, i32::MAX as f64);
-        let ts = libc::timespec { tv_sec: secs as _, tv_nsec: (secs.fract() * 1e9) as _ };
-        let stops = stop_set();
-        // SAFETY: `stops` is an initialised set; sigprocmask writes `old`; p is one valid
-        // pollfd and ts a valid timespec for the call; the mask is restored before return.
-        let (n, e) = unsafe {
-            let mut old: libc::sigset_t = core::mem::zeroed();
-            libc::sigprocmask(libc::SIG_BLOCK, &stops, &mut old);
-            let mut waiting = old;
-            for s in STOP_SIGNALS {
-                libc::sigdelset(&mut waiting, s);
-            }
-            let n = if stop_requested() { 0 } else { libc::ppoll(&mut p, 1, &ts, &waiting) };
-            let e = Errno::last();
-            libc::sigprocmask(libc::SIG_SETMASK, &old, core::ptr::null_mut());
-            (n, e)
-        };
+        let (n, e) = wait_unless_stopped(Some(&mut p), secs);
         match n {
             n if n > 0 => Ok(true),
             0 => Ok(false),
@@ -440,10 +424,31 @@ pub fn sleep(secs: f64) -> bool {
         return !stop_requested();
     }
     let deadline = monotonic_secs() + secs;
+    loop {
+        let left = deadline - monotonic_secs();
+        if stop_requested() || left <= 0.0 {
+            break;
+        }
+        wait_unless_stopped(None, left);
+    }
+    !stop_requested()
+}
+
+/// One `ppoll` of `fd` (or of nothing) for up to `secs` seconds, unless a stop was
+/// requested: the stop signals are blocked while the flag is checked and unblocked by
+/// `ppoll` itself, atomically, as it starts to wait, so a signal arriving between the check
+/// and the wait ends the wait at once instead of after all of it. ppoll's result and errno.
+fn wait_unless_stopped(fd: Option<&mut libc::pollfd>, secs: f64) -> (i32, Errno) {
+    let secs = secs.clamp(0.0, i32::MAX as f64);
+    let ts = libc::timespec { tv_sec: secs as _, tv_nsec: (secs.fract() * 1e9) as _ };
     let stops = stop_set();
-    // SAFETY: `stops` is an initialised set; sigprocmask writes `old`; ppoll is given no
-    // descriptors (null, 0), a valid timespec and a valid mask; the mask is restored
-    // before returning.
+    let (fds, nfds) = match fd {
+        Some(p) => (p as *mut libc::pollfd, 1),
+        None => (core::ptr::null_mut(), 0),
+    };
+    // SAFETY: `stops` is an initialised set; sigprocmask writes `old`; ppoll gets `nfds`
+    // valid pollfds at `fds` (a live &mut, or none), a valid timespec and a valid mask;
+    // the mask is restored before returning.
     unsafe {
         let mut old: libc::sigset_t = core::mem::zeroed();
         libc::sigprocmask(libc::SIG_BLOCK, &stops, &mut old);
@@ -451,17 +456,11 @@ pub fn sleep(secs: f64) -> bool {
         for s in STOP_SIGNALS {
             libc::sigdelset(&mut waiting, s);
         }
-        loop {
-            let left = deadline - monotonic_secs();
-            if stop_requested() || left <= 0.0 {
-                break;
-            }
-            let ts = libc::timespec { tv_sec: left as _, tv_nsec: (left.fract() * 1e9) as _ };
-            libc::ppoll(core::ptr::null_mut(), 0, &ts, &waiting);
-        }
+        let n = if stop_requested() { 0 } else { libc::ppoll(fds, nfds, &ts, &waiting) };
+        let e = Errno::last();
         libc::sigprocmask(libc::SIG_SETMASK, &old, core::ptr::null_mut());
+        (n, e)
     }
-    !stop_requested()
 }
 
 /// Sleeps up to `secs` seconds whether or not a stop was requested (a signal may end it

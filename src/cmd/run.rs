@@ -401,14 +401,12 @@ fn ktap(out: &mut Out, t: &Tables, r: &Report<'_>) -> Result<(), Closed> {
     out.style.prefix = "# ";
     report(out, t, r)?;
     out.style.prefix = "";
-    let _ = match r.status {
-        _ if r.forwarded.is_some() => {
-            write!(out.line(), "ok 1 command # SKIP interrupted ({})", sys::signal_name(r.forwarded.unwrap_or(0)))
-        }
-        Ok(ChildExit::Code(0)) => write!(out.line(), "ok 1 command"),
-        Ok(ChildExit::Code(c)) => write!(out.line(), "not ok 1 command # exit={c}"),
-        Ok(ChildExit::Signal(s)) => write!(out.line(), "not ok 1 command # signal={s}"),
-        Err(e) => write!(out.line(), "not ok 1 command # cannot start: {}", e.name()),
+    let _ = match (r.forwarded, r.status) {
+        (Some(sig), _) => write!(out.line(), "ok 1 command # SKIP interrupted ({})", sys::signal_name(sig)),
+        (None, Ok(ChildExit::Code(0))) => write!(out.line(), "ok 1 command"),
+        (None, Ok(ChildExit::Code(c))) => write!(out.line(), "not ok 1 command # exit={c}"),
+        (None, Ok(ChildExit::Signal(s))) => write!(out.line(), "not ok 1 command # signal={s}"),
+        (None, Err(e)) => write!(out.line(), "not ok 1 command # cannot start: {}", e.name()),
     };
     out.emit()?;
     match r.kmemleak {
