@@ -373,9 +373,13 @@ fn row5_ring_memory_does_not_depend_on_its_size() {
         assert_eq!(code, 0);
         rss.push((w, r));
     }
+    // Natively the two differ by less than 100 KiB (README: 840 KiB at 1 GiB); qemu-user's
+    // own memory moves by a few MiB between runs. The old reader held the whole ring:
+    // +256 MiB. An eighth of that tells the two apart on either.
     let (small, big) = (rss[0], rss[1]);
-    assert!(big.0 - small.0 < 1024, "watch --log: {} KiB at 4K, {} KiB at 256M", small.0, big.0);
-    assert!(big.1 - small.1 < 1024, "kleak log: {} KiB at 4K, {} KiB at 256M", small.1, big.1);
+    let bound = 32 * 1024;
+    assert!(big.0 - small.0 < bound, "watch --log: {} KiB at 4K, {} KiB at 256M", small.0, big.0);
+    assert!(big.1 - small.1 < bound, "kleak log: {} KiB at 4K, {} KiB at 256M", small.1, big.1);
     let (code, out, _) = run(&["--json", "log", t.join("big.ring").to_str().unwrap()]);
     assert_eq!(code, 0);
     let v = json_lines(&out);
@@ -521,17 +525,33 @@ fn row6_lost_records_agree_everywhere() {
     let mut child = kleak()
         .arg("--root")
         .arg(t.path())
-        .args(["watch", "--interval", "0.05", "--count", "40", "--log-every", "0", "--sync-secs", "0.1", "--log"])
+        .args(["watch", "--interval", "0.05", "--count", "100", "--log-every", "0", "--sync-secs", "0.1", "--log"])
         .arg(&ring)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Some records are lost while the disk is full (the first sample is one), then space.
-    std::thread::sleep(Duration::from_millis(300));
+    // Records are lost while the disk is full; space comes back once kleak said so.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("No space left on device") {
+                let _ = tx.send(());
+            }
+            all += &line;
+            all.push('\n');
+        }
+        all
+    });
+    let told = rx.recv_timeout(Duration::from_secs(120)).is_ok();
     std::fs::remove_file(&fill).unwrap();
     let st = wait_bounded(&mut child, Duration::from_secs(120), "watch");
-    let (out, err) = output(child);
+    let (out, _) = output(child);
+    let err = reader.join().unwrap();
+    assert!(told, "the full disk was told: {err}");
     let (code, log, _) = run(&["--json", "log", ring.to_str().unwrap()]);
     let _ = Command::new("umount").arg(mnt.path()).status();
     assert_eq!(st.code(), Some(0), "{out}{err}");
