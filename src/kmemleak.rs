@@ -432,17 +432,29 @@ impl<C: Control> Drop for Session<C> {
 /// recorded in [`STATE_FILE`] until the session ends.
 pub fn session(root: &FsRoot, mount: bool) -> Result<Session<Debugfs>, Unavailable> {
     let ctl = open(root, mount)?;
-    let mut s = Session::start(ctl, scan_thread_running(root), min_unref_scans(root))?;
-    if s.restart_thread {
-        match record_pause(root) {
-            Ok(()) => s.state = Some(root.clone()),
-            Err(e) => crate::out::note(format_args!(
-                "{}{STATE_FILE}: {e}: if kleak is killed (SIGKILL, power loss), restart kmemleak's scan thread by hand: echo scan=on > {PATH}",
-                root.prefix()
-            )),
+    let running = scan_thread_running(root);
+    // Recorded before the pause, so no kill can come between the two unrecorded.
+    let recorded = running
+        && record_pause(root)
+            .map_err(|e| {
+                crate::out::note(format_args!(
+                    "{}{STATE_FILE}: {e}: if kleak is killed (SIGKILL, power loss), restart kmemleak's scan thread by hand: echo scan=on > {PATH}",
+                    root.prefix()
+                ))
+            })
+            .is_ok();
+    match Session::start(ctl, running, min_unref_scans(root)) {
+        Ok(mut s) => {
+            s.state = recorded.then(|| root.clone());
+            Ok(s)
+        }
+        Err(e) => {
+            if recorded {
+                let _ = sys::unlink(&[root.prefix().as_bytes(), STATE_FILE.as_bytes()]);
+            }
+            Err(e)
         }
     }
-    Ok(s)
 }
 
 /// The record of a paused scan thread (`scan=off pid=N`), under the root prefix; it lives
