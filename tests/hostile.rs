@@ -313,8 +313,12 @@ fn row4_output_errors_exit_3_and_epipe_is_quiet() {
     let report = common::corpus().join("kmemleak/lkml-report_01.txt");
     let report = report.to_str().unwrap();
     let mut trials = 0;
-    for args in [&["--root", t.str(), "all"][..], &["--root", t.str(), "--json", "all"], &["leaks", "--input", report]]
-    {
+    for args in [
+        &["--root", t.str(), "all"][..],
+        &["--root", t.str(), "--json", "all"],
+        &["leaks", "--input", report],
+        &["--root", t.str(), "watch", "--interval", "0", "--count", "2", "--csv"],
+    ] {
         let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
         let o = kleak().args(args).stdout(full).output().unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
@@ -335,7 +339,7 @@ fn row4_output_errors_exit_3_and_epipe_is_quiet() {
     let (_, err) = output(child);
     assert_eq!(st.code(), Some(0), "{err}");
     assert!(!err.contains("standard output"), "{err}");
-    assert_eq!(trials, 3);
+    assert_eq!(trials, 4);
 }
 
 /// Peak resident memory of `cmd`, in KiB (wait4's ru_maxrss).

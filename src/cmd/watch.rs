@@ -815,6 +815,10 @@ pub fn run(ctx: &mut Ctx, args: &WatchArgs) -> Result<Exit, Error> {
     if !out.style.json {
         report_skipped(&w.sampler.tables);
     }
+    // CSV rows went to stdout through their own Out (the text went to stderr).
+    if let Some(csv) = &w.csv {
+        csv.finish()?;
+    }
     match r {
         Ok(()) | Err(Closed) if args.exit_on_leak && w.leak_seen => Ok(Exit::Leak),
         Ok(()) | Err(Closed) => Ok(Exit::Ok),
