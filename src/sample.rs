@@ -192,7 +192,7 @@ impl<F: FnMut(&[u8])> LineSink for F {
 /// a newline is still a line.
 ///
 /// Bounded: a file longer than [`READ_FILE_MAX_BYTES`] ends the read with `EFBIG` (its
-/// lines so far delivered), and a stop signal ends a read past [`STOP_CHECK_BYTES`] with
+/// lines so far delivered), and a stop signal ends a read past `STOP_CHECK_BYTES` (1 MiB) with
 /// `EINTR` ([`sys::stop_requested`]): a real /proc file is read whole even after a stop,
 /// so a command's last sample stays complete.
 pub fn read_lines<F: ReadAt>(file: &mut F, buf: &mut [u8], mut sink: impl LineSink) -> Result<ReadStats, Errno> {
