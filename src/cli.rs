@@ -173,6 +173,7 @@ pub fn run(argv: &[String]) -> i32 {
             return Exit::Usage as i32;
         }
     };
+    crate::kmemleak::recover(&root);
     let mut ctx = Ctx { root, out: Out::stdout(style), matcher };
     let result = match parsed.cmd {
         Some(Cmd::All(a)) => cmd::all::run(&mut ctx, &a),
@@ -190,6 +191,7 @@ pub fn run(argv: &[String]) -> i32 {
         Some(Cmd::Trace(a)) => cmd::trace::run(&mut ctx, &a),
         None => cmd::watch::run(&mut ctx, &cmd::watch::WatchArgs::default()),
     };
+    let result = result.and_then(|exit| ctx.out.finish().map(|()| exit));
     match result {
         Ok(exit) => exit as i32,
         Err(e) => {

@@ -78,12 +78,26 @@ pub fn kmemleak_report(data: &[u8]) {
 /// `data` as the bytes of a ring log: every record found is intact (its CRC checks) and
 /// they come in sequence order, whatever the bytes.
 pub fn ring_scan(data: &[u8]) {
-    let s = crate::ring::scan_bytes(data, data.len() as u64);
-    for r in &s.records {
-        let at = r.offset as usize;
-        assert!(matches!(crate::ring::check(&data[at..], r.offset), Some(Ok(_))));
+    struct Bytes<'a>(&'a [u8]);
+    impl crate::sample::ReadAt for Bytes<'_> {
+        fn read_at(&mut self, buf: &mut [u8], off: u64) -> Result<usize, crate::sys::Errno> {
+            let from = (off as usize).min(self.0.len());
+            let n = buf.len().min(self.0.len() - from);
+            buf[..n].copy_from_slice(&self.0[from..from + n]);
+            Ok(n)
+        }
     }
-    assert!(s.records.windows(2).all(|w| w[0].seq < w[1].seq));
+    let mut w = crate::ring::Walker::default();
+    let (mut last, mut stale) = (0, 0);
+    let s = crate::ring::read_in_order(&mut Bytes(data), data.len() as u64, &mut w, 0, &mut stale, &mut |h, p| {
+        let at = h.offset as usize;
+        assert!(matches!(crate::ring::check(&data[at..], h.offset), Some(Ok(_))));
+        assert_eq!(p, &data[at + crate::ring::HEADER..at + crate::ring::HEADER + h.len as usize]);
+        assert!(h.seq > last);
+        last = h.seq;
+        true
+    });
+    assert!(s.is_ok());
 }
 
 /// `data` as a tracer dump, line by line.

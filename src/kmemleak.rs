@@ -366,6 +366,11 @@ impl Dance {
 
 /// A kmemleak session: the control file, the scan thread paused while kleak drives
 /// scans, and one read buffer.
+///
+/// Leaving the kernel as found: the thread is restarted by [`Session::end`], which runs on
+/// every way out (drop included: errors, EPIPE, every stop signal, which only sets a flag).
+/// Against SIGKILL and power loss, a session on a real tree records the pause in
+/// [`STATE_FILE`] while it lasts; the next kleak start finds it ([`recover`]).
 pub struct Session<C: Control> {
     /// The control file.
     pub ctl: C,
@@ -374,6 +379,8 @@ pub struct Session<C: Control> {
     /// `min_unref_scans` of this kernel (1 if it has none).
     pub min_unref_scans: u32,
     restart_thread: bool,
+    /// Where the pause is recorded (None: not recorded, e.g. a test's fake).
+    state: Option<FsRoot>,
 }
 
 impl<C: Control> Session<C> {
@@ -386,13 +393,31 @@ impl<C: Control> Session<C> {
             buf: vec![0u8; READ_BUF_BYTES].into_boxed_slice(),
             min_unref_scans,
             restart_thread: thread_running,
+            state: None,
         })
     }
 
-    /// Restarts the kernel's scan thread if it was running (same period as before).
+    /// Restarts the kernel's scan thread if it was running (same period as before). After
+    /// a stop signal, says so; a restart that fails says how to do it by hand.
     pub fn end(&mut self) {
-        if core::mem::take(&mut self.restart_thread) {
-            let _ = self.ctl.command(Command::SCAN_ON);
+        if !core::mem::take(&mut self.restart_thread) {
+            return;
+        }
+        match self.ctl.command(Command::SCAN_ON) {
+            Ok(()) => {
+                if let Some(root) = self.state.take() {
+                    let _ = sys::unlink(&[root.prefix().as_bytes(), STATE_FILE.as_bytes()]);
+                }
+                if sys::stop_requested() {
+                    crate::out::note(format_args!(
+                        "{}: kmemleak's scan thread restarted (scan=on), as it was before",
+                        sys::signal_name(sys::stop_signal())
+                    ));
+                }
+            }
+            Err(e) => crate::out::note(format_args!(
+                "could not restart kmemleak's scan thread: {e}; as root: echo scan=on > {PATH}"
+            )),
         }
     }
 }
@@ -403,10 +428,137 @@ impl<C: Control> Drop for Session<C> {
     }
 }
 
-/// Opens kmemleak under `root` and starts a session on it.
+/// Opens kmemleak under `root` and starts a session on it; a paused scan thread is
+/// recorded in [`STATE_FILE`] until the session ends.
 pub fn session(root: &FsRoot, mount: bool) -> Result<Session<Debugfs>, Unavailable> {
     let ctl = open(root, mount)?;
-    Session::start(ctl, scan_thread_running(root), min_unref_scans(root))
+    let running = scan_thread_running(root);
+    // Recorded before the pause, so no kill can come between the two unrecorded.
+    let recorded = running
+        && record_pause(root)
+            .map_err(|e| {
+                crate::out::note(format_args!(
+                    "{}{STATE_FILE}: {e}: if kleak is killed (SIGKILL, power loss), restart kmemleak's scan thread by hand: echo scan=on > {PATH}",
+                    root.prefix()
+                ))
+            })
+            .is_ok();
+    match Session::start(ctl, running, min_unref_scans(root)) {
+        Ok(mut s) => {
+            s.state = recorded.then(|| root.clone());
+            Ok(s)
+        }
+        Err(e) => {
+            if recorded {
+                let _ = sys::unlink(&[root.prefix().as_bytes(), STATE_FILE.as_bytes()]);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// The record of a paused scan thread (`scan=off pid=N`), under the root prefix; it lives
+/// while a session does, so one that outlives its kleak tells of a kill or a power loss.
+pub const STATE_FILE: &str = "/run/kleak/kmemleak.state";
+
+fn record_pause(root: &FsRoot) -> Result<(), Errno> {
+    let dir = format!("{}{}", root.prefix(), &STATE_FILE[..STATE_FILE.rfind('/').unwrap_or(0)]);
+    sys::mkdirs(&dir)?;
+    let f = File::open(&[root.prefix().as_bytes(), STATE_FILE.as_bytes()], Mode::CreateTruncate)?;
+    let mut line = crate::out::Line::default();
+    let mut boot = [0u8; 64];
+    let boot = boot_id(root, &mut boot);
+    let boot = core::str::from_utf8(boot).unwrap_or("");
+    let _ = fmt::Write::write_fmt(&mut line, format_args!("scan=off pid={} boot={boot}\n", std::process::id()));
+    f.write_all(line.as_bytes())?;
+    f.sync()
+}
+
+/// This boot's id (`/proc/sys/kernel/random/boot_id`; empty if unknown): a pause recorded
+/// in another boot was undone by the reboot (a fresh kernel starts its scan thread).
+fn boot_id<'b>(root: &FsRoot, buf: &'b mut [u8]) -> &'b [u8] {
+    let n = crate::sample::read_small(root, "/proc/sys/kernel/random/boot_id", buf).unwrap_or(0);
+    crate::parse::trim(&buf[..n])
+}
+
+/// The value of `key=` in a state record, up to the next space.
+fn field<'t>(text: &'t [u8], key: &[u8]) -> &'t [u8] {
+    let Some(at) = text.windows(key.len()).position(|w| w == key) else { return &[] };
+    let v = &text[at + key.len()..];
+    crate::parse::trim(&v[..v.iter().position(|b| b.is_ascii_whitespace()).unwrap_or(v.len())])
+}
+
+/// What [`recover`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Leftover {
+    /// No record: nothing was left behind.
+    Nothing,
+    /// The kleak that paused the thread (this PID) still runs: its own.
+    Running(u32),
+    /// A kleak killed while the thread was paused (this PID) left it off; restarted now.
+    Restored(u32),
+    /// The same, and restarting it failed: why.
+    NotRestored(u32, Unavailable),
+}
+
+impl fmt::Display for Leftover {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Leftover::Nothing => f.write_str("no setting left changed by an interrupted run"),
+            Leftover::Running(p) => write!(f, "kmemleak's scan thread is paused by kleak (pid {p}), running"),
+            Leftover::Restored(p) => {
+                write!(f, "kmemleak's scan thread was left off by an interrupted run (pid {p}); restored")
+            }
+            Leftover::NotRestored(p, e) => write!(
+                f,
+                "kmemleak's scan thread was left off by an interrupted run (pid {p}) and is still off ({e}); as root: echo scan=on > {PATH}"
+            ),
+        }
+    }
+}
+
+static LEFTOVER: std::sync::Mutex<Leftover> = std::sync::Mutex::new(Leftover::Nothing);
+
+/// Looks for a pause recorded by a kleak that did not end (SIGKILL, power loss) and
+/// restarts the scan thread it left off. Runs once at every kleak start; says what it did.
+pub fn recover(root: &FsRoot) -> Leftover {
+    let mut buf = [0u8; 64];
+    let n = match crate::sample::read_small(root, STATE_FILE, &mut buf) {
+        Ok(n) => n,
+        Err(_) => return Leftover::Nothing,
+    };
+    let text = &buf[..n];
+    let pid = crate::parse::parse_u64(field(text, b"pid=")).unwrap_or(0) as u32;
+    let mut now = [0u8; 64];
+    if field(text, b"boot=") != boot_id(root, &mut now) {
+        // Recorded before a reboot: the new kernel runs its scan thread as configured.
+        let _ = sys::unlink(&[root.prefix().as_bytes(), STATE_FILE.as_bytes()]);
+        return Leftover::Nothing;
+    }
+    let alive = pid != 0 && pid != std::process::id() && sys::kill(pid as i32, 0) != Err(Errno::ESRCH);
+    let found = if alive {
+        Leftover::Running(pid)
+    } else {
+        match open(root, false).and_then(|mut c| c.command(Command::SCAN_ON).map_err(Unavailable::from_errno)) {
+            Ok(()) => {
+                let _ = sys::unlink(&[root.prefix().as_bytes(), STATE_FILE.as_bytes()]);
+                Leftover::Restored(pid)
+            }
+            Err(e) => Leftover::NotRestored(pid, e),
+        }
+    };
+    if !matches!(found, Leftover::Running(_)) {
+        crate::out::note(format_args!("{found}"));
+    }
+    if let Ok(mut l) = LEFTOVER.lock() {
+        *l = found;
+    }
+    found
+}
+
+/// What [`recover`] found when this kleak started (`kleak doctor` shows it).
+pub fn leftover() -> Leftover {
+    LEFTOVER.lock().map_or(Leftover::Nothing, |l| *l)
 }
 
 #[cfg(test)]

@@ -12,6 +12,12 @@
 /// is read in four, and the 32 KiB saved keep 1024 caches and their trend state in 1 MiB.
 pub const READ_BUF_BYTES: usize = 32 * 1024;
 
+/// Bytes of one file kleak reads at most per sample (or per report, or per saved file):
+/// the rest is not read, and the read says `EFBIG`. Far above any real file: a
+/// 1024-cache slabinfo is ~250 KB, a kmemleak report of 100,000 objects ~60 MB. It bounds
+/// the time a read can take whatever the file (a --root tree's 10 GB file).
+pub const READ_FILE_MAX_BYTES: u64 = 256 << 20;
+
 /// Kernel lines of one OOM report copied into a ring log at most. A report on a small
 /// board is 60–150 lines (the task list grows it by one line per process).
 pub const OOM_MAX_LINES: u32 = 256;

@@ -21,8 +21,14 @@
 //! Reading never trusts the file: every 8-byte offset that starts with the magic is a
 //! candidate, kept only if its length fits and its CRC matches. A record cut short by a
 //! power cut or a kill, or half overwritten by the wrap, fails its CRC and is counted as
-//! torn; zeroed blocks have no magic. Records are shown in `seq` order.
+//! torn; zeroed blocks have no magic.
+//!
+//! Reading costs the same whatever the ring's size: [`Walker`] reads the file through one
+//! 64 KiB window. The writer wraps in file order, so the oldest record is the one after the
+//! newest: [`read_in_order`] finds the newest in one pass and reads from there to the end
+//! of the file and from its start, in `seq` order, skipping leftovers of earlier laps.
 
+use crate::sample::ReadAt;
 use crate::sys::{self, Errno, File, Mode};
 
 /// First bytes of every record.
@@ -166,6 +172,181 @@ pub fn check(buf: &[u8], offset: u64) -> Option<Result<RecordHead, ()>> {
     }))
 }
 
+/// Bytes of a ring read at once by [`Walker`] (plus one largest record, so a record that
+/// starts in a window ends in it): reading a ring costs this much memory whatever its size.
+pub const WINDOW_BYTES: usize = 64 * 1024;
+
+/// Bytes of the largest record in the file.
+pub const MAX_FOOTPRINT: usize = (HEADER + MAX_PAYLOAD + 7) & !7;
+
+/// Reads a ring's records in file order through one fixed buffer.
+pub struct Walker {
+    buf: Vec<u8>,
+    /// Records with a magic but a bad length or CRC seen (torn by a kill or power cut, or
+    /// half overwritten by the wrap).
+    pub torn: u64,
+    /// A byte that is not zero was seen.
+    pub nonzero: bool,
+}
+
+impl Default for Walker {
+    fn default() -> Self {
+        Walker { buf: vec![0u8; WINDOW_BYTES + MAX_FOOTPRINT], torn: 0, nonzero: false }
+    }
+}
+
+impl Walker {
+    /// Calls `each(head, payload)` for every intact record that starts in `from..to` of
+    /// the ring file `f` of `size` bytes, in file order, until it returns false.
+    pub fn walk(
+        &mut self,
+        f: &mut dyn ReadAt,
+        size: u64,
+        from: u64,
+        to: u64,
+        each: &mut dyn FnMut(&RecordHead, &[u8]) -> bool,
+    ) -> Result<(), Errno> {
+        let mut off = from & !7;
+        let to = to.min(size);
+        while off < to {
+            let want = self.buf.len().min((size - off) as usize);
+            let mut n = 0;
+            while n < want {
+                match f.read_at(&mut self.buf[n..want], off + n as u64) {
+                    Ok(0) => break,
+                    Ok(k) => n += k,
+                    Err(Errno::EINTR) => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            let data = &self.buf[..n];
+            // Records starting in this window; the next window starts where they end.
+            let limit = WINDOW_BYTES.min((to - off) as usize).min(n);
+            if limit == 0 {
+                break;
+            }
+            let mut p = 0;
+            while p < limit {
+                if p + HEADER > n {
+                    self.nonzero |= data[p..].iter().any(|&b| b != 0);
+                    p = limit;
+                    break;
+                }
+                // Most of a ring is zeros or the middle of records: one word says so.
+                let word = &data[p..p + 8];
+                if word[..4] != MAGIC {
+                    self.nonzero |= word != [0u8; 8];
+                    p += 8;
+                    continue;
+                }
+                match check(&data[p..], off + p as u64) {
+                    Some(Ok(h)) => {
+                        self.nonzero = true;
+                        if !each(&h, &data[p + HEADER..p + HEADER + h.len as usize]) {
+                            return Ok(());
+                        }
+                        p += footprint(h.len as usize) as usize;
+                    }
+                    Some(Err(())) => {
+                        self.nonzero = true;
+                        self.torn += 1;
+                        p += 8;
+                    }
+                    None => {
+                        self.nonzero |= data[p..p + 8].iter().any(|&b| b != 0);
+                        p += 8;
+                    }
+                }
+            }
+            off += p as u64;
+        }
+        Ok(())
+    }
+}
+
+/// What a look at a whole ring found (one pass, constant memory).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Survey {
+    /// The newest intact record (highest `seq`).
+    pub newest: Option<RecordHead>,
+    /// Intact records.
+    pub records: u64,
+    /// Torn records.
+    pub torn: u64,
+    /// Size of the file.
+    pub size: u64,
+    /// No record, torn or intact, and not all zeros: a file that is not a ring log.
+    pub foreign: bool,
+}
+
+impl Survey {
+    /// Where the oldest record is (just after the newest one): reading from here to the
+    /// end of the file, then from its start, is reading in the order of writing.
+    pub fn oldest_at(&self) -> u64 {
+        self.newest.map_or(0, |h| (h.offset + footprint(h.len as usize)) % self.size.max(1))
+    }
+}
+
+/// Looks at every record of the ring file `f` of `size` bytes once.
+pub fn survey(f: &mut dyn ReadAt, size: u64, w: &mut Walker) -> Result<Survey, Errno> {
+    let mut s = Survey { size, ..Survey::default() };
+    let torn0 = w.torn;
+    w.nonzero = false;
+    w.walk(f, size, 0, size, &mut |h, _| {
+        s.records += 1;
+        if s.newest.is_none_or(|n| h.seq > n.seq) {
+            s.newest = Some(*h);
+        }
+        true
+    })?;
+    s.torn = w.torn - torn0;
+    s.foreign = s.records == 0 && s.torn == 0 && w.nonzero;
+    Ok(s)
+}
+
+/// Calls `each(head, payload)` for the records of the ring file `f`, oldest first, with
+/// a `seq` of at least `since`, until it returns false. A record older than the one before
+/// it (a leftover of an earlier lap at the end of the file, beyond where the latest lap
+/// wrapped) is skipped and counted in `stale`. Constant memory: one pass to find the
+/// newest record, one to read in order.
+pub fn read_in_order(
+    f: &mut dyn ReadAt,
+    size: u64,
+    w: &mut Walker,
+    since: u64,
+    stale: &mut u64,
+    each: &mut dyn FnMut(&RecordHead, &[u8]) -> bool,
+) -> Result<Survey, Errno> {
+    let s = survey(f, size, w)?;
+    if s.newest.is_none() {
+        return Ok(s);
+    }
+    let start = s.oldest_at();
+    let torn0 = w.torn;
+    let mut last = 0u64;
+    let mut go = true;
+    for (from, to) in [(start, s.size), (0, start)] {
+        if !go || from >= to {
+            continue;
+        }
+        w.walk(f, s.size, from, to, &mut |h, payload| {
+            if h.seq <= last {
+                *stale += 1;
+                return true;
+            }
+            last = h.seq;
+            if h.seq < since {
+                return true;
+            }
+            go = each(h, payload);
+            go
+        })?;
+    }
+    // The survey counted the torn records already.
+    w.torn = torn0;
+    Ok(s)
+}
+
 /// What a scan of a ring found.
 #[derive(Debug, Default)]
 pub struct Scan {
@@ -180,50 +361,23 @@ pub struct Scan {
     pub foreign: bool,
 }
 
-/// Reads every intact record of the ring at `path` (not the sampling loop: allocates).
+/// Every intact record of the ring at `path`, sorted by `seq` (tests and tools: it keeps
+/// a head per record; kleak itself reads with [`read_in_order`]).
 pub fn scan(path: &str) -> Result<Scan, Errno> {
-    let f = File::open(&[path.as_bytes()], Mode::Read)?;
-    scan_file(&f)
-}
-
-fn scan_file(f: &File) -> Result<Scan, Errno> {
+    let mut f = File::open(&[path.as_bytes()], Mode::Read)?;
     let size = f.size()?;
-    let mut data = vec![0u8; size as usize];
-    let mut n = 0;
-    while n < data.len() {
-        match f.pread(&mut data[n..], n as u64) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(Errno::EINTR) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    data.truncate(n);
-    Ok(scan_bytes(&data, size))
-}
-
-/// Every intact record in `data`, the bytes of a ring file of `size` bytes.
-pub fn scan_bytes(data: &[u8], size: u64) -> Scan {
+    let mut w = Walker::default();
     let mut out = Scan { size, ..Scan::default() };
-    let mut off = 0;
-    while off + HEADER <= data.len() {
-        match check(&data[off..], off as u64) {
-            Some(Ok(h)) => {
-                out.records.push(h);
-                off += footprint(h.len as usize) as usize;
-            }
-            Some(Err(())) => {
-                out.torn += 1;
-                off += 8;
-            }
-            None => off += 8,
-        }
-    }
-    out.foreign = out.records.is_empty() && out.torn == 0 && data.iter().any(|&b| b != 0);
+    w.walk(&mut f, size, 0, size, &mut |h, _| {
+        out.records.push(*h);
+        true
+    })?;
+    out.torn = w.torn as u32;
+    out.foreign = out.records.is_empty() && out.torn == 0 && w.nonzero;
     crate::table::sort_by(&mut out.records, |a, b| a.seq < b.seq);
     // The same sequence number twice can only be a stale copy: keep the first.
     out.records.dedup_by_key(|r| r.seq);
-    out
+    Ok(out)
 }
 
 /// Reads record `rec` again into `buf` (at least [`HEADER`] + [`MAX_PAYLOAD`] bytes) and
@@ -283,11 +437,12 @@ impl Ring {
             }
             have = size;
         }
-        let found = scan_file(&file)?;
+        let mut file = file;
+        let found = survey(&mut file, have, &mut Walker::default())?;
         if found.foreign {
             return Err(Errno(libc::EEXIST));
         }
-        let (pos, next_seq) = match found.records.last() {
+        let (pos, next_seq) = match found.newest {
             Some(last) => (last.offset + footprint(last.len as usize), last.seq + 1),
             None => (0, 1),
         };

@@ -7,7 +7,7 @@
 //! nothing about files, so a saved snapshot feeds it the same way a live read does.
 
 use crate::figures;
-use crate::limits::{MAX_MEMINFO, MAX_VMSTAT, READ_BUF_BYTES};
+use crate::limits::{MAX_MEMINFO, MAX_VMSTAT, READ_BUF_BYTES, READ_FILE_MAX_BYTES};
 use crate::parse::meminfo::MeminfoParser;
 use crate::parse::parse_f64;
 use crate::parse::slabinfo::SlabinfoParser;
@@ -18,6 +18,10 @@ use crate::table::{GaugeTable, SlabTable, Unit};
 /// How often in a row a read that fails with EINTR or EAGAIN is tried again before it
 /// counts as failed.
 const READ_RETRIES: u32 = 16;
+
+/// Bytes of a file after which a read stops for a stop signal (SIGINT, SIGTERM, ...):
+/// above every real /proc file, so only a huge file (a saved report, a hostile tree) is cut.
+const STOP_CHECK_BYTES: u64 = 1 << 20;
 
 /// A file that can be read from any offset (`pread`).
 pub trait ReadAt {
@@ -172,6 +176,8 @@ pub trait LineSink {
     }
     /// One line, without its newline.
     fn line(&mut self, line: &[u8]);
+    /// A line longer than the read buffer was skipped (count it).
+    fn overlong(&mut self) {}
 }
 
 impl<F: FnMut(&[u8])> LineSink for F {
@@ -182,18 +188,31 @@ impl<F: FnMut(&[u8])> LineSink for F {
 
 /// Reads `file` from offset 0 to its end through `buf` and hands each line to `sink`
 /// (without its newline). A line split between two reads is carried over; a line longer
-/// than `buf` is skipped and counted. A final line without a newline is still a line.
+/// than `buf` is skipped and counted (in the stats and by the sink). A final line without
+/// a newline is still a line.
+///
+/// Bounded: a file longer than [`READ_FILE_MAX_BYTES`] ends the read with `EFBIG` (its
+/// lines so far delivered), and a stop signal ends a read past `STOP_CHECK_BYTES` (1 MiB) with
+/// `EINTR` ([`sys::stop_requested`]): a real /proc file is read whole even after a stop,
+/// so a command's last sample stays complete.
 pub fn read_lines<F: ReadAt>(file: &mut F, buf: &mut [u8], mut sink: impl LineSink) -> Result<ReadStats, Errno> {
     let mut st = ReadStats::default();
     let mut off = 0u64;
     let mut fill = 0usize;
     let mut skipping = false;
     loop {
+        if off >= READ_FILE_MAX_BYTES {
+            return Err(Errno::EFBIG);
+        }
+        if off >= STOP_CHECK_BYTES && sys::stop_requested() {
+            return Err(Errno::EINTR);
+        }
         let n = read_retry(file, &mut buf[fill..], off, &mut st.retries)?;
         st.reads += 1;
         if n == 0 {
             if skipping {
                 st.overlong += 1;
+                sink.overlong();
             } else if fill > 0 {
                 sink.line(&buf[..fill]);
             }
@@ -219,6 +238,7 @@ pub fn read_lines<F: ReadAt>(file: &mut F, buf: &mut [u8], mut sink: impl LineSi
             if skipping {
                 skipping = false;
                 st.overlong += 1;
+                sink.overlong();
             } else {
                 sink.line(&buf[start..nl]);
             }
@@ -507,6 +527,15 @@ impl LineSink for Feed<'_> {
     fn line(&mut self, line: &[u8]) {
         self.tables.line(self.src, line)
     }
+    fn overlong(&mut self) {
+        let stats = match self.src {
+            Source::Slabinfo => &mut self.tables.slabinfo_parser.stats,
+            Source::Vmstat => &mut self.tables.vmstat_parser.stats,
+            Source::Meminfo => &mut self.tables.meminfo_parser.stats,
+        };
+        stats.lines += 1;
+        stats.malformed();
+    }
 }
 
 /// Small facts about the system a sample comes from.
@@ -613,6 +642,12 @@ impl<R: Root> Sampler<R> {
         let mut last = b'\n';
         let mut retries = 0;
         loop {
+            if off >= READ_FILE_MAX_BYTES {
+                return Err(Errno::EFBIG);
+            }
+            if off >= STOP_CHECK_BYTES && sys::stop_requested() {
+                return Err(Errno::EINTR);
+            }
             let n = read_retry(file, &mut self.buf, off, &mut retries)?;
             if n == 0 {
                 break;

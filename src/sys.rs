@@ -31,8 +31,24 @@ impl Errno {
     pub const EPIPE: Errno = Errno(libc::EPIPE);
     /// No such process.
     pub const ESRCH: Errno = Errno(libc::ESRCH);
+    /// File too large (a file past [`crate::limits::READ_FILE_MAX_BYTES`]).
+    pub const EFBIG: Errno = Errno(libc::EFBIG);
     /// Path too long.
     pub const ENAMETOOLONG: Errno = Errno(libc::ENAMETOOLONG);
+
+    /// kleak's own error (no errno says it): the file is not a regular file, but `t`.
+    /// Reading a FIFO blocks and a device such as /dev/zero never ends, so kleak reads
+    /// regular files only; every /proc, sysfs and debugfs file it reads is one.
+    pub fn not_regular(t: FileType) -> Errno {
+        Errno(NOT_REGULAR - t as i32)
+    }
+
+    /// The type of file a [`Errno::not_regular`] error names.
+    pub fn not_regular_type(self) -> Option<FileType> {
+        [FileType::Dir, FileType::Fifo, FileType::CharDevice, FileType::BlockDevice, FileType::Socket]
+            .into_iter()
+            .find(|&t| self == Errno::not_regular(t))
+    }
 
     fn last() -> Errno {
         Errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
@@ -57,6 +73,8 @@ impl Errno {
             libc::EISDIR => "EISDIR",
             libc::ENAMETOOLONG => "ENAMETOOLONG",
             libc::ENODEV => "ENODEV",
+            libc::EFBIG => "EFBIG",
+            _ if self.not_regular_type().is_some() => "not a regular file",
             _ => "errno",
         }
     }
@@ -70,10 +88,16 @@ impl fmt::Debug for Errno {
 
 impl fmt::Display for Errno {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(t) = self.not_regular_type() {
+            return write!(f, "not a regular file but {}; kleak reads files", t.name());
+        }
         // std's message table without allocating: io::Error from a raw code formats in place.
         write!(f, "{}", std::io::Error::from_raw_os_error(self.0))
     }
 }
+
+/// Base of the [`Errno::not_regular`] codes (negative: no errno is).
+const NOT_REGULAR: i32 = -100;
 
 /// Runs `f` with `parts` joined into a NUL-terminated path on the stack.
 fn with_cpath<T>(parts: &[&[u8]], f: impl FnOnce(*const libc::c_char) -> T) -> Result<T, Errno> {
@@ -99,7 +123,8 @@ pub struct File {
 /// How [`File::open`] opens a file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
-    /// Read only.
+    /// Read only, a regular file only: anything else (a FIFO, /dev/zero, a socket) is
+    /// refused with [`Errno::not_regular`] without blocking or reading.
     Read,
     /// Write only, existing file (debugfs and sysfs control files).
     Write,
@@ -119,7 +144,7 @@ impl File {
     pub fn open(parts: &[&[u8]], mode: Mode) -> Result<File, Errno> {
         let flags = libc::O_CLOEXEC
             | match mode {
-                Mode::Read => libc::O_RDONLY,
+                Mode::Read => libc::O_RDONLY | libc::O_NONBLOCK,
                 Mode::Write => libc::O_WRONLY,
                 Mode::ReadWriteCreate => libc::O_RDWR | libc::O_CREAT,
                 Mode::CreateTruncate => libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC,
@@ -130,10 +155,20 @@ impl File {
         // open(2) does not keep it.
         let fd = with_cpath(parts, |p| unsafe { libc::open(p, flags, 0o644 as libc::c_uint) })?;
         if fd < 0 {
-            Err(Errno::last())
-        } else {
-            Ok(File { fd })
+            return Err(Errno::last());
         }
+        let f = File { fd };
+        if mode == Mode::Read {
+            // Opened without blocking (a FIFO's open waits for a writer); blocking again
+            // once it is known to be a regular file (where O_NONBLOCK means nothing anyway).
+            match f.file_type()? {
+                FileType::Regular => {}
+                t => return Err(Errno::not_regular(t)),
+            }
+            // SAFETY: fcntl on a descriptor this File owns; no pointers.
+            unsafe { libc::fcntl(f.fd, libc::F_SETFL, libc::O_RDONLY) };
+        }
+        Ok(f)
     }
 
     /// Wraps a descriptor kleak does not own (stdin/stdout/stderr): never closed.
@@ -254,6 +289,18 @@ impl File {
         }
     }
 
+    /// The type of the open file (`fstat(2)`).
+    pub fn file_type(&self) -> Result<FileType, Errno> {
+        // SAFETY: an all-zero stat is a valid value; fstat fills it.
+        let mut st: libc::stat = unsafe { core::mem::zeroed() };
+        // SAFETY: st is a valid, writable stat struct.
+        if unsafe { libc::fstat(self.fd, &mut st) } < 0 {
+            Err(Errno::last())
+        } else {
+            Ok(FileType::of(st.st_mode))
+        }
+    }
+
     /// Size of the file in bytes (`fstat(2)`).
     pub fn size(&self) -> Result<u64, Errno> {
         // SAFETY: an all-zero stat is a valid value; fstat fills it.
@@ -333,6 +380,24 @@ pub fn process_cpu_secs() -> f64 {
     secs(clock(libc::CLOCK_PROCESS_CPUTIME_ID))
 }
 
+/// Signals that end kleak cleanly (see [`install_signal_handlers`]): every catchable
+/// signal whose default action ends the process, but SIGPIPE (ignored: a write says EPIPE).
+pub const STOP_SIGNALS: [i32; 7] =
+    [libc::SIGHUP, libc::SIGINT, libc::SIGTERM, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGALRM];
+
+/// A signal set holding [`STOP_SIGNALS`].
+fn stop_set() -> libc::sigset_t {
+    // SAFETY: the set is initialised by sigemptyset before sigaddset reads and writes it.
+    unsafe {
+        let mut set: libc::sigset_t = core::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for s in STOP_SIGNALS {
+            libc::sigaddset(&mut set, s);
+        }
+        set
+    }
+}
+
 /// Sleeps `secs` seconds, waking early when a stop signal arrives. Returns false if the
 /// sleep was cut short by [`stop_requested`].
 pub fn sleep(secs: f64) -> bool {
@@ -357,28 +422,26 @@ pub const POLLOUT: i16 = libc::POLLOUT;
 /// Waits up to `secs` seconds (0: just looks) for one of `fds` to be ready, or for a stop
 /// signal; the number of ready descriptors (0: the time passed or a signal arrived).
 ///
-/// SIGINT and SIGTERM are blocked while the stop flag is checked and unblocked by `ppoll`
+/// The stop signals are blocked while the stop flag is checked and unblocked by `ppoll`
 /// itself, atomically, as it starts to wait: a signal arriving between the check and the
 /// wait is delivered at once instead of after the whole wait.
 pub fn poll(fds: &mut [PollFd], secs: f64) -> Result<usize, Errno> {
-    let secs = secs.clamp(0.0, 1e9);
-    // SAFETY: the sets are initialised by sigemptyset/sigaddset before sigprocmask reads
-    // them and writes `old`; ppoll gets a pointer to fds.len() live pollfd structs, a valid
-    // timespec and the saved mask; the mask is restored before returning.
+    let secs = secs.clamp(0.0, i32::MAX as f64);
+    let ts = libc::timespec { tv_sec: secs as _, tv_nsec: (secs.fract() * 1e9) as _ };
+    let stops = stop_set();
+    // SAFETY: `stops` is an initialised set; sigprocmask writes `old`; ppoll gets a pointer
+    // to fds.len() live pollfd structs, a valid timespec and a valid mask; the mask is
+    // restored before returning.
     let (n, err) = unsafe {
-        let mut stops: libc::sigset_t = core::mem::zeroed();
-        libc::sigemptyset(&mut stops);
-        libc::sigaddset(&mut stops, libc::SIGINT);
-        libc::sigaddset(&mut stops, libc::SIGTERM);
         let mut old: libc::sigset_t = core::mem::zeroed();
         libc::sigprocmask(libc::SIG_BLOCK, &stops, &mut old);
         let mut waiting = old;
-        libc::sigdelset(&mut waiting, libc::SIGINT);
-        libc::sigdelset(&mut waiting, libc::SIGTERM);
+        for s in STOP_SIGNALS {
+            libc::sigdelset(&mut waiting, s);
+        }
         let n = if stop_requested() {
             0
         } else {
-            let ts = libc::timespec { tv_sec: secs as _, tv_nsec: (secs.fract() * 1e9) as _ };
             libc::ppoll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, &ts, &waiting)
         };
         let err = Errno::last();
@@ -392,6 +455,15 @@ pub fn poll(fds: &mut [PollFd], secs: f64) -> Result<usize, Errno> {
     }
 }
 
+/// Sleeps up to `secs` seconds whether or not a stop was requested (a signal may end it
+/// early): the short waits of a loop that must go on after a stop (a child's grace time).
+pub fn nap(secs: f64) {
+    let secs = secs.max(0.0);
+    let ts = libc::timespec { tv_sec: secs as _, tv_nsec: (secs.fract() * 1e9) as _ };
+    // SAFETY: ts is a valid timespec; the remainder pointer may be null.
+    unsafe { libc::nanosleep(&ts, core::ptr::null_mut()) };
+}
+
 static STOP: AtomicBool = AtomicBool::new(false);
 static STOP_SIGNAL: AtomicI32 = AtomicI32::new(0);
 
@@ -401,9 +473,11 @@ extern "C" fn on_stop(sig: libc::c_int) {
     STOP.store(true, Ordering::Relaxed);
 }
 
-/// Makes SIGINT and SIGTERM request a clean stop (see [`stop_requested`]) instead of killing
-/// the process, and makes a closed pipe an `EPIPE` error instead of a SIGPIPE death.
-/// Handlers are installed without SA_RESTART, so a blocking sleep returns at once.
+/// Makes every stop signal ([`STOP_SIGNALS`]: HUP, INT, TERM, QUIT, USR1, USR2, ALRM)
+/// request a clean stop (see [`stop_requested`]) instead of killing the process, so each
+/// command ends through its normal path: the summary is printed and every kernel setting
+/// kleak changed is put back. A closed pipe becomes an `EPIPE` error instead of a SIGPIPE
+/// death. Handlers are installed without SA_RESTART, so a blocking wait returns at once.
 pub fn install_signal_handlers() {
     // SAFETY: sigaction with a handler that only touches atomics; the struct is fully
     // initialised from zero and its mask emptied with sigemptyset.
@@ -412,13 +486,14 @@ pub fn install_signal_handlers() {
         sa.sa_sigaction = on_stop as extern "C" fn(libc::c_int) as usize;
         libc::sigemptyset(&mut sa.sa_mask);
         sa.sa_flags = 0;
-        libc::sigaction(libc::SIGINT, &sa, core::ptr::null_mut());
-        libc::sigaction(libc::SIGTERM, &sa, core::ptr::null_mut());
+        for s in STOP_SIGNALS {
+            libc::sigaction(s, &sa, core::ptr::null_mut());
+        }
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
 }
 
-/// True once SIGINT or SIGTERM arrived.
+/// True once a stop signal arrived (or [`request_stop`] was called).
 pub fn stop_requested() -> bool {
     STOP.load(Ordering::Relaxed)
 }
@@ -426,6 +501,28 @@ pub fn stop_requested() -> bool {
 /// The signal that requested the stop, or 0.
 pub fn stop_signal() -> i32 {
     STOP_SIGNAL.load(Ordering::Relaxed)
+}
+
+/// Requests a stop as if `sig` had arrived (a child that held the terminal died of the
+/// user's Ctrl-C, which kleak itself never saw).
+pub fn request_stop(sig: i32) {
+    on_stop(sig);
+}
+
+/// The name of signal `sig` (`SIGHUP`), for messages and the ring log's `stop` record.
+pub fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGUSR2 => "SIGUSR2",
+        libc::SIGALRM => "SIGALRM",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGKILL => "SIGKILL",
+        _ => "a signal",
+    }
 }
 
 /// Signals held back while it lives: a kmemleak `scan` runs inside the writer's
@@ -667,6 +764,82 @@ pub fn free_bytes(parts: &[&[u8]]) -> Result<u64, Errno> {
     }
 }
 
+/// Removes the file made of `parts` (`unlink(2)`).
+pub fn unlink(parts: &[&[u8]]) -> Result<(), Errno> {
+    // SAFETY: the pointer is a NUL-terminated buffer that lives across the call.
+    if with_cpath(parts, |p| unsafe { libc::unlink(p) })? < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(())
+    }
+}
+
+/// What kind of file a path names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum FileType {
+    /// A regular file (every /proc, sysfs and debugfs file kleak reads is one).
+    Regular,
+    /// A directory.
+    Dir,
+    /// A FIFO (named pipe): a read blocks until a writer comes.
+    Fifo,
+    /// A character device (`/dev/zero` never ends).
+    CharDevice,
+    /// A block device.
+    BlockDevice,
+    /// A socket.
+    Socket,
+}
+
+impl FileType {
+    fn of(mode: libc::mode_t) -> FileType {
+        match mode & libc::S_IFMT {
+            libc::S_IFDIR => FileType::Dir,
+            libc::S_IFIFO => FileType::Fifo,
+            libc::S_IFCHR => FileType::CharDevice,
+            libc::S_IFBLK => FileType::BlockDevice,
+            libc::S_IFSOCK => FileType::Socket,
+            _ => FileType::Regular,
+        }
+    }
+
+    /// Its name in a message (`a FIFO`).
+    pub fn name(self) -> &'static str {
+        match self {
+            FileType::Regular => "a regular file",
+            FileType::Dir => "a directory",
+            FileType::Fifo => "a FIFO",
+            FileType::CharDevice => "a character device",
+            FileType::BlockDevice => "a block device",
+            FileType::Socket => "a socket",
+        }
+    }
+}
+
+/// The type of the file made of `parts`, following symbolic links (`stat(2)`).
+pub fn file_type(parts: &[&[u8]]) -> Result<FileType, Errno> {
+    // SAFETY: an all-zero stat is a valid value for stat to fill.
+    let mut st: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: the path is NUL-terminated; st is a valid, writable stat struct.
+    if with_cpath(parts, |p| unsafe { libc::stat(p, &mut st) })? < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(FileType::of(st.st_mode))
+    }
+}
+
+/// True if this process may create files in the directory made of `parts`
+/// (`access(W_OK | X_OK)`; read-only file systems say no to root as well).
+pub fn writable_dir(parts: &[&[u8]]) -> Result<(), Errno> {
+    // SAFETY: the pointer is a NUL-terminated buffer that lives across the call.
+    if with_cpath(parts, |p| unsafe { libc::access(p, libc::W_OK | libc::X_OK) })? < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(())
+    }
+}
+
 /// Renames `from` to `to` (atomic within one file system).
 pub fn rename(from: &[&[u8]], to: &[&[u8]]) -> Result<(), Errno> {
     // SAFETY: both pointers are NUL-terminated buffers that live across the call.
@@ -728,9 +901,11 @@ extern "C" {
 /// Starts `program` (looked up in `PATH` when it has no `/`) with `args` as argv[1..],
 /// kleak's environment with `env` set on top, and kleak's standard input and output; its
 /// PID. The child starts as a shell would start it: SIGPIPE back to its default (kleak
-/// ignores it), no signal blocked. `posix_spawn`, not std's Command (which costs the board
-/// binary ~20 KB), so an exec failure comes back as this call's error.
-pub fn spawn(program: &str, args: &[String], env: &[(&str, &str)]) -> Result<i32, Errno> {
+/// ignores it), no signal blocked; with `own_group`, in a process group of its own (whose
+/// id is its PID) that kleak can signal as a whole. `posix_spawn`, not std's Command
+/// (which costs the board binary ~20 KB), so an exec failure comes back as this call's
+/// error.
+pub fn spawn(program: &str, args: &[String], env: &[(&str, &str)], own_group: bool) -> Result<i32, Errno> {
     let cstr = |b: &[u8]| -> Result<Vec<u8>, Errno> {
         if b.contains(&0) {
             return Err(Errno(libc::EINVAL));
@@ -774,11 +949,19 @@ pub fn spawn(program: &str, args: &[String], env: &[(&str, &str)]) -> Result<i32
         let mut default: libc::sigset_t = core::mem::zeroed();
         libc::sigemptyset(&mut default);
         libc::sigaddset(&mut default, libc::SIGPIPE);
+        for sig in STOP_SIGNALS {
+            libc::sigaddset(&mut default, sig);
+        }
         let mut none: libc::sigset_t = core::mem::zeroed();
         libc::sigemptyset(&mut none);
         libc::posix_spawnattr_setsigdefault(&mut attr, &default);
         libc::posix_spawnattr_setsigmask(&mut attr, &none);
-        libc::posix_spawnattr_setflags(&mut attr, (libc::POSIX_SPAWN_SETSIGDEF | libc::POSIX_SPAWN_SETSIGMASK) as _);
+        let mut flags = libc::POSIX_SPAWN_SETSIGDEF | libc::POSIX_SPAWN_SETSIGMASK;
+        if own_group {
+            libc::posix_spawnattr_setpgroup(&mut attr, 0);
+            flags |= libc::POSIX_SPAWN_SETPGROUP;
+        }
+        libc::posix_spawnattr_setflags(&mut attr, flags as _);
         let r = libc::posix_spawnp(&mut pid, argv[0], core::ptr::null(), &attr, argv.as_ptr(), envp.as_ptr());
         libc::posix_spawnattr_destroy(&mut attr);
         r
@@ -827,33 +1010,117 @@ pub fn kill(pid: i32, sig: i32) -> Result<(), Errno> {
     }
 }
 
-/// Runs `args` (`args[0]` looked up in `PATH`) as a child sharing kleak's standard input
-/// and output, and waits for it, through signals: SIGINT and SIGTERM reach the child too
-/// (same process group), and kleak reports how it ended.
-pub fn run_child(args: &[String]) -> Result<ChildExit, Errno> {
-    run_child_polling(args, 0.0, &mut || {})
+/// Seconds a child is given to end after kleak passed a stop signal on to it, before its
+/// process group is killed (SIGKILL).
+pub const CHILD_GRACE_SECS: f64 = 5.0;
+
+/// How often a child with no other work to do between looks is looked at: the delay
+/// between its end (or a stop signal) and kleak's answer.
+const CHILD_POLL_SECS: f64 = 0.02;
+
+/// The terminal handed to a child's process group while it runs, as a shell does for a
+/// foreground job (so the child can read it and Ctrl-C reaches the child); given back to
+/// kleak's group on drop.
+struct Foreground {
+    given: bool,
 }
 
-/// [`run_child`], calling `tick` about every `every` seconds while the child runs (a wait
-/// that does not block, then a sleep). After a stop signal it only waits.
-pub fn run_child_polling(args: &[String], every: f64, tick: &mut dyn FnMut()) -> Result<ChildExit, Errno> {
-    let pid = spawn(&args[0], &args[1..], &[])?;
-    loop {
-        if every > 0.0 && !stop_requested() {
-            match try_wait(pid) {
-                Ok(None) => {
-                    tick();
-                    sleep(every);
-                    continue;
-                }
-                Ok(Some(e)) => return Ok(e),
-                Err(Errno::EINTR) => continue,
-                Err(e) => return Err(e),
-            }
+impl Foreground {
+    /// Hands standard input's terminal to process group `pgid` if kleak is its foreground.
+    fn give(pgid: i32) -> Foreground {
+        // SAFETY: tcgetpgrp/getpgrp only read process state.
+        let ours = isatty(0) && unsafe { libc::tcgetpgrp(0) == libc::getpgrp() };
+        if ours {
+            set_foreground(pgid);
+            // The child may have tried the terminal before it was its own (SIGTTIN).
+            let _ = kill(-pgid, libc::SIGCONT);
         }
-        match wait(pid) {
-            Err(Errno::EINTR) => continue,
-            r => return r,
+        Foreground { given: ours }
+    }
+}
+
+impl Drop for Foreground {
+    fn drop(&mut self) {
+        if self.given {
+            // SAFETY: getpgrp cannot fail.
+            set_foreground(unsafe { libc::getpgrp() });
         }
     }
+}
+
+/// `tcsetpgrp(0, pgid)` with SIGTTOU blocked (a background group may not otherwise).
+fn set_foreground(pgid: i32) {
+    // SAFETY: the set is initialised by sigemptyset/sigaddset before use; the old mask is
+    // restored; tcsetpgrp has no memory effects.
+    unsafe {
+        let mut ttou: libc::sigset_t = core::mem::zeroed();
+        let mut old: libc::sigset_t = core::mem::zeroed();
+        libc::sigemptyset(&mut ttou);
+        libc::sigaddset(&mut ttou, libc::SIGTTOU);
+        libc::sigprocmask(libc::SIG_BLOCK, &ttou, &mut old);
+        libc::tcsetpgrp(0, pgid);
+        libc::sigprocmask(libc::SIG_SETMASK, &old, core::ptr::null_mut());
+    }
+}
+
+/// How a child run by [`run_child_polling`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChildRun {
+    /// Its exit.
+    pub exit: ChildExit,
+    /// The stop signal kleak passed on to its process group (0: none).
+    pub forwarded: i32,
+    /// It outlived [`CHILD_GRACE_SECS`] after that and was killed.
+    pub killed: bool,
+}
+
+/// Runs `args` (`args[0]` looked up in `PATH`) in a process group of its own, sharing
+/// kleak's standard input and output (and its terminal, handed over while it runs), and
+/// waits for it, calling `tick` about every `every` seconds meanwhile (0: no tick).
+///
+/// A stop signal kleak receives (SIGINT, SIGTERM, SIGHUP, ...) is passed on to the
+/// child's process group; the child then has [`CHILD_GRACE_SECS`] to end before the group
+/// is killed. A child that dies of SIGINT or SIGQUIT while it holds the terminal (the
+/// user's Ctrl-C, which kleak itself does not receive) counts as a stop request too.
+pub fn run_child_polling(args: &[String], every: f64, tick: &mut dyn FnMut()) -> Result<ChildRun, Errno> {
+    let pid = spawn(&args[0], &args[1..], &[], true)?;
+    let tty = Foreground::give(pid);
+    let mut run = ChildRun { exit: ChildExit::Code(0), forwarded: 0, killed: false };
+    let mut forwarded_at = 0.0;
+    loop {
+        match try_wait(pid) {
+            Ok(Some(e)) => {
+                run.exit = e;
+                break;
+            }
+            Ok(None) | Err(Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+        if stop_requested() {
+            let now = monotonic_secs();
+            if run.forwarded == 0 {
+                run.forwarded = stop_signal().max(1);
+                forwarded_at = now;
+                let _ = kill(-pid, run.forwarded);
+                let _ = kill(-pid, libc::SIGCONT);
+            } else if !run.killed && now - forwarded_at >= CHILD_GRACE_SECS {
+                run.killed = true;
+                let _ = kill(-pid, libc::SIGKILL);
+            }
+            nap(CHILD_POLL_SECS);
+        } else if every > 0.0 {
+            tick();
+            sleep(every);
+        } else {
+            sleep(CHILD_POLL_SECS);
+        }
+    }
+    let had_tty = tty.given;
+    drop(tty);
+    if let ChildExit::Signal(sig @ (libc::SIGINT | libc::SIGQUIT)) = run.exit {
+        if had_tty && run.forwarded == 0 {
+            request_stop(sig);
+        }
+    }
+    Ok(run)
 }

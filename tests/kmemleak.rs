@@ -397,7 +397,8 @@ fn an_interrupted_run_is_unknown_and_restores_the_scan_thread() {
         let (code, out, err) = run(&a);
         assert_eq!(code, 5, "SIG{sig}: {out}{err}");
         if ktap {
-            assert!(out.contains("\nok 1 command\n"), "{out}");
+            // kleak passed SIGTERM on to the command's process group: not a failure of its own.
+            assert!(out.contains("\nok 1 command # SKIP interrupted (SIGTERM)\n"), "{out}");
             assert!(out.contains("\nnot ok 2 kmemleak # interrupted\n"), "{out}");
         } else {
             assert!(

@@ -284,14 +284,39 @@ fn a_log_on_a_full_file_system_resumes_when_space_comes_back() {
 fn run_log_keeps_the_section_and_its_samples() {
     let t = tree("run");
     let ring = t.join("run.ring");
-    let (code, _, err) =
-        run(&["--root", s(&t), "run", "--settle", "0", "--log", s(&ring), "--log-every", "0.1", "--", "sleep", "0.5"]);
-    assert_eq!(code, 0, "{err}");
+    // The command runs until kleak has logged 4 samples (read back with `kleak log`, as
+    // this test runs kleak: directly or through qemu-user), or 60 s: no race with the clock.
+    let k = kleak();
+    let mut me = format!("'{}'", k.get_program().to_str().unwrap());
+    for a in k.get_args() {
+        me += &format!(" '{}'", a.to_str().unwrap());
+    }
+    let script = format!(
+        "i=0; until [ \"$({me} --json log '{}' | grep -c '\"type\":\"sample\"')\" -ge 4 ]; do \
+         i=$((i+1)); [ $i -gt 1200 ] && exit 1; sleep 0.05; done",
+        s(&ring)
+    );
+    let (code, _, err) = run(&[
+        "--root",
+        s(&t),
+        "run",
+        "--settle",
+        "0",
+        "--log",
+        s(&ring),
+        "--log-every",
+        "0.1",
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    assert_eq!(code, 0, "the command saw 4 samples logged: {err}");
     let (v, summary) = records(&ring);
     assert_eq!(summary["torn"], 0);
     let kinds: Vec<&str> = v.iter().map(|r| r["record"]["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds.first(), Some(&"start"));
-    assert_eq!(v[0]["record"]["cmd"], "sleep 0.5");
+    assert!(v[0]["record"]["cmd"].as_str().unwrap().starts_with("sh -c i=0;"), "{:?}", v[0]);
     assert!(kinds.iter().filter(|k| **k == "sample").count() >= 4, "samples while it ran: {kinds:?}");
     let end = &kinds[kinds.len() - 3..];
     assert_eq!(end, ["run", "sample", "stop"], "{kinds:?}");

@@ -6,6 +6,7 @@
 //! without them, with less detail.
 
 use crate::cli::Ctx;
+use crate::kmemleak::Leftover;
 use crate::out::fmt::Size;
 use crate::out::{Color, Out, Paint};
 use crate::outln;
@@ -262,6 +263,16 @@ pub fn run(ctx: &mut Ctx, args: &DoctorArgs) -> Result<Exit, Error> {
         checks.push(c.ok("scan period not exported (default 600 s); no module parameters"));
     }
 
+    // What the start of this kleak found (kmemleak::recover): a setting an interrupted run
+    // (SIGKILL, power loss) left changed, and whether it was put back.
+    let c = Check::new("left as found", false);
+    let left = crate::kmemleak::leftover();
+    checks.push(match left {
+        Leftover::Nothing | Leftover::Running(_) => c.ok(left.to_string()),
+        Leftover::Restored(_) => c.warn(left.to_string(), ""),
+        Leftover::NotRestored(..) => c.warn(left.to_string(), "as root: echo scan=on > /sys/kernel/debug/kmemleak"),
+    });
+
     let c = Check::new("alloc traces", false);
     let mut traced = 0u32;
     let mut caches = Vec::new();
@@ -288,7 +299,7 @@ pub fn run(ctx: &mut Ctx, args: &DoctorArgs) -> Result<Exit, Error> {
     checks.push(if !live {
         c.ok("n/a for a captured tree")
     } else {
-        match sys::File::open(&[b"/dev/kmsg"], Mode::Read) {
+        match sys::File::open(&[b"/dev/kmsg"], Mode::ReadNonBlock) {
             Ok(_) => c.ok("/dev/kmsg readable (kmemleak dump=, OOM last gasp)"),
             Err(e) => c.warn(format!("/dev/kmsg: {}", e.name()), "run as root, or sysctl kernel.dmesg_restrict=0"),
         }

@@ -44,33 +44,104 @@ pub fn run(ctx: &mut Ctx, args: &LogArgs) -> Result<Exit, Error> {
             e => Error::env(format_args!("{path}: {e}")),
         })
     };
-    let file = open(&args.file)?;
-    let mut next = args.since;
-    let mut buf = vec![0u8; ring::HEADER + ring::MAX_PAYLOAD];
-    let mut shown = 0u64;
-    let mut torn;
-    loop {
-        let scan = ring::scan(&args.file).map_err(|e| Error::env(format_args!("{}: {e}", args.file)))?;
-        torn = scan.torn;
-        let from = next;
-        for rec in scan.records.iter().filter(|r| r.seq >= from) {
-            // Overwritten since the scan (a ring being written wraps): skip it.
-            let Ok(payload) = ring::payload(&file, rec, &mut buf) else {
-                torn += 1;
-                continue;
-            };
-            if record(&mut ctx.out, rec, payload).is_err() {
-                return Ok(Exit::Ok);
+    let mut file = open(&args.file)?;
+    let err = |e: Errno| Error::env(format_args!("{}: {e}", args.file));
+    let size = file.size().map_err(err)?;
+    // One fixed window whatever the ring's size: a 1 GiB ring costs what a 4 KiB one does.
+    let mut w = ring::Walker::default();
+    let mut shown = Shown::default();
+    let out = &mut ctx.out;
+    let mut closed = false;
+    let mut stale = 0;
+    let s = ring::read_in_order(&mut file, size, &mut w, args.since, &mut stale, &mut |h, payload| {
+        closed = shown.show(out, h, payload).is_err();
+        !closed
+    })
+    .map_err(err)?;
+    shown.torn = s.torn;
+    shown.stale = stale;
+    if args.follow && !closed {
+        closed = follow(out, &mut file, size, &mut shown, args.since).map_err(err)?;
+    }
+    if !closed {
+        let _ = summary(out, &shown, &args.file);
+    }
+    Ok(Exit::Ok)
+}
+
+/// What `kleak log` showed and skipped.
+#[derive(Default)]
+struct Shown {
+    records: u64,
+    torn: u64,
+    /// Leftovers of earlier laps, older than the record before them.
+    stale: u64,
+    /// Records the writer lost to storage faults, as its `note` records say.
+    lost: u64,
+    /// The end of the last record shown, and the sequence number after it.
+    end: u64,
+    next: u64,
+}
+
+impl Shown {
+    fn show(&mut self, out: &mut Out, h: &RecordHead, payload: &[u8]) -> Result<(), Closed> {
+        if h.kind == Kind::Note {
+            let text = core::str::from_utf8(payload).unwrap_or("");
+            if text.contains("\"storage fault\"") {
+                self.lost += num(text, "records_lost") as u64;
             }
-            next = rec.seq + 1;
-            shown += 1;
         }
-        if !args.follow || !sys::sleep(1.0) {
+        self.records += 1;
+        self.end = h.offset + ring::footprint(h.len as usize);
+        self.next = h.seq + 1;
+        record(out, h, payload)
+    }
+}
+
+/// `--follow`: after the records so far, the next one is where the last one ended, or at
+/// the start of the file when it did not fit before the end; each second, look at those two
+/// places (a fixed read, whatever the ring's size). A writer that lapped the reader sends
+/// it through the whole ring again. True if the output closed.
+fn follow(out: &mut Out, file: &mut File, size: u64, shown: &mut Shown, since: u64) -> Result<bool, Errno> {
+    let mut buf = vec![0u8; ring::MAX_FOOTPRINT];
+    let mut w = ring::Walker::default();
+    while sys::sleep(1.0) {
+        loop {
+            let mut found = None;
+            let mut lapped = false;
+            for at in [shown.end % size.max(1), 0] {
+                let n = file.pread(&mut buf, at)?;
+                if let Some(Ok(h)) = ring::check(&buf[..n], at) {
+                    if h.seq == shown.next.max(since) || (shown.next == 0 && h.seq >= since) {
+                        found = Some(h);
+                        break;
+                    }
+                    lapped |= h.seq > shown.next && shown.next > 0;
+                }
+            }
+            if let Some(h) = found {
+                let payload = &buf[ring::HEADER..ring::HEADER + h.len as usize];
+                if shown.show(out, &h, payload).is_err() {
+                    return Ok(true);
+                }
+                continue;
+            }
+            if lapped {
+                let from = shown.next;
+                let mut closed = false;
+                let mut stale = 0;
+                ring::read_in_order(file, size, &mut w, from, &mut stale, &mut |h, p| {
+                    closed = shown.show(out, h, p).is_err();
+                    !closed
+                })?;
+                if closed {
+                    return Ok(true);
+                }
+            }
             break;
         }
     }
-    let _ = summary(&mut ctx.out, shown, torn, &args.file);
-    Ok(Exit::Ok)
+    Ok(false)
 }
 
 /// A record as a person reads it: an alert as its console line, a sample as a watch line,
@@ -192,12 +263,22 @@ fn record(out: &mut Out, rec: &RecordHead, payload: &[u8]) -> Result<(), Closed>
     readable(out, rec.kind, text)
 }
 
-fn summary(out: &mut Out, shown: u64, torn: u32, path: &str) -> Result<(), Closed> {
+fn summary(out: &mut Out, s: &Shown, path: &str) -> Result<(), Closed> {
     if out.style.json {
         let mut j = out.line().json("summary");
-        j.str("command", "log").str("file", path).u64("records", shown).u64("torn", torn as u64);
+        j.str("command", "log").str("file", path).u64("records", s.records).u64("torn", s.torn);
+        j.u64("stale", s.stale).u64("records_lost", s.lost);
         j.end();
         return out.emit();
     }
-    outln!(out, "kleak log: {shown} records; {torn} torn or overwritten records skipped")
+    let _ = write!(
+        out.line(),
+        "kleak log: {} records; {} torn or overwritten records skipped",
+        s.records,
+        s.torn + s.stale
+    );
+    if s.lost > 0 {
+        let _ = write!(out.line(), "; {} records lost to storage faults", s.lost);
+    }
+    out.emit()
 }

@@ -101,6 +101,8 @@ struct Report<'a> {
     /// Groups and the slab caches that grew by about their objects.
     pairs: heapless::Vec<crate::leaks::Pair, { crate::limits::MAX_PAIRS }>,
     interrupted: bool,
+    /// The stop signal kleak passed on to CMD's process group, if any.
+    forwarded: Option<i32>,
     exit: Exit,
 }
 
@@ -138,6 +140,7 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Exit, Error> {
     }
     let t0 = sys::monotonic_secs();
     let (mut runs, mut status) = (0, Ok(ChildExit::Code(0)));
+    let mut forwarded = None;
     for _ in 0..args.repeat {
         // Between looks at CMD: the modules it loads (for their symbols) and the ring log.
         let every = match (&km, &log) {
@@ -152,8 +155,22 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Exit, Error> {
             if let Some(l) = log.as_mut() {
                 l.tick(&mut s);
             }
+        })
+        .map(|r| {
+            if r.forwarded != 0 {
+                forwarded = Some(r);
+            }
+            r.exit
         });
         runs += 1;
+        if let Some(f) = forwarded {
+            let killed = if f.killed { "; it outlived the grace time and was killed (SIGKILL)" } else { "" };
+            note(format_args!(
+                "{} passed on to {}'s process group{killed}",
+                sys::signal_name(f.forwarded),
+                args.cmd[0]
+            ));
+        }
         if let Err(e) = status {
             // As a shell says it; the command never ran (exit 4 below).
             note(format_args!("cannot run {}: {}", args.cmd[0], e.name()));
@@ -190,11 +207,12 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Exit, Error> {
             r
         }
     };
-    let exit = if status != Ok(ChildExit::Code(0)) {
+    // A command ended by the stop signal kleak passed on did not fail: it was interrupted.
+    let exit = if status != Ok(ChildExit::Code(0)) && forwarded.is_none() {
         Exit::CmdFailed
     } else if groups.objects() > 0 || groups.untracked_objects > 0 {
         Exit::Leak
-    } else if interrupted && kmemleak.is_ok() {
+    } else if forwarded.is_some() || (interrupted && kmemleak.is_ok()) {
         Exit::Interrupted
     } else {
         Exit::Ok
@@ -210,6 +228,7 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Exit, Error> {
         pairs: crate::leaks::pair(&groups, leaks::grown_caches(&s.tables)),
         groups,
         interrupted,
+        forwarded: forwarded.map(|f| f.forwarded),
         exit,
     };
     if let Some(l) = log.as_mut() {
@@ -336,6 +355,9 @@ fn command_line(out: &mut Out, cmd: &[String]) {
 
 fn status_text(out: &mut Out, r: &Report<'_>) {
     let _ = match r.status {
+        Ok(ChildExit::Signal(s)) if r.forwarded == Some(s) => {
+            write!(out.line(), "ended by {} (passed on by kleak)", sys::signal_name(s))
+        }
         Ok(ChildExit::Code(c)) => write!(out.line(), "exit {c}"),
         Ok(ChildExit::Signal(s)) => write!(out.line(), "killed by signal {s}"),
         Err(e) => write!(out.line(), "could not start: {}", e.name()),
@@ -385,11 +407,12 @@ fn ktap(out: &mut Out, t: &Tables, r: &Report<'_>) -> Result<(), Closed> {
     out.style.prefix = "# ";
     report(out, t, r)?;
     out.style.prefix = "";
-    let _ = match r.status {
-        Ok(ChildExit::Code(0)) => write!(out.line(), "ok 1 command"),
-        Ok(ChildExit::Code(c)) => write!(out.line(), "not ok 1 command # exit={c}"),
-        Ok(ChildExit::Signal(s)) => write!(out.line(), "not ok 1 command # signal={s}"),
-        Err(e) => write!(out.line(), "not ok 1 command # cannot start: {}", e.name()),
+    let _ = match (r.forwarded, r.status) {
+        (Some(sig), _) => write!(out.line(), "ok 1 command # SKIP interrupted ({})", sys::signal_name(sig)),
+        (None, Ok(ChildExit::Code(0))) => write!(out.line(), "ok 1 command"),
+        (None, Ok(ChildExit::Code(c))) => write!(out.line(), "not ok 1 command # exit={c}"),
+        (None, Ok(ChildExit::Signal(s))) => write!(out.line(), "not ok 1 command # signal={s}"),
+        (None, Err(e)) => write!(out.line(), "not ok 1 command # cannot start: {}", e.name()),
     };
     out.emit()?;
     match r.kmemleak {

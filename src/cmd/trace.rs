@@ -91,6 +91,15 @@ fn start(ctx: &mut Ctx, a: &TraceArgs) -> Result<Exit, Error> {
     let lib = find_library(&prog)?;
     let dir = absolute(a.output.as_deref().unwrap_or(DEFAULT_DIR));
     sys::mkdirs(&dir).map_err(|e| Error::env(format_args!("{dir}: {e}")))?;
+    // The tracer writes its dumps there: a file or a directory it cannot write would only
+    // show at the end, as a dump that never came.
+    match sys::file_type(&[dir.as_bytes()]) {
+        Ok(sys::FileType::Dir) => {}
+        Ok(t) => return Err(Error::env(format_args!("-o {dir}: {}, not a directory for the dumps", t.name()))),
+        Err(e) => return Err(Error::env(format_args!("-o {dir}: {e}"))),
+    }
+    sys::writable_dir(&[dir.as_bytes()])
+        .map_err(|e| Error::env(format_args!("-o {dir}: the dumps cannot be written there: {e}")))?;
     let preload = match std::env::var("LD_PRELOAD") {
         Ok(old) if !old.is_empty() => format!("{lib}:{old}"),
         _ => lib.clone(),
@@ -98,7 +107,7 @@ fn start(ctx: &mut Ctx, a: &TraceArgs) -> Result<Exit, Error> {
     let interval = crate::out::fmt::Fixed(a.interval, 3).to_string();
     let env =
         [("LD_PRELOAD", preload.as_str()), ("KLEAK_TRACE_DIR", dir.as_str()), ("KLEAK_TRACE_INTERVAL", &interval)];
-    let pid = sys::spawn(&path, &a.args[1..], &env).map_err(|e| Error::env(format_args!("{cmd}: {e}")))?;
+    let pid = sys::spawn(&path, &a.args[1..], &env, false).map_err(|e| Error::env(format_args!("{cmd}: {e}")))?;
     note(format_args!(
         "tracing {cmd} (pid {pid}); dumps in {dir}; `kill -USR2 {pid}` dumps now, `kill -USR1 {pid}` pauses recording"
     ));

@@ -784,11 +784,7 @@ fn stop_reason(exit_on_leak: bool, closed: bool) -> &'static str {
     if closed {
         "output closed"
     } else if sys::stop_requested() {
-        if sys::stop_signal() == libc::SIGTERM {
-            "SIGTERM"
-        } else {
-            "SIGINT"
-        }
+        sys::signal_name(sys::stop_signal())
     } else if exit_on_leak {
         "exit-on-leak"
     } else {
@@ -922,6 +918,10 @@ pub fn run(ctx: &mut Ctx, args: &WatchArgs) -> Result<Exit, Error> {
     let r = r.and_then(|()| w.summary(out));
     if !out.style.json {
         report_skipped(&w.sampler.tables);
+    }
+    // CSV rows went to stdout through their own Out (the text went to stderr).
+    if let Some(csv) = &w.csv {
+        csv.finish()?;
     }
     match r {
         Ok(()) | Err(Closed) if args.exit_on_leak && w.leak_seen => Ok(Exit::Leak),

@@ -225,7 +225,9 @@ impl Json<'_> {
     }
 }
 
-/// The reader went away (EPIPE, e.g. `kleak all | head -1`): stop writing, exit quietly.
+/// The output cannot be written any more: the reader went away (EPIPE, e.g. `kleak all |
+/// head -1`), or another write error ([`Out::error`] says which). Stop writing; the
+/// command ends and [`Out::finish`] tells which it was.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Closed;
 
@@ -309,6 +311,8 @@ pub struct Out {
     pub style: Style,
     /// Lines written.
     pub lines: u64,
+    /// The first write error (EPIPE included), if a write failed.
+    pub error: Option<sys::Errno>,
 }
 
 impl Out {
@@ -319,7 +323,7 @@ impl Out {
 
     /// Output to `target`.
     pub fn new(target: Target, style: Style) -> Out {
-        Out { target, line: Line::default(), style, lines: 0 }
+        Out { target, line: Line::default(), style, lines: 0, error: None }
     }
 
     /// The line being built.
@@ -340,7 +344,10 @@ impl Out {
         self.line.buf[len] = b'\n';
         let bytes = &self.line.buf[..len + 1];
         let r = match &mut self.target {
-            Target::Fd(fd) => sys::File::borrowed(*fd).write_all(bytes).map_err(|_| Closed),
+            Target::Fd(fd) => sys::File::borrowed(*fd).write_all(bytes).map_err(|e| {
+                self.error.get_or_insert(e);
+                Closed
+            }),
             Target::Memory(v) => {
                 v.extend_from_slice(bytes);
                 Ok(())
@@ -350,6 +357,24 @@ impl Out {
         self.line.len = 0;
         self.lines += 1;
         r
+    }
+
+    /// The end of a command's output: a reader that went away (EPIPE) is no error; any
+    /// other write error is, one line naming the file and the reason (exit 3): a full
+    /// disk must not look like an empty, successful report.
+    pub fn finish(&self) -> Result<(), crate::Error> {
+        let (Some(e), Target::Fd(fd)) = (self.error, &self.target) else { return Ok(()) };
+        if e == sys::Errno::EPIPE {
+            return Ok(());
+        }
+        let std = if *fd == 1 { "standard output" } else { "output" };
+        let mut path = [0u8; 256];
+        let mut fdname = heapless::String::<32>::new();
+        let _ = write!(fdname, "/proc/self/fd/{fd}");
+        match sys::read_link(&[fdname.as_bytes()], &mut path) {
+            Ok(n) => Err(crate::Error::env(format_args!("{std} ({}): {e}", String::from_utf8_lossy(&path[..n])))),
+            Err(_) => Err(crate::Error::env(format_args!("{std}: {e}"))),
+        }
     }
 
     /// What was written to a [`Target::Memory`] output.

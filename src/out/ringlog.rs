@@ -73,8 +73,11 @@ pub struct RingLog {
     ring: Option<Ring>,
     retry_at: f64,
     fault: Option<Errno>,
-    /// Records lost to storage faults since the log last worked.
+    /// Records lost to storage faults since the log was opened (the one count stderr, the
+    /// summary, the `stop` record and `kleak log` all give).
     pub lost: u64,
+    /// [`RingLog::lost`] when the current fault began.
+    lost_before_fault: u64,
     sync_now: bool,
     dirty: bool,
     synced_at: f64,
@@ -114,6 +117,7 @@ impl RingLog {
             retry_at: now + opts.sync_secs,
             fault: None,
             lost: 0,
+            lost_before_fault: 0,
             sync_now: false,
             dirty: false,
             synced_at: now,
@@ -154,6 +158,7 @@ impl RingLog {
 
     fn fail(&mut self, e: Errno) {
         if self.fault.is_none() {
+            self.lost_before_fault = self.lost;
             note(format_args!("log {}: {e}; alerts stay on the console, the log is tried again later", self.opts.path));
         }
         self.fault = Some(e);
@@ -180,19 +185,20 @@ impl RingLog {
         let mut r = Ok(0);
         if let Some(e) = self.fault {
             // After a fault, the first record that gets through says what was lost.
+            let lost = self.lost - self.lost_before_fault;
             let mut l = Line::default();
-            l.json("note").str("note", "storage fault").str("error", e.name()).u64("records_lost", self.lost).end();
+            l.json("note").str("note", "storage fault").str("error", e.name()).u64("records_lost", lost).end();
             r = ring.append(Kind::Note, l.as_bytes());
             if r.is_ok() {
-                note(format_args!("log {}: writing again; {} records lost", self.opts.path, self.lost));
+                note(format_args!("log {}: writing again; {lost} records lost", self.opts.path));
                 self.fault = None;
-                self.lost = 0;
                 self.records += 1;
             }
         }
         if let Err(e) = r.and_then(|_| ring.append(kind, payload)) {
+            self.fail(e);
             self.lost += 1;
-            return self.fail(e);
+            return;
         }
         self.records += 1;
         self.dirty = true;

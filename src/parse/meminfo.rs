@@ -26,6 +26,11 @@ impl MeminfoRecord<'_> {
     }
 }
 
+/// Largest value a meminfo line can hold: 2^53 kB is 8 EiB, half the 64-bit address space
+/// (x86's `VmallocTotal` is 2^45 kB), the most a signed byte count holds. More (u64::MAX,
+/// garbage) is counted as malformed, never shown as a wrapped or negative size.
+pub const MAX_VALUE: u64 = (1 << 53) - 1;
+
 /// Push parser for /proc/meminfo.
 #[derive(Default)]
 pub struct MeminfoParser {
@@ -62,7 +67,13 @@ impl MeminfoParser {
             }
         };
         match value.and_then(parse_u64) {
-            Some(value) if !key.is_empty() && extra.is_none() && key.iter().all(|&b| b.is_ascii_graphic()) => {
+            // Past MAX_VALUE is impossible, not big: skipped and counted.
+            Some(value)
+                if value <= MAX_VALUE
+                    && !key.is_empty()
+                    && extra.is_none()
+                    && key.iter().all(|&b| b.is_ascii_graphic()) =>
+            {
                 Some(MeminfoRecord { key, value, kib })
             }
             _ => {

@@ -37,6 +37,27 @@ pub struct SlabRecord<'a> {
     pub layout: u64,
 }
 
+/// Bytes of one cache (objects or slabs) above which a row is impossible, not big: 1 PiB,
+/// beyond any machine's memory. Below it, sums over [`crate::limits::MAX_CACHES`] caches
+/// fit a u64 and every figure fits an i64 (deltas are signed).
+pub const MAX_CACHE_BYTES: u64 = 1 << 50;
+
+/// Largest page kleak assumes when it bounds a row's slab memory (arm64's 64 KiB).
+const MAX_PAGE_BYTES: u64 = 64 * 1024;
+
+impl SlabRecord<'_> {
+    /// False for a row no kernel prints: more objects (or slabs) in use than allocated,
+    /// or a size past [`MAX_CACHE_BYTES`] (u64::MAX and overflowing products included).
+    /// Such a row is skipped and counted, never shown as a negative or wrapped number.
+    pub fn possible(&self) -> bool {
+        let bytes = |n: u64, size: u64| n.checked_mul(size).is_some_and(|b| b <= MAX_CACHE_BYTES);
+        self.active_objs <= self.num_objs
+            && self.active_slabs <= self.num_slabs
+            && bytes(self.num_objs, self.objsize)
+            && self.num_slabs.checked_mul(self.pagesperslab).is_some_and(|p| bytes(p, MAX_PAGE_BYTES))
+    }
+}
+
 /// The version line of the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Version {
@@ -90,6 +111,9 @@ pub struct SlabinfoParser {
     pub stats: LineStats,
     /// Rows parsed.
     pub rows: u32,
+    /// Rows with impossible numbers ([`SlabRecord::possible`]), skipped (and counted as
+    /// malformed).
+    pub impossible: u32,
     /// Rows rebuilt from two or more wrapped lines.
     pub joined: u32,
     /// The version line, once seen.
@@ -118,6 +142,7 @@ impl SlabinfoParser {
         let mut p = SlabinfoParser {
             stats: LineStats::default(),
             rows: 0,
+            impossible: 0,
             joined: 0,
             version: None,
             slab_allocator: false,
@@ -336,6 +361,11 @@ impl SlabinfoParser {
     }
 
     fn accept(&mut self, rec: &SlabRecord<'_>, emit: &mut dyn FnMut(&SlabRecord<'_>)) {
+        if !rec.possible() {
+            self.impossible += 1;
+            self.stats.malformed();
+            return;
+        }
         self.rows += 1;
         emit(rec);
     }

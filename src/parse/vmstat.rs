@@ -54,6 +54,15 @@ pub fn kind(name: &[u8]) -> Kind {
     }
 }
 
+/// Largest possible value of `name`: 2^38 pages (1 PiB of 4 KiB pages) for a page
+/// count, 2^62 for an event counter. More is garbage (u64::MAX), skipped and counted.
+fn max_value(name: &[u8]) -> u64 {
+    match kind(name) {
+        Kind::Pages | Kind::KiB => 1 << 38,
+        Kind::Count | Kind::Counter => 1 << 62,
+    }
+}
+
 /// Push parser for /proc/vmstat.
 #[derive(Default)]
 pub struct VmstatParser {
@@ -75,7 +84,9 @@ impl VmstatParser {
             return None;
         };
         match parse_u64(value) {
-            Some(value) if name.iter().all(|&b| b.is_ascii_graphic()) => Some(VmstatRecord { name, value }),
+            Some(value) if value <= max_value(name) && name.iter().all(|&b| b.is_ascii_graphic()) => {
+                Some(VmstatRecord { name, value })
+            }
             _ => {
                 self.stats.malformed();
                 None
