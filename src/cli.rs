@@ -9,6 +9,8 @@ use crate::out::{Out, Style};
 use crate::sample::FsRoot;
 use crate::{sys, Exit};
 use argh::FromArgs;
+use crate::arg::{shown, stand_in, text, Arg};
+use std::ffi::OsStr;
 
 /// kleak finds kernel memory leaks from user space: slab, meminfo, kmemleak.
 #[derive(FromArgs, Debug)]
@@ -23,7 +25,7 @@ use argh::FromArgs;
 pub struct Args {
     /// read DIR/proc and DIR/sys instead of the running system (a captured tree)
     #[argh(option, arg_name = "DIR")]
-    pub root: Option<String>,
+    pub root: Option<Arg>,
     /// print JSON lines instead of tables (schema in the README)
     #[argh(switch)]
     pub json: bool,
@@ -34,7 +36,7 @@ pub struct Args {
     #[argh(switch)]
     pub wide: bool,
     /// only slab caches matching this glob (repeatable; !PATTERN excludes)
-    #[argh(option, arg_name = "PATTERN")]
+    #[argh(option, arg_name = "PATTERN", from_str_fn(text))]
     pub r#match: Vec<String>,
     /// plain ASCII sparklines (the default when the locale is not UTF-8)
     #[argh(switch)]
@@ -79,6 +81,7 @@ const GLOBAL_OPTIONS: &[&str] = &["--root", "--match"];
 
 /// Rewrites the original tool's spellings and moves global options in front of the
 /// subcommand, stopping at `--` (what follows belongs to a command kleak runs).
+/// `-h` is `--help`; `-top N` is `top --objs N` (the original ranked by objects).
 pub fn normalize(args: &[String]) -> Vec<String> {
     let mut front = Vec::new();
     let mut rest = Vec::new();
@@ -91,10 +94,15 @@ pub fn normalize(args: &[String]) -> Vec<String> {
             break;
         }
         match a {
+            "-h" => rest.push("--help".into()),
             "-all" => rest.push("all".into()),
-            "-diff" => rest.push("diff".into()),
+            "-diff" => {
+                rest.push("diff".into());
+                rest.push("--grown".into());
+            }
             "-top" => {
                 rest.push("top".into());
+                rest.push("--objs".into());
                 if let Some(n) = args.get(i + 1).filter(|n| n.parse::<u64>().is_ok()) {
                     rest.push("-n".into());
                     rest.push(n.clone());
@@ -102,10 +110,12 @@ pub fn normalize(args: &[String]) -> Vec<String> {
                 }
             }
             _ if seen_cmd && GLOBAL_SWITCHES.contains(&a) => front.push(a.to_string()),
-            _ if seen_cmd && GLOBAL_OPTIONS.contains(&a) && i + 1 < args.len() => {
+            _ if seen_cmd && GLOBAL_OPTIONS.contains(&a) => {
                 front.push(a.to_string());
-                front.push(args[i + 1].clone());
-                i += 1;
+                if let Some(v) = args.get(i + 1) {
+                    front.push(v.clone());
+                    i += 1;
+                }
             }
             _ if GLOBAL_OPTIONS.contains(&a) && i + 1 < args.len() => {
                 rest.push(a.to_string());
@@ -123,21 +133,56 @@ pub fn normalize(args: &[String]) -> Vec<String> {
     front
 }
 
+/// argh's complaint as one line naming what is wrong, stand-ins shown as their bytes.
+fn usage_error(output: &str) -> String {
+    let mut lines = output.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("bad arguments");
+    let msg = if let Some((name, value, why)) = parse_error(first) {
+        // Rust's words for a bad number, in the user's.
+        let why = match why {
+            "invalid digit found in string" | "cannot parse integer from empty string" => "not a whole number",
+            "number too large to fit in target type" => "too large",
+            w => w,
+        };
+        format!("{name} {value}: {why}")
+    } else if first.starts_with("Required positional arguments not provided") {
+        // argh names them on the lines that follow.
+        let names: Vec<&str> = lines.take_while(|l| !l.starts_with("Run ")).collect();
+        format!("missing argument: {}", names.join(" "))
+    } else if first == "Unrecognized argument:" {
+        String::from("unrecognized argument: \"\" (an empty argument)")
+    } else {
+        first.to_string()
+    };
+    format!("{} (see `kleak --help`)", shown(&msg))
+}
+
+/// argh's "Error parsing option '--x' with value 'v': why" (or "positional argument 'n'")
+/// as its three parts.
+fn parse_error(line: &str) -> Option<(&str, &str, &str)> {
+    let rest = line.strip_prefix("Error parsing ")?;
+    let rest = rest.strip_prefix("option '").or_else(|| rest.strip_prefix("positional argument '"))?;
+    let (name, rest) = rest.split_once("' with value '")?;
+    let (value, why) = rest.split_once("': ")?;
+    Some((name, value, why))
+}
+
 /// Parses `argv` (without the program name), runs the command, returns the exit code.
-pub fn run(argv: &[String]) -> i32 {
-    let args = normalize(argv);
+pub fn run<A: AsRef<OsStr>>(argv: &[A]) -> i32 {
+    crate::out::set_ascii_notes(!crate::out::utf8_locale());
+    let argv: Vec<String> = argv.iter().map(|a| stand_in(a.as_ref())).collect();
+    let args = normalize(&argv);
     let strs: Vec<&str> = args.iter().map(String::as_str).collect();
     let parsed = match Args::from_args(&["kleak"], &strs) {
         Ok(a) => a,
         Err(e) => {
             return match e.status {
                 Ok(()) => {
-                    let _ = sys::write_stdout(e.output.as_bytes());
+                    let _ = sys::write_stdout(wrap_help(&e.output).as_bytes());
                     Exit::Ok as i32
                 }
                 Err(()) => {
-                    let first = e.output.lines().next().unwrap_or("bad arguments").trim();
-                    crate::out::note(format_args!("{first} (see `kleak --help`)"));
+                    crate::out::note(format_args!("{}", usage_error(&e.output)));
                     Exit::Usage as i32
                 }
             };
@@ -152,17 +197,15 @@ pub fn run(argv: &[String]) -> i32 {
         human: !parsed.exact,
         width: if parsed.wide { crate::out::WIDE } else { 80 },
         color: !parsed.json && crate::out::want_color(),
-        ascii: parsed.ascii || !utf8_locale(),
+        ascii: parsed.ascii || !crate::out::utf8_locale(),
         ..Style::default()
     };
     let root = match &parsed.root {
-        Some(dir) => {
-            if !sys::exists(&[dir.as_bytes()]) {
-                crate::out::note(format_args!("--root {dir}: no such directory"));
-                return Exit::Env as i32;
-            }
-            FsRoot::tree(dir)
-        }
+        Some(dir) => match sys::file_kind(&[dir.as_bytes()]) {
+            Ok(sys::FileKind::Dir) => FsRoot::tree(dir.as_bytes()),
+            Ok(_) => return root_error(dir, sys::Errno(libc::ENOTDIR)),
+            Err(e) => return root_error(dir, e),
+        },
         None => FsRoot::live(),
     };
     let matcher = match crate::matcher::Matcher::new(&parsed.r#match) {
@@ -197,17 +240,61 @@ pub fn run(argv: &[String]) -> i32 {
     }
 }
 
-/// True if the locale's character set is UTF-8: the first of `LC_ALL`, `LC_CTYPE`, `LANG`
-/// that is set decides, as in C's setlocale. Unset (the C locale) means ASCII.
-pub fn utf8_locale() -> bool {
-    for key in ["LC_ALL", "LC_CTYPE", "LANG"] {
-        if let Some(v) = std::env::var_os(key).filter(|v| !v.is_empty()) {
-            let v = v.as_encoded_bytes();
-            return v.windows(5).any(|w| w.eq_ignore_ascii_case(b"utf-8"))
-                || v.windows(4).any(|w| w.eq_ignore_ascii_case(b"utf8"));
+/// `--root DIR` is not a directory kleak can read: one line, exit 3.
+fn root_error(dir: &Arg, e: sys::Errno) -> i32 {
+    crate::out::note(format_args!("--root {dir}: {e}"));
+    Exit::Env as i32
+}
+
+/// argh's help with each line wider than 80 columns wrapped: a usage line between its
+/// `[...]` groups, under the command; a description at a space, under the description.
+fn wrap_help(help: &str) -> String {
+    let mut out = String::with_capacity(help.len() + 256);
+    for line in help.lines() {
+        let cols = line.chars().count();
+        if cols <= 80 {
+            out.push_str(line);
+            out.push('\n');
+            continue;
         }
+        // Break points: spaces outside brackets; continuation lines indent to `indent`.
+        let usage = line.starts_with("Usage: ");
+        let indent = if usage {
+            // Under the first option: "Usage: kleak watch " is the command.
+            line.find(" [").map(|i| i + 1).unwrap_or(8)
+        } else {
+            let lead = line.len() - line.trim_start().len();
+            let gap = line[lead..].find("  ").map(|g| lead + g);
+            gap.map(|g| g + line[g..].len() - line[g..].trim_start().len()).unwrap_or(lead + 2)
+        };
+        let indent = if indent > 40 { 8 } else { indent };
+        let mut depth = 0i32;
+        let mut breaks = Vec::new();
+        for (i, c) in line.char_indices() {
+            match c {
+                '[' | '<' => depth += 1,
+                ']' | '>' => depth -= 1,
+                ' ' if depth <= 0 || !usage => breaks.push(i),
+                _ => {}
+            }
+        }
+        breaks.push(line.len());
+        let (mut start, mut base, mut prev) = (0, 0, 0);
+        for b in breaks {
+            let fits = |from: usize| base + line[from..b].chars().count() <= 80;
+            if !fits(start) && prev > start {
+                out.push_str(line[start..prev].trim_end());
+                out.push('\n');
+                out.push_str(&" ".repeat(indent));
+                (start, base) = (prev, indent);
+                start += line[start..].len() - line[start..].trim_start().len();
+            }
+            prev = b;
+        }
+        out.push_str(&line[start..]);
+        out.push('\n');
     }
-    false
+    out
 }
 
 /// Parses a duration: plain seconds with fractions (`5`, `0.5`) or with a unit (`250ms`,
@@ -217,18 +304,18 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
     let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let v = crate::parse::parse_f64(num.as_bytes())
-        .ok_or_else(|| format!("`{s}` is not a duration (e.g. 5, 0.5, 90s, 10m, 1h)"))?;
+        .ok_or_else(|| String::from("not a duration (e.g. 5, 0.5, 90s, 10m, 1h)"))?;
     let mult = match unit {
         "" | "s" => 1.0,
         "ms" => 0.001,
         "m" | "min" => 60.0,
         "h" => 3600.0,
         "d" => 86400.0,
-        _ => return Err(format!("`{s}`: unknown unit `{unit}` (use ms, s, m, h or d)")),
+        _ => return Err(format!("unknown unit `{unit}` (use ms, s, m, h or d)")),
     };
     let secs = v * mult;
     if !secs.is_finite() || secs > 1e9 {
-        return Err(format!("`{s}` is too long a duration"));
+        return Err(String::from("too long a duration"));
     }
     Ok(secs)
 }
@@ -249,17 +336,17 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let v =
-        crate::parse::parse_f64(num.as_bytes()).ok_or_else(|| format!("`{s}` is not a size (e.g. 4096, 256K, 4M)"))?;
+        crate::parse::parse_f64(num.as_bytes()).ok_or_else(|| String::from("not a size (e.g. 4096, 256K, 4M)"))?;
     let mult: u64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
-        _ => return Err(format!("`{s}`: unknown unit `{unit}` (use K, M or G)")),
+        _ => return Err(format!("unknown unit `{unit}` (use K, M or G)")),
     };
     let bytes = v * mult as f64;
     if !bytes.is_finite() || bytes > u64::MAX as f64 / 2.0 {
-        return Err(format!("`{s}` is too large"));
+        return Err(String::from("too large"));
     }
     Ok(bytes as u64)
 }
@@ -275,10 +362,30 @@ mod test {
     #[test]
     fn legacy_spellings_become_commands() {
         assert_eq!(n(&["-all"]), ["all"]);
-        assert_eq!(n(&["-diff"]), ["diff"]);
-        assert_eq!(n(&["-top", "5"]), ["top", "-n", "5"]);
-        assert_eq!(n(&["--root", "/x", "-top", "5"]), ["--root", "/x", "top", "-n", "5"]);
-        assert_eq!(n(&["-top"]), ["top"]);
+        // The original's meanings: -diff shows increases, -top ranks by objects.
+        assert_eq!(n(&["-diff"]), ["diff", "--grown"]);
+        assert_eq!(n(&["-top", "5"]), ["top", "--objs", "-n", "5"]);
+        assert_eq!(n(&["--root", "/x", "-top", "5"]), ["--root", "/x", "top", "--objs", "-n", "5"]);
+        assert_eq!(n(&["-top"]), ["top", "--objs"]);
+        assert_eq!(n(&["-h"]), ["--help"]);
+        assert_eq!(n(&["top", "-h"]), ["top", "--help"]);
+        assert_eq!(n(&["trace", "--", "prog", "-h"]), ["trace", "--", "prog", "-h"]);
+    }
+
+    #[test]
+    fn help_wraps_usage_between_groups_under_the_command() {
+        let usage = "Usage: kleak watch [--interval <interval>] [--count <count>] [--window <window>] [--min-growth <min-growth>] [--csv]";
+        let w = wrap_help(usage);
+        let lines: Vec<&str> = w.lines().collect();
+        assert_eq!(lines[0], "Usage: kleak watch [--interval <interval>] [--count <count>] [--window <window>]");
+        assert_eq!(lines[1], "                   [--min-growth <min-growth>] [--csv]");
+        assert_eq!(wrap_help("short\n"), "short\n");
+    }
+
+    #[test]
+    fn a_global_option_after_the_command_is_moved_even_without_its_value() {
+        // argh then names what is missing: "No value provided for option '--match'".
+        assert_eq!(n(&["all", "--match"]), ["--match", "all"]);
     }
 
     #[test]

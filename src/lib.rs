@@ -40,7 +40,8 @@
 //! [`parse::kmemleak`] turns report lines into events that borrow the buffer; [`leaks`]
 //! groups objects by backtrace fingerprint in a fixed table; [`modsyms`] names the raw
 //! frames of modules that `kleak run`'s command loaded and unloaded.
-//! - [`cmd`] holds one module per subcommand; [`cli`] parses arguments.
+//! - [`cmd`] holds one module per subcommand; [`cli`] parses arguments, which are bytes
+//!   ([`arg`]: a path or a command's argument need not be UTF-8).
 //!
 //! `kleak trace` follows the same flow for a user-space program's heap: the preload
 //! library (`trace/`, a second crate) writes text dumps; [`parse::tracedump`] reads them
@@ -52,6 +53,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod arg;
 pub mod cli;
 pub mod cmd;
 pub mod elf;

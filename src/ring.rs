@@ -177,8 +177,8 @@ pub struct Scan {
 }
 
 /// Reads every intact record of the ring at `path` (not the sampling loop: allocates).
-pub fn scan(path: &str) -> Result<Scan, Errno> {
-    let f = File::open(&[path.as_bytes()], Mode::Read)?;
+pub fn scan(path: impl AsRef<[u8]>) -> Result<Scan, Errno> {
+    let f = File::open(&[path.as_ref()], Mode::Read)?;
     scan_file(&f)
 }
 
@@ -254,8 +254,8 @@ impl Ring {
     /// Opens the ring at `path`, creating it at `size` bytes (never grown afterwards), or
     /// continuing after the newest record of an existing one (whose size is kept). An
     /// existing file that holds something else is refused (`EEXIST`), never overwritten.
-    pub fn open(path: &str, size: u64) -> Result<Ring, Errno> {
-        let file = File::open(&[path.as_bytes()], Mode::ReadWriteCreate)?;
+    pub fn open(path: impl AsRef<[u8]>, size: u64) -> Result<Ring, Errno> {
+        let file = File::open(&[path.as_ref()], Mode::ReadWriteCreate)?;
         let mut have = file.size()?;
         if have == 0 {
             // Full size now, with zeros on disk: a later write cannot run out of space.

@@ -69,9 +69,35 @@ impl fmt::Debug for Errno {
 }
 
 impl fmt::Display for Errno {
+    /// The error in words, as a message goes on: `not a directory`, not `Not a directory
+    /// (os error 20)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // std's message table without allocating: io::Error from a raw code formats in place.
-        write!(f, "{}", std::io::Error::from_raw_os_error(self.0))
+        // std's message table without allocating: io::Error from a raw code formats in place
+        // into a stack buffer; its first letter is lowered and the code left off.
+        struct Words {
+            buf: [u8; 128],
+            len: usize,
+        }
+        impl fmt::Write for Words {
+            fn write_str(&mut self, s: &str) -> fmt::Result {
+                let n = s.len().min(self.buf.len() - self.len);
+                self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+                self.len += n;
+                Ok(())
+            }
+        }
+        let mut w = Words { buf: [0; 128], len: 0 };
+        let _ = fmt::Write::write_fmt(&mut w, format_args!("{}", std::io::Error::from_raw_os_error(self.0)));
+        let text = core::str::from_utf8(&w.buf[..w.len]).unwrap_or("");
+        let text = text.find(" (os error").map_or(text, |i| &text[..i]);
+        let mut chars = text.chars();
+        match chars.next() {
+            Some(c) if chars.clone().next().is_some_and(|d| d.is_lowercase()) => {
+                write!(f, "{}{}", c.to_ascii_lowercase(), chars.as_str())
+            }
+            Some(_) => f.write_str(text),
+            None => write!(f, "error {}", self.0),
+        }
     }
 }
 
@@ -322,6 +348,35 @@ pub fn exists(parts: &[&[u8]]) -> bool {
     with_cpath(parts, |p| unsafe { libc::access(p, libc::F_OK) } == 0).unwrap_or(false)
 }
 
+/// What kind of file a path names (`stat`, following links).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    /// A directory.
+    Dir,
+    /// A regular file.
+    Regular,
+    /// A FIFO (named pipe).
+    Fifo,
+    /// A device, socket or anything else.
+    Other,
+}
+
+/// The kind of file `parts` names.
+pub fn file_kind(parts: &[&[u8]]) -> Result<FileKind, Errno> {
+    // SAFETY: st is a valid, writable stat buffer and the path a NUL-terminated buffer,
+    // both alive across the call.
+    let mut st: libc::stat = unsafe { core::mem::zeroed() };
+    if with_cpath(parts, |p| unsafe { libc::stat(p, &mut st) })? < 0 {
+        return Err(Errno::last());
+    }
+    Ok(match st.st_mode & libc::S_IFMT {
+        libc::S_IFDIR => FileKind::Dir,
+        libc::S_IFREG => FileKind::Regular,
+        libc::S_IFIFO => FileKind::Fifo,
+        _ => FileKind::Other,
+    })
+}
+
 /// Seconds and nanoseconds of a clock.
 fn clock(id: libc::clockid_t) -> libc::timespec {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
@@ -560,8 +615,8 @@ pub fn rename(from: &[&[u8]], to: &[&[u8]]) -> Result<(), Errno> {
 }
 
 /// Creates directory `path` and its missing parents (mode 0755).
-pub fn mkdirs(path: &str) -> Result<(), Errno> {
-    let b = path.as_bytes();
+pub fn mkdirs(path: &[u8]) -> Result<(), Errno> {
+    let b = path;
     for (i, &c) in b.iter().enumerate().skip(1) {
         if c == b'/' {
             // SAFETY: the pointer is a NUL-terminated buffer that lives across the call.
@@ -611,7 +666,7 @@ extern "C" {
 /// PID. The child starts as a shell would start it: SIGPIPE back to its default (kleak
 /// ignores it), no signal blocked. `posix_spawn`, not std's Command (which costs the board
 /// binary ~20 KB), so an exec failure comes back as this call's error.
-pub fn spawn(program: &str, args: &[String], env: &[(&str, &str)]) -> Result<i32, Errno> {
+pub fn spawn<A: AsRef<[u8]>>(program: &[u8], args: &[A], env: &[(&str, &[u8])]) -> Result<i32, Errno> {
     let cstr = |b: &[u8]| -> Result<Vec<u8>, Errno> {
         if b.contains(&0) {
             return Err(Errno(libc::EINVAL));
@@ -620,13 +675,13 @@ pub fn spawn(program: &str, args: &[String], env: &[(&str, &str)]) -> Result<i32
         v.push(0);
         Ok(v)
     };
-    let mut argv_bytes = vec![cstr(program.as_bytes())?];
+    let mut argv_bytes = vec![cstr(program)?];
     for a in args {
-        argv_bytes.push(cstr(a.as_bytes())?);
+        argv_bytes.push(cstr(a.as_ref())?);
     }
     let mut env_bytes = Vec::new();
     for (k, v) in env {
-        env_bytes.push(cstr(format!("{k}={v}").as_bytes())?);
+        env_bytes.push(cstr(&[k.as_bytes(), b"=", v].concat())?);
     }
     // SAFETY: environ is the NUL-terminated array of NUL-terminated strings the C library
     // keeps; nothing changes it while we copy (kleak sets no variables).
@@ -711,14 +766,14 @@ pub fn kill(pid: i32, sig: i32) -> Result<(), Errno> {
 /// Runs `args` (`args[0]` looked up in `PATH`) as a child sharing kleak's standard input
 /// and output, and waits for it, through signals: SIGINT and SIGTERM reach the child too
 /// (same process group), and kleak reports how it ended.
-pub fn run_child(args: &[String]) -> Result<ChildExit, Errno> {
+pub fn run_child<A: AsRef<[u8]>>(args: &[A]) -> Result<ChildExit, Errno> {
     run_child_polling(args, 0.0, &mut || {})
 }
 
 /// [`run_child`], calling `tick` about every `every` seconds while the child runs (a wait
 /// that does not block, then a sleep). After a stop signal it only waits.
-pub fn run_child_polling(args: &[String], every: f64, tick: &mut dyn FnMut()) -> Result<ChildExit, Errno> {
-    let pid = spawn(&args[0], &args[1..], &[])?;
+pub fn run_child_polling<A: AsRef<[u8]>>(args: &[A], every: f64, tick: &mut dyn FnMut()) -> Result<ChildExit, Errno> {
+    let pid = spawn(args[0].as_ref(), &args[1..], &[])?;
     loop {
         if every > 0.0 && !stop_requested() {
             match try_wait(pid) {

@@ -126,7 +126,7 @@ fn outfit<R: Root + Clone>(w: &mut Watch<R>, name: &str, procs_root: Option<(R, 
     std::fs::create_dir_all(dir.join("dev")).unwrap();
     std::fs::write(dir.join("dev/kmsg"), "").unwrap();
     let opts = LogOpts {
-        path: dir.join("ring").to_str().unwrap().to_string(),
+        path: dir.join("ring").to_str().unwrap().into(),
         size: 1 << 20,
         every_secs: 0.0,
         sync_secs: 2.0,

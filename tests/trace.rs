@@ -375,8 +375,9 @@ fn a_static_program_is_refused_with_a_hint() {
     let o = kleak().args(["trace", "--"]).arg(&prog).env("KLEAK_TRACE_LIB", lib(&HOST)).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(3), "{err}");
-    assert!(err.contains("statically linked") && err.contains("kleak watch --pid"), "{err}");
-    assert_eq!(err.lines().count(), 1, "{err}");
+    let m = common::messages(&err);
+    assert!(m[0].contains("statically linked") && m[0].contains("kleak watch --pid"), "{err}");
+    assert_eq!(m.len(), 1, "{err}");
 }
 
 #[test]
