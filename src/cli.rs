@@ -111,11 +111,14 @@ pub fn normalize(args: &[String]) -> Vec<String> {
             }
             _ if seen_cmd && GLOBAL_SWITCHES.contains(&a) => front.push(a.to_string()),
             _ if seen_cmd && GLOBAL_OPTIONS.contains(&a) => {
+                // Without its value it stays where it is, for argh to name what is missing.
+                let Some(v) = args.get(i + 1) else {
+                    rest.push(a.to_string());
+                    break;
+                };
                 front.push(a.to_string());
-                if let Some(v) = args.get(i + 1) {
-                    front.push(v.clone());
-                    i += 1;
-                }
+                front.push(v.clone());
+                i += 1;
             }
             _ if GLOBAL_OPTIONS.contains(&a) && i + 1 < args.len() => {
                 rest.push(a.to_string());
@@ -149,12 +152,23 @@ fn usage_error(output: &str) -> String {
         // argh names them on the lines that follow.
         let names: Vec<&str> = lines.take_while(|l| !l.starts_with("Run ")).collect();
         format!("missing argument: {}", names.join(" "))
+    } else if let Some(opt) = first
+        .strip_prefix("Unrecognized argument: ")
+        .filter(|a| GLOBAL_OPTIONS.contains(a))
+        .or_else(|| first.strip_prefix("No value provided for option '")?.strip_suffix("'."))
+    {
+        format!("{opt} needs a value")
     } else if first == "Unrecognized argument:" {
         String::from("unrecognized argument: \"\" (an empty argument)")
     } else {
         first.to_string()
     };
-    format!("{} (see `kleak --help`)", shown(&msg))
+    // argh's sentences start with a capital; kleak's messages do not.
+    let mut msg = shown(&msg);
+    if let Some(c) = msg.get(..1).filter(|c| c.bytes().all(|b| b.is_ascii_uppercase())) {
+        msg.replace_range(..1, &c.to_ascii_lowercase());
+    }
+    format!("{msg} (see `kleak --help`)")
 }
 
 /// argh's "Error parsing option '--x' with value 'v': why" (or "positional argument 'n'")
@@ -383,9 +397,9 @@ mod test {
     }
 
     #[test]
-    fn a_global_option_after_the_command_is_moved_even_without_its_value() {
-        // argh then names what is missing: "No value provided for option '--match'".
-        assert_eq!(n(&["all", "--match"]), ["--match", "all"]);
+    fn a_global_option_without_its_value_is_not_moved() {
+        // Moved, `all` would become its value and kleak would watch.
+        assert_eq!(n(&["all", "--match"]), ["all", "--match"]);
     }
 
     #[test]
