@@ -4,12 +4,12 @@
 //! Each subcommand's arguments live with the subcommand in [`crate::cmd`]; this module
 //! only lists them and dispatches.
 
+use crate::arg::{shown, stand_in, text, Arg};
 use crate::cmd;
 use crate::out::{Out, Style};
 use crate::sample::FsRoot;
 use crate::{sys, Exit};
 use argh::FromArgs;
-use crate::arg::{shown, stand_in, text, Arg};
 use std::ffi::OsStr;
 
 /// kleak finds kernel memory leaks from user space: slab, meminfo, kmemleak.
@@ -349,8 +349,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let v =
-        crate::parse::parse_f64(num.as_bytes()).ok_or_else(|| String::from("not a size (e.g. 4096, 256K, 4M)"))?;
+    let v = crate::parse::parse_f64(num.as_bytes()).ok_or_else(|| String::from("not a size (e.g. 4096, 256K, 4M)"))?;
     let mult: u64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,

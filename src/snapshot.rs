@@ -20,12 +20,12 @@
 //! A header line is `# key: value`; unknown keys are ignored, so later versions can add
 //! some. A plain copy of one /proc file (`cat /proc/slabinfo > before`) loads too.
 
-use crate::parse::{parse_f64, parse_u64, str_prefix, trim};
 use crate::arg::Arg;
+use crate::parse::{parse_f64, parse_u64, str_prefix, trim};
 use crate::sample::{read_lines, Host, PageSizeFrom, ReadAt, Root, Sampler, Source, Tables};
 use crate::sys::{self, Errno};
-use core::fmt::Display;
 use crate::Error;
+use core::fmt::Display;
 
 /// First line of every snapshot.
 pub const MAGIC: &str = "# kleak snapshot";

@@ -1,6 +1,7 @@
 //! `kleak leaks`: kmemleak's report, grouped by where the leaks were allocated. Also what
 //! `run` and `watch` share: printing groups and scans, and [`LeakWatch`] for `watch`.
 
+use crate::arg::Arg;
 use crate::cli::Ctx;
 use crate::kmemleak::{self, Command, Control, Dance, Debugfs, Session, Unavailable};
 use crate::leaks::{write_key, Group, Groups};
@@ -10,7 +11,6 @@ use crate::out::{Closed, Line, Out};
 use crate::outln;
 use crate::sys::{self, Errno};
 use crate::{Error, Exit};
-use crate::arg::Arg;
 use argh::FromArgs;
 use core::fmt::Write;
 

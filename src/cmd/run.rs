@@ -277,7 +277,9 @@ impl Logged {
             let _ = write!(cmd, "{}{a}", if i > 0 { " " } else { "" });
         }
         log.json(Kind::Start, "start", now, &mut |j| {
-            j.str("command", "run").str("version", env!("CARGO_PKG_VERSION")).str("root", &String::from_utf8_lossy(ctx.root.prefix()));
+            j.str("command", "run")
+                .str("version", env!("CARGO_PKG_VERSION"))
+                .str("root", &String::from_utf8_lossy(ctx.root.prefix()));
             j.str("cmd", cmd.as_str()).u64("repeat", args.repeat as u64).u64("pid", std::process::id() as u64);
         });
         log.sample(&s.tables, now, &mut |_| {});

@@ -1,12 +1,12 @@
 //! `kleak snapshot`: the raw /proc files as read, with a header saying where and when.
 
 use super::start;
+use crate::arg::Arg;
 use crate::cli::Ctx;
 use crate::out::note;
 use crate::snapshot;
 use crate::sys::{self, Mode};
 use crate::{Error, Exit};
-use crate::arg::Arg;
 use argh::FromArgs;
 
 /// save slabinfo, vmstat and meminfo as read, for `kleak diff` later

@@ -123,7 +123,14 @@ pub fn top_growers(t: &Tables, n: usize, rank: Rank, span: Span) -> heapless::Ve
 }
 
 /// Prints the top `n` growers over `span`, with their shapes from `shapes` if given.
-pub fn show(out: &mut Out, t: &Tables, n: usize, rank: Rank, span: Span, shapes: Option<&Engine>) -> Result<Exit, Closed> {
+pub fn show(
+    out: &mut Out,
+    t: &Tables,
+    n: usize,
+    rank: Rank,
+    span: Span,
+    shapes: Option<&Engine>,
+) -> Result<Exit, Closed> {
     let secs = match span {
         Span::SinceStart => t.times.elapsed(),
         _ => t.times.interval(),

@@ -12,6 +12,7 @@
 //! records borrowing the read buffer → fixed tables here → [`crate::elf`] names the few
 //! sites shown → `out`.
 
+use crate::arg::Arg;
 use crate::cli::{parse_duration, Ctx};
 use crate::elf::{self, Elf, ElfError};
 use crate::limits::{
@@ -26,10 +27,9 @@ use crate::sample::{read_lines, Root};
 use crate::sys::{self, ChildExit, Errno, Mode};
 use crate::table::{sort_by, sort_by_key, Name};
 use crate::{outln, Error, Exit};
-use crate::arg::Arg;
 use argh::FromArgs;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use core::fmt::Write;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 /// The dump directory when `-o` is not given (the library's default too).
 pub const DEFAULT_DIR: &str = "/tmp/kleak-trace";
@@ -150,7 +150,9 @@ fn find_program(cmd: &Arg) -> Result<Arg, Error> {
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
     path.as_encoded_bytes()
         .split(|&b| b == b':')
-        .map(|d| Arg(std::ffi::OsString::from_vec([if d.is_empty() { b"." } else { d }, b"/", cmd.as_bytes()].concat())))
+        .map(|d| {
+            Arg(std::ffi::OsString::from_vec([if d.is_empty() { b"." } else { d }, b"/", cmd.as_bytes()].concat()))
+        })
         .find(|p| sys::exists(&[p.as_bytes()]))
         .ok_or_else(|| Error::env(format_args!("{cmd}: command not found in PATH")))
 }

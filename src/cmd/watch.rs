@@ -5,6 +5,7 @@
 //! benchmarks drive it sample by sample.
 
 use super::{report_skipped, report_status, start, summary};
+use crate::arg::Arg;
 use crate::cli::{parse_duration, parse_minutes, parse_size, Ctx};
 use crate::figures::UNACCOUNTED;
 use crate::kmsg::Kmsg;
@@ -23,7 +24,6 @@ use crate::table::{Name, SlabEntry};
 use crate::trend::{Policy, MIN_POINTS};
 use crate::verdict::{Alert, Source, Verdicts, PROC_FIGURES};
 use crate::{sys, Error, Exit};
-use crate::arg::Arg;
 use argh::FromArgs;
 use core::fmt::Write;
 
@@ -517,7 +517,9 @@ impl<R: Root> Watch<R> {
                     j.u64("processes", p.entries().iter().filter(|e| e.alive).count() as u64);
                 }
                 if let Some(l) = &self.log {
-                    j.str("log", &l.opts().path.to_string()).u64("log_records", l.records).u64("log_records_lost", l.lost);
+                    j.str("log", &l.opts().path.to_string())
+                        .u64("log_records", l.records)
+                        .u64("log_records_lost", l.lost);
                     j.u64("log_syncs", l.syncs).u64("oom_reports", l.ooms as u64);
                 }
             });
@@ -745,7 +747,9 @@ pub fn run(ctx: &mut Ctx, args: &WatchArgs) -> Result<Exit, Error> {
     if let Some(opts) = log_opts(&args.log, args.log_size, args.log_every, args.sync_secs) {
         let mut log = open_log(opts, now)?;
         log.json(Kind::Start, "start", now, &mut |j| {
-            j.str("command", "watch").str("version", env!("CARGO_PKG_VERSION")).str("root", &String::from_utf8_lossy(ctx.root.prefix()));
+            j.str("command", "watch")
+                .str("version", env!("CARGO_PKG_VERSION"))
+                .str("root", &String::from_utf8_lossy(ctx.root.prefix()));
             j.f64("interval_secs", args.interval).f64("window_secs", args.window);
             j.f64("log_every_secs", args.log_every).u64("pid", std::process::id() as u64);
         });
