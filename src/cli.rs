@@ -75,6 +75,10 @@ pub struct Ctx {
     pub matcher: crate::matcher::Matcher,
 }
 
+/// The options of `run` that take a value (a test checks them against `run --help`).
+const RUN_VALUE_OPTIONS: &[&str] =
+    &["--settle", "--repeat", "--log", "--log-size", "--log-every", "--sync-secs", "--root", "--match"];
+
 /// Options that may also be written after the subcommand (`kleak all --json`).
 const GLOBAL_SWITCHES: &[&str] = &["--json", "--exact", "--wide", "--ascii"];
 const GLOBAL_OPTIONS: &[&str] = &["--root", "--match"];
@@ -87,12 +91,17 @@ pub fn normalize(args: &[String]) -> Vec<String> {
     let mut rest = Vec::new();
     let mut i = 0;
     let mut seen_cmd = false;
+    let mut run = false;
     while i < args.len() {
         let a = args[i].as_str();
-        if a == "--" {
+        // `run`'s CMD may come without `--` (argh takes the rest as it is): from there on
+        // every argument is CMD's, `-h` and `--json` included.
+        let cmd_starts = run && !a.starts_with('-') && !RUN_VALUE_OPTIONS.contains(&args[i - 1].as_str());
+        if a == "--" || cmd_starts {
             rest.extend(args[i..].iter().cloned());
             break;
         }
+        run |= !seen_cmd && a == "run";
         match a {
             "-h" => rest.push("--help".into()),
             "-all" => rest.push("all".into()),
@@ -393,6 +402,24 @@ mod test {
         assert_eq!(lines[0], "Usage: kleak watch [--interval <interval>] [--count <count>] [--window <window>]");
         assert_eq!(lines[1], "                   [--min-growth <min-growth>] [--csv]");
         assert_eq!(wrap_help("short\n"), "short\n");
+    }
+
+    #[test]
+    fn what_follows_runs_command_is_the_commands() {
+        let want = ["run", "--settle", "0", "make", "-h", "--json", "-top"];
+        assert_eq!(n(&want), want);
+        assert_eq!(n(&["run", "--json", "make", "-h"]), ["--json", "run", "make", "-h"]);
+        assert_eq!(n(&["run", "-h"]), ["run", "--help"]);
+        // Every option of run that takes a value is known as one.
+        let help = match Args::from_args(&["kleak"], &["run", "--help"]) {
+            Err(e) => e.output,
+            Ok(_) => unreachable!("--help gives help"),
+        };
+        for opt in help.split(['[', ']']).filter_map(|g| g.split_once(" <").map(|(o, _)| o)) {
+            if opt.starts_with('-') {
+                assert!(RUN_VALUE_OPTIONS.contains(&opt), "{opt} takes a value: add it to RUN_VALUE_OPTIONS");
+            }
+        }
     }
 
     #[test]
