@@ -1,5 +1,7 @@
 //! The command line: argh structs, the original tool's spellings (`-all`, `-diff`,
-//! `-top N`), and the value parsers every command shares (durations, sizes).
+//! `-top N`, with the original's meanings), `-h`, usage errors in one message, help in 80
+//! columns, and the value parsers every command shares (durations, sizes). Arguments are
+//! bytes: [`crate::arg`] carries them through argh.
 //!
 //! Each subcommand's arguments live with the subcommand in [`crate::cmd`]; this module
 //! only lists them and dispatches.

@@ -416,11 +416,14 @@ struct Note {
     word_bytes: usize,
     word_cols: usize,
     ellipsis: &'static str,
+    /// The buffer cannot take another word: the rest of the message is left off.
+    full: bool,
 }
 
 impl Note {
+    /// A message, `kleak: ` written.
     fn new() -> Note {
-        Note {
+        let mut n = Note {
             out: [0; 2 * LINE_BYTES],
             len: 0,
             col: 0,
@@ -430,7 +433,11 @@ impl Note {
             word_bytes: 0,
             word_cols: 0,
             ellipsis: if NOTE_ASCII.load(Ordering::Relaxed) { "..." } else { "…" },
-        }
+            full: false,
+        };
+        n.push(b"kleak: ");
+        n.col = NOTE_INDENT;
+        n
     }
 
     fn push(&mut self, bytes: &[u8]) {
@@ -451,8 +458,17 @@ impl Note {
 
     /// Places the word just read: on this line if it fits, else on a new indented one.
     fn end_word(&mut self) {
-        if self.word_bytes == 0 {
+        if self.word_bytes == 0 || self.full {
+            (self.head_len, self.word_bytes, self.word_cols) = (0, 0, 0);
             return;
+        }
+        // Room for the longest word on a new line, the newline that ends the message and a
+        // last ellipsis: else the message ends here, at a word's end, never inside one.
+        if self.out.len() - self.len < 1 + NOTE_INDENT + HEAD_BYTES + 2 * self.ellipsis.len() + 2 {
+            self.push(b" ");
+            self.push(self.ellipsis.as_bytes());
+            self.full = true;
+            return self.end_word();
         }
         let cols = self.word_cols.min(NOTE_WORD_COLS);
         let sep = (self.col > NOTE_INDENT) as usize;
@@ -514,8 +530,6 @@ impl Write for Note {
 /// one write, wrapped to [`NOTE_COLS`] columns.
 pub fn note(args: core::fmt::Arguments<'_>) {
     let mut n = Note::new();
-    n.push(b"kleak: ");
-    n.col = NOTE_INDENT;
     let _ = n.write_fmt(args);
     n.end_word();
     n.push(b"\n");
@@ -543,8 +557,6 @@ mod test {
     fn notes_wrap_at_a_space_and_elide_long_words_in_the_middle() {
         let mut n = Note::new();
         n.ellipsis = "…";
-        n.push(b"kleak: ");
-        n.col = NOTE_INDENT;
         let path = format!("/{}/proc/slabinfo", "a".repeat(1000));
         let _ = write!(n, "{path}: no such file or directory; the words after it wrap to the next line");
         n.end_word();
@@ -553,6 +565,17 @@ mod test {
         assert_eq!(lines[0], format!("kleak: /{}…{}/proc/slabinfo: no such file", "a".repeat(28), "a".repeat(15)));
         assert_eq!(lines[1], "       or directory; the words after it wrap to the next line");
         assert!(lines.iter().all(|l| l.chars().count() <= NOTE_COLS));
+    }
+
+    #[test]
+    fn a_message_too_long_for_the_buffer_ends_at_a_word() {
+        let mut n = Note::new();
+        let _ = write!(n, "{}", "word ".repeat(2000));
+        n.end_word();
+        let text = core::str::from_utf8(&n.out[..n.len]).unwrap();
+        assert!(text.ends_with("word ..."), "{text}");
+        let rest = text.strip_prefix("kleak: ").unwrap();
+        assert!(rest.lines().all(|l| l.trim_start().split(' ').all(|w| w == "word" || w == "...")), "{text}");
     }
 
     #[test]
