@@ -80,7 +80,11 @@ impl AsRef<[u8]> for Arg {
 }
 
 impl fmt::Display for Arg {
+    /// As [`Shown`]; an empty argument as `""`, so a message still names it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("\"\"");
+        }
         Shown(self.as_bytes()).fmt(f)
     }
 }
@@ -173,6 +177,7 @@ mod test {
         assert_eq!(shown(&msg), "Unrecognized argument: a\\xff\\x0ab");
         assert_eq!(shown("no stand-in"), "no stand-in");
         assert_eq!(Shown("é…".as_bytes()).to_string(), "é…");
+        assert_eq!(Arg::from("").to_string(), "\"\"");
     }
 
     #[test]
