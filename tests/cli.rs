@@ -553,11 +553,11 @@ fn the_original_top_ranks_by_objects_and_top_by_bytes() {
     // One cache grows by 30 objects of 192 bytes a step; the header says what ranks it.
     let live = common::LiveTree::new("top-objs", "grower", |i, _| 1000 + 30 * i);
     let root = live.root().to_string();
-    let (code, out, err) = run(&["--root", &root, "-top", "2", "--interval", "0.5"]);
+    let (code, out, err) = run(&["--root", &root, "-top", "2", "--interval", "1"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("top 1 of 2 caches by growth in objects over "), "{out}");
     assert!(out.lines().nth(2).is_some_and(|l| l.ends_with(" grower")), "{out}");
-    let (code, out, err) = run(&["--root", &root, "top", "2", "--interval", "0.5"]);
+    let (code, out, err) = run(&["--root", &root, "top", "2", "--interval", "1"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("top 1 of 2 caches by growth over "), "{out}");
 }
