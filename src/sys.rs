@@ -72,7 +72,40 @@ impl fmt::Display for Errno {
     /// The error in words, as a message goes on: `not a directory`, not `Not a directory
     /// (os error 20)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // std's message table without allocating: io::Error from a raw code formats in place
+        // The same words on the board (musl) as on a PC (glibc): musl says "Filename too
+        // long" and "Out of memory" where glibc says otherwise.
+        let words = match self.0 {
+            libc::ENOENT => "no such file or directory",
+            libc::EACCES => "permission denied",
+            libc::EPERM => "operation not permitted",
+            libc::ENOTDIR => "not a directory",
+            libc::EISDIR => "is a directory",
+            libc::ENAMETOOLONG => "file name too long",
+            libc::ENOSPC => "no space left on device",
+            libc::EROFS => "read-only file system",
+            libc::EIO => "input/output error",
+            libc::EBUSY => "device or resource busy",
+            libc::EINVAL => "invalid argument",
+            libc::ENODEV => "no such device",
+            libc::ENXIO => "no such device or address",
+            libc::ESPIPE => "illegal seek",
+            libc::EEXIST => "file exists",
+            libc::ELOOP => "too many levels of symbolic links",
+            libc::EAGAIN => "resource temporarily unavailable",
+            libc::EINTR => "interrupted system call",
+            libc::EPIPE => "broken pipe",
+            libc::ESRCH => "no such process",
+            libc::ENOEXEC => "exec format error",
+            libc::ENOMEM => "out of memory",
+            libc::EFBIG => "file too large",
+            libc::EMFILE => "too many open files",
+            libc::ETXTBSY => "text file busy",
+            _ => "",
+        };
+        if !words.is_empty() {
+            return f.write_str(words);
+        }
+        // Others: std's message table without allocating: io::Error from a raw code formats in place
         // into a stack buffer; its first letter is lowered and the code left off.
         struct Words {
             buf: [u8; 128],
