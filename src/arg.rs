@@ -5,16 +5,22 @@
 //! stand-in ([`stand_in`]): a NUL (which no real argument can hold) followed by its bytes
 //! in hex. A path or command field is an [`Arg`], whose `FromStr` decodes the stand-in back
 //! exactly; a field that must be text ([`text`], numbers, durations) refuses it with the
-//! usual usage error, in which [`shown`] prints the stand-in as the bytes it stands for.
+//! usual usage error, in which [`Decoded`] prints the stand-in as the bytes it stands for.
 //! Everything kleak prints of an argument goes through [`Shown`]: other bytes as `\xNN`.
 
-use core::fmt::{self, Write};
+use core::fmt;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 /// A path or command argument as the command line gave it (any bytes but NUL).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Arg(pub OsString);
+
+impl fmt::Debug for Arg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{self}\"")
+    }
+}
 
 impl Arg {
     /// Its bytes.
@@ -96,8 +102,9 @@ pub fn stand_in(arg: &OsStr) -> String {
         None => {
             let mut s = String::with_capacity(1 + 2 * arg.len());
             s.push('\0');
-            for b in arg.as_bytes() {
-                let _ = write!(s, "{b:02x}");
+            for &b in arg.as_bytes() {
+                s.push(HEX[(b >> 4) as usize] as char);
+                s.push(HEX[(b & 15) as usize] as char);
             }
             s
         }
@@ -112,24 +119,24 @@ pub fn text(value: &str) -> Result<String, String> {
     Ok(value.to_string())
 }
 
-/// `msg` with each stand-in in it written as the bytes it stands for, for the user.
-pub fn shown(msg: &str) -> String {
-    let mut out = String::with_capacity(msg.len());
-    let mut rest = msg;
-    while let Some(at) = rest.find('\0') {
-        out.push_str(&rest[..at]);
-        let hex = &rest[at + 1..];
-        let end = hex.find(|c: char| !c.is_ascii_hexdigit()).unwrap_or(hex.len());
-        match rest[at..at + 1 + end].parse::<Arg>() {
-            Ok(arg) => {
-                let _ = write!(out, "{arg}");
+/// A message from argh with each stand-in in it written as the bytes it stands for.
+pub struct Decoded<'a>(pub &'a str);
+
+impl fmt::Display for Decoded<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut rest = self.0;
+        while let Some(at) = rest.find('\0') {
+            f.write_str(&rest[..at])?;
+            let hex = &rest[at + 1..];
+            let end = hex.bytes().position(|b| !b.is_ascii_hexdigit()).unwrap_or(hex.len());
+            match rest[at..at + 1 + end].parse::<Arg>() {
+                Ok(arg) => Shown(arg.as_bytes()).fmt(f)?,
+                Err(_) => f.write_str(&hex[..end])?,
             }
-            Err(_) => out.push_str(&hex[..end]),
+            rest = &hex[end..];
         }
-        rest = &hex[end..];
+        f.write_str(rest)
     }
-    out.push_str(rest);
-    out
 }
 
 /// Bytes for a message: UTF-8 as it is, any other byte and any control character as
@@ -139,21 +146,26 @@ pub struct Shown<'a>(pub &'a [u8]);
 impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for chunk in self.0.utf8_chunks() {
-            for c in chunk.valid().chars() {
-                if c.is_control() {
-                    for b in c.encode_utf8(&mut [0; 4]).bytes() {
-                        write!(f, "\\x{b:02x}")?;
-                    }
-                } else {
-                    f.write_char(c)?;
-                }
+            let s = chunk.valid();
+            let mut from = 0;
+            for (i, c) in s.char_indices().filter(|(_, c)| c.is_control()) {
+                f.write_str(&s[from..i])?;
+                from = i + c.len_utf8();
+                s[i..from].bytes().try_for_each(|b| escape(f, b))?;
             }
-            for b in chunk.invalid() {
-                write!(f, "\\x{b:02x}")?;
-            }
+            f.write_str(&s[from..])?;
+            chunk.invalid().iter().try_for_each(|&b| escape(f, b))?;
         }
         Ok(())
     }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// `\xNN` for byte `b`.
+fn escape(f: &mut fmt::Formatter<'_>, b: u8) -> fmt::Result {
+    let text = [b'\\', b'x', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]];
+    f.write_str(core::str::from_utf8(&text).unwrap_or("?"))
 }
 
 #[cfg(test)]
@@ -174,8 +186,8 @@ mod test {
     fn messages_show_other_bytes_as_escapes() {
         let raw = OsString::from_vec(vec![b'a', 0xff, b'\n', b'b']);
         let msg = format!("Unrecognized argument: {}", stand_in(&raw));
-        assert_eq!(shown(&msg), "Unrecognized argument: a\\xff\\x0ab");
-        assert_eq!(shown("no stand-in"), "no stand-in");
+        assert_eq!(Decoded(&msg).to_string(), "Unrecognized argument: a\\xff\\x0ab");
+        assert_eq!(Decoded("no stand-in").to_string(), "no stand-in");
         assert_eq!(Shown("é…".as_bytes()).to_string(), "é…");
         assert_eq!(Arg::from("").to_string(), "\"\"");
     }

@@ -6,8 +6,9 @@
 //! Each subcommand's arguments live with the subcommand in [`crate::cmd`]; this module
 //! only lists them and dispatches.
 
-use crate::arg::{shown, stand_in, text, Arg};
+use crate::arg::{stand_in, text, Arg, Decoded};
 use crate::cmd;
+use crate::out::note;
 use crate::out::{Out, Style};
 use crate::sample::FsRoot;
 use crate::{sys, Exit};
@@ -88,7 +89,7 @@ const GLOBAL_OPTIONS: &[&str] = &["--root", "--match"];
 /// Rewrites the original tool's spellings and moves global options in front of the
 /// subcommand, stopping at `--` (what follows belongs to a command kleak runs).
 /// `-h` is `--help`; `-top N` is `top --objs N` (the original ranked by objects).
-pub fn normalize(args: &[String]) -> Vec<String> {
+pub fn normalize(args: &[String]) -> Vec<&str> {
     let mut front = Vec::new();
     let mut rest = Vec::new();
     let mut i = 0;
@@ -96,47 +97,35 @@ pub fn normalize(args: &[String]) -> Vec<String> {
     let mut run = false;
     while i < args.len() {
         let a = args[i].as_str();
+        let next = args.get(i + 1).map(String::as_str);
         // `run`'s CMD may come without `--` (argh takes the rest as it is): from there on
         // every argument is CMD's, `-h` and `--json` included.
         let cmd_starts = run && !a.starts_with('-') && !RUN_VALUE_OPTIONS.contains(&args[i - 1].as_str());
         if a == "--" || cmd_starts {
-            rest.extend(args[i..].iter().cloned());
+            rest.extend(args[i..].iter().map(String::as_str));
             break;
         }
         run |= !seen_cmd && a == "run";
+        let global = GLOBAL_OPTIONS.contains(&a);
         match a {
-            "-h" => rest.push("--help".into()),
-            "-all" => rest.push("all".into()),
-            "-diff" => {
-                rest.push("diff".into());
-                rest.push("--grown".into());
-            }
+            "-h" => rest.push("--help"),
+            "-all" => rest.push("all"),
+            "-diff" => rest.extend(["diff", "--grown"]),
             "-top" => {
-                rest.push("top".into());
-                rest.push("--objs".into());
-                if let Some(n) = args.get(i + 1).filter(|n| n.parse::<u64>().is_ok()) {
-                    rest.push("-n".into());
-                    rest.push(n.clone());
+                rest.extend(["top", "--objs"]);
+                if let Some(n) = next.filter(|n| n.parse::<u64>().is_ok()) {
+                    rest.extend(["-n", n]);
                     i += 1;
                 }
             }
-            _ if seen_cmd && GLOBAL_SWITCHES.contains(&a) => front.push(a.to_string()),
-            _ if seen_cmd && GLOBAL_OPTIONS.contains(&a) => {
-                // Without its value it stays where it is, for argh to name what is missing.
-                let Some(v) = args.get(i + 1) else {
-                    rest.push(a.to_string());
-                    break;
-                };
-                front.push(a.to_string());
-                front.push(v.clone());
+            _ if seen_cmd && GLOBAL_SWITCHES.contains(&a) => front.push(a),
+            // Without its value it stays where it is, for argh to name what is missing.
+            _ if seen_cmd && global && next.is_none() => rest.push(a),
+            _ if global && next.is_some() => {
+                (if seen_cmd { &mut front } else { &mut rest }).extend([a, next.unwrap_or("")]);
                 i += 1;
             }
-            _ if GLOBAL_OPTIONS.contains(&a) && i + 1 < args.len() => {
-                rest.push(a.to_string());
-                rest.push(args[i + 1].clone());
-                i += 1;
-            }
-            _ => rest.push(a.to_string()),
+            _ => rest.push(a),
         }
         if !a.starts_with('-') || matches!(a, "-all" | "-diff" | "-top") {
             seen_cmd = true;
@@ -147,39 +136,42 @@ pub fn normalize(args: &[String]) -> Vec<String> {
     front
 }
 
-/// argh's complaint as one line naming what is wrong, stand-ins shown as their bytes.
-fn usage_error(output: &str) -> String {
+/// Says argh's complaint as one message naming what is wrong, stand-ins shown as the
+/// bytes they stand for.
+fn usage_error(output: &str) {
     let mut lines = output.lines().map(str::trim).filter(|l| !l.is_empty());
     let first = lines.next().unwrap_or("bad arguments");
-    let msg = if let Some((name, value, why)) = parse_error(first) {
+    let hint = " (see `kleak --help`)";
+    if let Some((name, value, why)) = parse_error(first) {
         // Rust's words for a bad number, in the user's.
         let why = match why {
             "invalid digit found in string" | "cannot parse integer from empty string" => "not a whole number",
             "number too large to fit in target type" => "too large",
             w => w,
         };
-        format!("{name} {value}: {why}")
+        note(format_args!("{name} {}: {why}{hint}", Decoded(value)));
     } else if first.starts_with("Required positional arguments not provided") {
         // argh names them on the lines that follow.
-        let names: Vec<&str> = lines.take_while(|l| !l.starts_with("Run ")).collect();
-        format!("missing argument: {}", names.join(" "))
+        let mut names = String::new();
+        for l in lines.take_while(|l| !l.starts_with("Run ")) {
+            names.push(' ');
+            names.push_str(l);
+        }
+        note(format_args!("missing argument:{names}{hint}"));
     } else if let Some(opt) = first
         .strip_prefix("Unrecognized argument: ")
         .filter(|a| GLOBAL_OPTIONS.contains(a))
         .or_else(|| first.strip_prefix("No value provided for option '")?.strip_suffix("'."))
     {
-        format!("{opt} needs a value")
+        note(format_args!("{opt} needs a value{hint}"));
     } else if first == "Unrecognized argument:" {
-        String::from("unrecognized argument: \"\" (an empty argument)")
+        note(format_args!("unrecognized argument: \"\" (an empty argument){hint}"));
     } else {
-        first.to_string()
-    };
-    // argh's sentences start with a capital; kleak's messages do not.
-    let mut msg = shown(&msg);
-    if let Some(c) = msg.get(..1).filter(|c| c.bytes().all(|b| b.is_ascii_uppercase())) {
-        msg.replace_range(..1, &c.to_ascii_lowercase());
+        // argh's sentences start with a capital; kleak's messages do not.
+        let (head, rest) = first.split_at(first.len().min(1));
+        let head = if head.is_ascii() { head.to_ascii_lowercase() } else { head.to_string() };
+        note(format_args!("{head}{}{hint}", Decoded(rest)));
     }
-    format!("{msg} (see `kleak --help`)")
 }
 
 /// argh's "Error parsing option '--x' with value 'v': why" (or "positional argument 'n'")
@@ -187,17 +179,24 @@ fn usage_error(output: &str) -> String {
 fn parse_error(line: &str) -> Option<(&str, &str, &str)> {
     let rest = line.strip_prefix("Error parsing ")?;
     let rest = rest.strip_prefix("option '").or_else(|| rest.strip_prefix("positional argument '"))?;
-    let (name, rest) = rest.split_once("' with value '")?;
-    let (value, why) = rest.split_once("': ")?;
+    let (name, rest) = split_once(rest, "' with value '")?;
+    let (value, why) = split_once(rest, "': ")?;
     Some((name, value, why))
+}
+
+/// `s` split at the first `pat`, which starts with an ASCII byte (a byte search: str's
+/// substring searcher costs the board binary a kilobyte).
+fn split_once<'a>(s: &'a str, pat: &str) -> Option<(&'a str, &'a str)> {
+    let i = s.as_bytes().windows(pat.len()).position(|w| w == pat.as_bytes())?;
+    Some((&s[..i], &s[i + pat.len()..]))
 }
 
 /// Parses `argv` (without the program name), runs the command, returns the exit code.
 pub fn run<A: AsRef<OsStr>>(argv: &[A]) -> i32 {
-    crate::out::set_ascii_notes(!crate::out::utf8_locale());
+    let utf8 = crate::out::utf8_locale();
+    crate::out::set_ascii_notes(!utf8);
     let argv: Vec<String> = argv.iter().map(|a| stand_in(a.as_ref())).collect();
-    let args = normalize(&argv);
-    let strs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let strs = normalize(&argv);
     let parsed = match Args::from_args(&["kleak"], &strs) {
         Ok(a) => a,
         Err(e) => {
@@ -207,7 +206,7 @@ pub fn run<A: AsRef<OsStr>>(argv: &[A]) -> i32 {
                     Exit::Ok as i32
                 }
                 Err(()) => {
-                    crate::out::note(format_args!("{}", usage_error(&e.output)));
+                    usage_error(&e.output);
                     Exit::Usage as i32
                 }
             };
@@ -222,7 +221,7 @@ pub fn run<A: AsRef<OsStr>>(argv: &[A]) -> i32 {
         human: !parsed.exact,
         width: if parsed.wide { crate::out::WIDE } else { 80 },
         color: !parsed.json && crate::out::want_color(),
-        ascii: parsed.ascii || !crate::out::utf8_locale(),
+        ascii: parsed.ascii || !utf8,
         ..Style::default()
     };
     let root = match &parsed.root {
@@ -271,52 +270,37 @@ fn root_error(dir: &Arg, e: sys::Errno) -> i32 {
     Exit::Env as i32
 }
 
-/// argh's help with each line wider than 80 columns wrapped: a usage line between its
-/// `[...]` groups, under the command; a description at a space, under the description.
+/// argh's help with its usage line wrapped at 80 columns between its `[...]` groups, under
+/// the first of them (argh wraps the descriptions itself).
 fn wrap_help(help: &str) -> String {
+    const SPACES: &str = "                                        ";
     let mut out = String::with_capacity(help.len() + 256);
     for line in help.lines() {
-        let cols = line.chars().count();
-        if cols <= 80 {
-            out.push_str(line);
-            out.push('\n');
-            continue;
-        }
-        // Break points: spaces outside brackets; continuation lines indent to `indent`.
-        let usage = line.starts_with("Usage: ");
-        let indent = if usage {
-            // Under the first option: "Usage: kleak watch " is the command.
-            line.find(" [").map(|i| i + 1).unwrap_or(8)
+        let b = line.as_bytes();
+        if b.len() > 80 && line.starts_with("Usage: ") {
+            // Groups start at " [": the first holds the command, the others wrap under it.
+            let groups = (1..b.len()).filter(|&i| b[i - 1] == b' ' && b[i] == b'[');
+            let mut indent = 0;
+            let (mut from, mut col) = (0, 0);
+            for at in groups.chain(core::iter::once(b.len() + 1)) {
+                let group = &line[from..at - 1];
+                if from == 0 {
+                    indent = (at.min(SPACES.len())).min(b.len());
+                } else if col + 1 + group.len() > 80 {
+                    out.push('\n');
+                    out.push_str(&SPACES[..indent]);
+                    col = indent;
+                } else {
+                    out.push(' ');
+                    col += 1;
+                }
+                out.push_str(group);
+                col += group.len();
+                from = at;
+            }
         } else {
-            let lead = line.len() - line.trim_start().len();
-            let gap = line[lead..].find("  ").map(|g| lead + g);
-            gap.map(|g| g + line[g..].len() - line[g..].trim_start().len()).unwrap_or(lead + 2)
-        };
-        let indent = if indent > 40 { 8 } else { indent };
-        let mut depth = 0i32;
-        let mut breaks = Vec::new();
-        for (i, c) in line.char_indices() {
-            match c {
-                '[' | '<' => depth += 1,
-                ']' | '>' => depth -= 1,
-                ' ' if depth <= 0 || !usage => breaks.push(i),
-                _ => {}
-            }
+            out.push_str(line);
         }
-        breaks.push(line.len());
-        let (mut start, mut base, mut prev) = (0, 0, 0);
-        for b in breaks {
-            let fits = |from: usize| base + line[from..b].chars().count() <= 80;
-            if !fits(start) && prev > start {
-                out.push_str(line[start..prev].trim_end());
-                out.push('\n');
-                out.push_str(&" ".repeat(indent));
-                (start, base) = (prev, indent);
-                start += line[start..].len() - line[start..].trim_start().len();
-            }
-            prev = b;
-        }
-        out.push_str(&line[start..]);
         out.push('\n');
     }
     out
@@ -380,7 +364,7 @@ mod test {
     use super::*;
 
     fn n(args: &[&str]) -> Vec<String> {
-        normalize(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        normalize(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>()).into_iter().map(String::from).collect()
     }
 
     #[test]

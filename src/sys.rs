@@ -72,65 +72,41 @@ impl fmt::Display for Errno {
     /// The error in words, as a message goes on: `not a directory`, not `Not a directory
     /// (os error 20)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The same words on the board (musl) as on a PC (glibc): musl says "Filename too
-        // long" and "Out of memory" where glibc says otherwise.
+        // The same words on the board (musl) as on a PC (glibc) where the two differ.
         let words = match self.0 {
-            libc::ENOENT => "no such file or directory",
-            libc::EACCES => "permission denied",
-            libc::EPERM => "operation not permitted",
-            libc::ENOTDIR => "not a directory",
-            libc::EISDIR => "is a directory",
             libc::ENAMETOOLONG => "file name too long",
-            libc::ENOSPC => "no space left on device",
-            libc::EROFS => "read-only file system",
             libc::EIO => "input/output error",
-            libc::EBUSY => "device or resource busy",
-            libc::EINVAL => "invalid argument",
-            libc::ENODEV => "no such device",
-            libc::ENXIO => "no such device or address",
             libc::ESPIPE => "illegal seek",
-            libc::EEXIST => "file exists",
-            libc::ELOOP => "too many levels of symbolic links",
-            libc::EAGAIN => "resource temporarily unavailable",
-            libc::EINTR => "interrupted system call",
-            libc::EPIPE => "broken pipe",
-            libc::ESRCH => "no such process",
-            libc::ENOEXEC => "exec format error",
             libc::ENOMEM => "out of memory",
-            libc::EFBIG => "file too large",
-            libc::EMFILE => "too many open files",
-            libc::ETXTBSY => "text file busy",
             _ => "",
         };
         if !words.is_empty() {
             return f.write_str(words);
         }
-        // Others: std's message table without allocating: io::Error from a raw code formats in place
-        // into a stack buffer; its first letter is lowered and the code left off.
-        struct Words {
-            buf: [u8; 128],
-            len: usize,
+        // Others: the C library's, without allocating, its first letter lowered and its
+        // code left off ("No such file or directory (os error 2)").
+        struct Words<'a, 'b> {
+            f: &'a mut fmt::Formatter<'b>,
+            first: bool,
+            done: bool,
         }
-        impl fmt::Write for Words {
-            fn write_str(&mut self, s: &str) -> fmt::Result {
-                let n = s.len().min(self.buf.len() - self.len);
-                self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
-                self.len += n;
-                Ok(())
+        impl fmt::Write for Words<'_, '_> {
+            fn write_str(&mut self, mut s: &str) -> fmt::Result {
+                if self.done || s.starts_with(" (os error") {
+                    self.done = true;
+                    return Ok(());
+                }
+                if core::mem::take(&mut self.first) {
+                    if let [c @ b'A'..=b'Z', b'a'..=b'z', ..] = s.as_bytes() {
+                        self.f.write_str(core::str::from_utf8(&[c.to_ascii_lowercase()]).unwrap_or(""))?;
+                        s = &s[1..];
+                    }
+                }
+                self.f.write_str(s)
             }
         }
-        let mut w = Words { buf: [0; 128], len: 0 };
-        let _ = fmt::Write::write_fmt(&mut w, format_args!("{}", std::io::Error::from_raw_os_error(self.0)));
-        let text = core::str::from_utf8(&w.buf[..w.len]).unwrap_or("");
-        let text = text.find(" (os error").map_or(text, |i| &text[..i]);
-        let mut chars = text.chars();
-        match chars.next() {
-            Some(c) if chars.clone().next().is_some_and(|d| d.is_lowercase()) => {
-                write!(f, "{}{}", c.to_ascii_lowercase(), chars.as_str())
-            }
-            Some(_) => f.write_str(text),
-            None => write!(f, "error {}", self.0),
-        }
+        let mut w = Words { f, first: true, done: false };
+        fmt::Write::write_fmt(&mut w, format_args!("{}", std::io::Error::from_raw_os_error(self.0)))
     }
 }
 
