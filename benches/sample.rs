@@ -127,7 +127,7 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("kleak-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let opts = LogOpts {
-        path: dir.join("ring").to_str().unwrap().to_string(),
+        path: dir.join("ring").to_str().unwrap().into(),
         size: LogOpts::SIZE,
         every_secs: LogOpts::EVERY_SECS,
         sync_secs: LogOpts::SYNC_SECS,

@@ -1,14 +1,19 @@
 //! The command line: argh structs, the original tool's spellings (`-all`, `-diff`,
-//! `-top N`), and the value parsers every command shares (durations, sizes).
+//! `-top N`, with the original's meanings), `-h`, usage errors in one message, help in 80
+//! columns, and the value parsers every command shares (durations, sizes). Arguments are
+//! bytes: [`crate::arg`] carries them through argh.
 //!
 //! Each subcommand's arguments live with the subcommand in [`crate::cmd`]; this module
 //! only lists them and dispatches.
 
+use crate::arg::{stand_in, text, Arg, Decoded};
 use crate::cmd;
+use crate::out::note;
 use crate::out::{Out, Style};
 use crate::sample::FsRoot;
 use crate::{sys, Exit};
 use argh::FromArgs;
+use std::ffi::OsStr;
 
 /// kleak finds kernel memory leaks from user space: slab, meminfo, kmemleak.
 #[derive(FromArgs, Debug)]
@@ -23,7 +28,7 @@ use argh::FromArgs;
 pub struct Args {
     /// read DIR/proc and DIR/sys instead of the running system (a captured tree)
     #[argh(option, arg_name = "DIR")]
-    pub root: Option<String>,
+    pub root: Option<Arg>,
     /// print JSON lines instead of tables (schema in the README)
     #[argh(switch)]
     pub json: bool,
@@ -34,7 +39,7 @@ pub struct Args {
     #[argh(switch)]
     pub wide: bool,
     /// only slab caches matching this glob (repeatable; !PATTERN excludes)
-    #[argh(option, arg_name = "PATTERN")]
+    #[argh(option, arg_name = "PATTERN", from_str_fn(text))]
     pub r#match: Vec<String>,
     /// plain ASCII sparklines (the default when the locale is not UTF-8)
     #[argh(switch)]
@@ -74,46 +79,54 @@ pub struct Ctx {
     pub matcher: crate::matcher::Matcher,
 }
 
+/// The options of `run` that take a value (a test checks them against `run --help`).
+const RUN_VALUE_OPTIONS: &[&str] =
+    &["--settle", "--repeat", "--log", "--log-size", "--log-every", "--sync-secs", "--root", "--match"];
+
 /// Options that may also be written after the subcommand (`kleak all --json`).
 const GLOBAL_SWITCHES: &[&str] = &["--json", "--exact", "--wide", "--ascii"];
 const GLOBAL_OPTIONS: &[&str] = &["--root", "--match"];
 
 /// Rewrites the original tool's spellings and moves global options in front of the
 /// subcommand, stopping at `--` (what follows belongs to a command kleak runs).
-pub fn normalize(args: &[String]) -> Vec<String> {
+/// `-h` is `--help`; `-top N` is `top --objs N` (the original ranked by objects).
+pub fn normalize(args: &[String]) -> Vec<&str> {
     let mut front = Vec::new();
     let mut rest = Vec::new();
     let mut i = 0;
     let mut seen_cmd = false;
+    let mut run = false;
     while i < args.len() {
         let a = args[i].as_str();
-        if a == "--" {
-            rest.extend(args[i..].iter().cloned());
+        let next = args.get(i + 1).map(String::as_str);
+        // `run`'s CMD may come without `--` (argh takes the rest as it is): from there on
+        // every argument is CMD's, `-h` and `--json` included.
+        let cmd_starts = run && !a.starts_with('-') && !RUN_VALUE_OPTIONS.contains(&args[i - 1].as_str());
+        if a == "--" || cmd_starts {
+            rest.extend(args[i..].iter().map(String::as_str));
             break;
         }
+        run |= !seen_cmd && a == "run";
+        let global = GLOBAL_OPTIONS.contains(&a);
         match a {
-            "-all" => rest.push("all".into()),
-            "-diff" => rest.push("diff".into()),
+            "-h" => rest.push("--help"),
+            "-all" => rest.push("all"),
+            "-diff" => rest.extend(["diff", "--grown"]),
             "-top" => {
-                rest.push("top".into());
-                if let Some(n) = args.get(i + 1).filter(|n| n.parse::<u64>().is_ok()) {
-                    rest.push("-n".into());
-                    rest.push(n.clone());
+                rest.extend(["top", "--objs"]);
+                if let Some(n) = next.filter(|n| n.parse::<u64>().is_ok()) {
+                    rest.extend(["-n", n]);
                     i += 1;
                 }
             }
-            _ if seen_cmd && GLOBAL_SWITCHES.contains(&a) => front.push(a.to_string()),
-            _ if seen_cmd && GLOBAL_OPTIONS.contains(&a) && i + 1 < args.len() => {
-                front.push(a.to_string());
-                front.push(args[i + 1].clone());
+            _ if seen_cmd && GLOBAL_SWITCHES.contains(&a) => front.push(a),
+            // Without its value it stays where it is, for argh to name what is missing.
+            _ if seen_cmd && global && next.is_none() => rest.push(a),
+            _ if global && next.is_some() => {
+                (if seen_cmd { &mut front } else { &mut rest }).extend([a, next.unwrap_or("")]);
                 i += 1;
             }
-            _ if GLOBAL_OPTIONS.contains(&a) && i + 1 < args.len() => {
-                rest.push(a.to_string());
-                rest.push(args[i + 1].clone());
-                i += 1;
-            }
-            _ => rest.push(a.to_string()),
+            _ => rest.push(a),
         }
         if !a.starts_with('-') || matches!(a, "-all" | "-diff" | "-top") {
             seen_cmd = true;
@@ -124,21 +137,77 @@ pub fn normalize(args: &[String]) -> Vec<String> {
     front
 }
 
+/// Says argh's complaint as one message naming what is wrong, stand-ins shown as the
+/// bytes they stand for.
+fn usage_error(output: &str) {
+    let mut lines = output.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("bad arguments");
+    let hint = " (see `kleak --help`)";
+    if let Some((name, value, why)) = parse_error(first) {
+        // Rust's words for a bad number, in the user's.
+        let why = match why {
+            "invalid digit found in string" | "cannot parse integer from empty string" => "not a whole number",
+            "number too large to fit in target type" => "too large",
+            w => w,
+        };
+        note(format_args!("{name} {}: {why}{hint}", Decoded(value)));
+    } else if first.starts_with("Required positional arguments not provided") {
+        // argh names them on the lines that follow.
+        let mut names = String::new();
+        for l in lines.take_while(|l| !l.starts_with("Run ")) {
+            names.push(' ');
+            names.push_str(l);
+        }
+        note(format_args!("missing argument:{names}{hint}"));
+    } else if let Some(opt) = first
+        .strip_prefix("Unrecognized argument: ")
+        .filter(|a| GLOBAL_OPTIONS.contains(a))
+        .or_else(|| first.strip_prefix("No value provided for option '")?.strip_suffix("'."))
+    {
+        note(format_args!("{opt} needs a value{hint}"));
+    } else if first == "Unrecognized argument:" {
+        note(format_args!("unrecognized argument: \"\" (an empty argument){hint}"));
+    } else {
+        // argh's sentences start with a capital; kleak's messages do not.
+        let (head, rest) = first.split_at(first.len().min(1));
+        let head = if head.is_ascii() { head.to_ascii_lowercase() } else { head.to_string() };
+        note(format_args!("{head}{}{hint}", Decoded(rest)));
+    }
+}
+
+/// argh's "Error parsing option '--x' with value 'v': why" (or "positional argument 'n'")
+/// as its three parts.
+fn parse_error(line: &str) -> Option<(&str, &str, &str)> {
+    let rest = line.strip_prefix("Error parsing ")?;
+    let rest = rest.strip_prefix("option '").or_else(|| rest.strip_prefix("positional argument '"))?;
+    let (name, rest) = split_once(rest, "' with value '")?;
+    let (value, why) = split_once(rest, "': ")?;
+    Some((name, value, why))
+}
+
+/// `s` split at the first `pat`, which starts with an ASCII byte (a byte search: str's
+/// substring searcher costs the board binary a kilobyte).
+fn split_once<'a>(s: &'a str, pat: &str) -> Option<(&'a str, &'a str)> {
+    let i = s.as_bytes().windows(pat.len()).position(|w| w == pat.as_bytes())?;
+    Some((&s[..i], &s[i + pat.len()..]))
+}
+
 /// Parses `argv` (without the program name), runs the command, returns the exit code.
-pub fn run(argv: &[String]) -> i32 {
-    let args = normalize(argv);
-    let strs: Vec<&str> = args.iter().map(String::as_str).collect();
+pub fn run<A: AsRef<OsStr>>(argv: &[A]) -> i32 {
+    let utf8 = crate::out::utf8_locale();
+    crate::out::set_ascii_notes(!utf8);
+    let argv: Vec<String> = argv.iter().map(|a| stand_in(a.as_ref())).collect();
+    let strs = normalize(&argv);
     let parsed = match Args::from_args(&["kleak"], &strs) {
         Ok(a) => a,
         Err(e) => {
             return match e.status {
                 Ok(()) => {
-                    let _ = sys::write_stdout(e.output.as_bytes());
+                    let _ = sys::write_stdout(wrap_help(&e.output).as_bytes());
                     Exit::Ok as i32
                 }
                 Err(()) => {
-                    let first = e.output.lines().next().unwrap_or("bad arguments").trim();
-                    crate::out::note(format_args!("{first} (see `kleak --help`)"));
+                    usage_error(&e.output);
                     Exit::Usage as i32
                 }
             };
@@ -153,17 +222,15 @@ pub fn run(argv: &[String]) -> i32 {
         human: !parsed.exact,
         width: if parsed.wide { crate::out::WIDE } else { 80 },
         color: !parsed.json && crate::out::want_color(),
-        ascii: parsed.ascii || !utf8_locale(),
+        ascii: parsed.ascii || !utf8,
         ..Style::default()
     };
     let root = match &parsed.root {
-        Some(dir) => {
-            if !sys::exists(&[dir.as_bytes()]) {
-                crate::out::note(format_args!("--root {dir}: no such directory"));
-                return Exit::Env as i32;
-            }
-            FsRoot::tree(dir)
-        }
+        Some(dir) => match sys::file_type(&[dir.as_bytes()]) {
+            Ok(sys::FileType::Dir) => FsRoot::tree(dir.as_bytes()),
+            Ok(_) => return root_error(dir, sys::Errno(libc::ENOTDIR)),
+            Err(e) => return root_error(dir, e),
+        },
         None => FsRoot::live(),
     };
     let matcher = match crate::matcher::Matcher::new(&parsed.r#match) {
@@ -201,17 +268,46 @@ pub fn run(argv: &[String]) -> i32 {
     }
 }
 
-/// True if the locale's character set is UTF-8: the first of `LC_ALL`, `LC_CTYPE`, `LANG`
-/// that is set decides, as in C's setlocale. Unset (the C locale) means ASCII.
-pub fn utf8_locale() -> bool {
-    for key in ["LC_ALL", "LC_CTYPE", "LANG"] {
-        if let Some(v) = std::env::var_os(key).filter(|v| !v.is_empty()) {
-            let v = v.as_encoded_bytes();
-            return v.windows(5).any(|w| w.eq_ignore_ascii_case(b"utf-8"))
-                || v.windows(4).any(|w| w.eq_ignore_ascii_case(b"utf8"));
+/// `--root DIR` is not a directory kleak can read: one line, exit 3.
+fn root_error(dir: &Arg, e: sys::Errno) -> i32 {
+    crate::out::note(format_args!("--root {dir}: {e}"));
+    Exit::Env as i32
+}
+
+/// argh's help with its usage line wrapped at 80 columns between its `[...]` groups, under
+/// the first of them (argh wraps the descriptions itself).
+fn wrap_help(help: &str) -> String {
+    const SPACES: &str = "                                        ";
+    let mut out = String::with_capacity(help.len() + 256);
+    for line in help.lines() {
+        let b = line.as_bytes();
+        if b.len() > 80 && line.starts_with("Usage: ") {
+            // Groups start at " [": the first holds the command, the others wrap under it.
+            let groups = (1..b.len()).filter(|&i| b[i - 1] == b' ' && b[i] == b'[');
+            let mut indent = 0;
+            let (mut from, mut col) = (0, 0);
+            for at in groups.chain(core::iter::once(b.len() + 1)) {
+                let group = &line[from..at - 1];
+                if from == 0 {
+                    indent = (at.min(SPACES.len())).min(b.len());
+                } else if col + 1 + group.len() > 80 {
+                    out.push('\n');
+                    out.push_str(&SPACES[..indent]);
+                    col = indent;
+                } else {
+                    out.push(' ');
+                    col += 1;
+                }
+                out.push_str(group);
+                col += group.len();
+                from = at;
+            }
+        } else {
+            out.push_str(line);
         }
+        out.push('\n');
     }
-    false
+    out
 }
 
 /// Parses a duration: plain seconds with fractions (`5`, `0.5`) or with a unit (`250ms`,
@@ -221,18 +317,18 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
     let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let v = crate::parse::parse_f64(num.as_bytes())
-        .ok_or_else(|| format!("`{s}` is not a duration (e.g. 5, 0.5, 90s, 10m, 1h)"))?;
+        .ok_or_else(|| String::from("not a duration (e.g. 5, 0.5, 90s, 10m, 1h)"))?;
     let mult = match unit {
         "" | "s" => 1.0,
         "ms" => 0.001,
         "m" | "min" => 60.0,
         "h" => 3600.0,
         "d" => 86400.0,
-        _ => return Err(format!("`{s}`: unknown unit `{unit}` (use ms, s, m, h or d)")),
+        _ => return Err(format!("unknown unit `{unit}` (use ms, s, m, h or d)")),
     };
     let secs = v * mult;
     if !secs.is_finite() || secs > 1e9 {
-        return Err(format!("`{s}` is too long a duration"));
+        return Err(String::from("too long a duration"));
     }
     Ok(secs)
 }
@@ -252,18 +348,17 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let v =
-        crate::parse::parse_f64(num.as_bytes()).ok_or_else(|| format!("`{s}` is not a size (e.g. 4096, 256K, 4M)"))?;
+    let v = crate::parse::parse_f64(num.as_bytes()).ok_or_else(|| String::from("not a size (e.g. 4096, 256K, 4M)"))?;
     let mult: u64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
-        _ => return Err(format!("`{s}`: unknown unit `{unit}` (use K, M or G)")),
+        _ => return Err(format!("unknown unit `{unit}` (use K, M or G)")),
     };
     let bytes = v * mult as f64;
     if !bytes.is_finite() || bytes > u64::MAX as f64 / 2.0 {
-        return Err(format!("`{s}` is too large"));
+        return Err(String::from("too large"));
     }
     Ok(bytes as u64)
 }
@@ -273,16 +368,54 @@ mod test {
     use super::*;
 
     fn n(args: &[&str]) -> Vec<String> {
-        normalize(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        normalize(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>()).into_iter().map(String::from).collect()
     }
 
     #[test]
     fn legacy_spellings_become_commands() {
         assert_eq!(n(&["-all"]), ["all"]);
-        assert_eq!(n(&["-diff"]), ["diff"]);
-        assert_eq!(n(&["-top", "5"]), ["top", "-n", "5"]);
-        assert_eq!(n(&["--root", "/x", "-top", "5"]), ["--root", "/x", "top", "-n", "5"]);
-        assert_eq!(n(&["-top"]), ["top"]);
+        // The original's meanings: -diff shows increases, -top ranks by objects.
+        assert_eq!(n(&["-diff"]), ["diff", "--grown"]);
+        assert_eq!(n(&["-top", "5"]), ["top", "--objs", "-n", "5"]);
+        assert_eq!(n(&["--root", "/x", "-top", "5"]), ["--root", "/x", "top", "--objs", "-n", "5"]);
+        assert_eq!(n(&["-top"]), ["top", "--objs"]);
+        assert_eq!(n(&["-h"]), ["--help"]);
+        assert_eq!(n(&["top", "-h"]), ["top", "--help"]);
+        assert_eq!(n(&["trace", "--", "prog", "-h"]), ["trace", "--", "prog", "-h"]);
+    }
+
+    #[test]
+    fn help_wraps_usage_between_groups_under_the_command() {
+        let usage = "Usage: kleak watch [--interval <interval>] [--count <count>] [--window <window>] [--min-growth <min-growth>] [--csv]";
+        let w = wrap_help(usage);
+        let lines: Vec<&str> = w.lines().collect();
+        assert_eq!(lines[0], "Usage: kleak watch [--interval <interval>] [--count <count>] [--window <window>]");
+        assert_eq!(lines[1], "                   [--min-growth <min-growth>] [--csv]");
+        assert_eq!(wrap_help("short\n"), "short\n");
+    }
+
+    #[test]
+    fn what_follows_runs_command_is_the_commands() {
+        let want = ["run", "--settle", "0", "make", "-h", "--json", "-top"];
+        assert_eq!(n(&want), want);
+        assert_eq!(n(&["run", "--json", "make", "-h"]), ["--json", "run", "make", "-h"]);
+        assert_eq!(n(&["run", "-h"]), ["run", "--help"]);
+        // Every option of run that takes a value is known as one.
+        let help = match Args::from_args(&["kleak"], &["run", "--help"]) {
+            Err(e) => e.output,
+            Ok(_) => unreachable!("--help gives help"),
+        };
+        for opt in help.split(['[', ']']).filter_map(|g| g.split_once(" <").map(|(o, _)| o)) {
+            if opt.starts_with('-') {
+                assert!(RUN_VALUE_OPTIONS.contains(&opt), "{opt} takes a value: add it to RUN_VALUE_OPTIONS");
+            }
+        }
+    }
+
+    #[test]
+    fn a_global_option_without_its_value_is_not_moved() {
+        // Moved, `all` would become its value and kleak would watch.
+        assert_eq!(n(&["all", "--match"]), ["all", "--match"]);
     }
 
     #[test]

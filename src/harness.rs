@@ -9,7 +9,7 @@ use crate::fake::{FakeRoot, Faults};
 use crate::parse::meminfo::MeminfoParser;
 use crate::parse::slabinfo::SlabinfoParser;
 use crate::parse::vmstat::VmstatParser;
-use crate::sample::{Sampler, Source, Tables};
+use crate::sample::{Root, Sampler, Source, Tables};
 use crate::snapshot;
 use crate::table::SlabStats;
 
@@ -115,8 +115,11 @@ pub fn snapshot_load(data: &[u8]) {
     root.set("/snap", data);
     let mut t = Tables::default();
     let mut buf = vec![0u8; 4096];
-    let _ = snapshot::load(&root, "/snap", &mut t, &mut buf);
-    let _ = snapshot::load(&root, "/snap", &mut t, &mut buf);
+    for _ in 0..2 {
+        if let Ok(f) = root.open("/snap") {
+            let _ = snapshot::read(f, &"/snap", &mut t, &mut buf);
+        }
+    }
 }
 
 /// Splits `data` into (faults, three files, mutation bytes) and samples the files twice

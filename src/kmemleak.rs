@@ -154,7 +154,7 @@ impl Control for Debugfs {
         let mut line = [b'\n'; 64];
         let n = cmd.0.len().min(63);
         line[..n].copy_from_slice(&cmd.0.as_bytes()[..n]);
-        let f = File::open(&[self.root.prefix().as_bytes(), PATH.as_bytes()], Mode::Append)?;
+        let f = File::open(&[self.root.prefix(), PATH.as_bytes()], Mode::Append)?;
         f.write(&line[..n + 1]).map(drop)
     }
 
@@ -165,8 +165,13 @@ impl Control for Debugfs {
 
 /// Reads the file at `path` under `root` line by line into `sink` (one reader for every
 /// file this module reads: the report, /proc/mounts, saved reports).
-pub fn read_file(root: &FsRoot, path: &str, buf: &mut [u8], sink: &mut dyn FnMut(&[u8])) -> Result<(), Errno> {
-    let mut f = File::open(&[root.prefix().as_bytes(), path.as_bytes()], Mode::Read)?;
+pub fn read_file(
+    root: &FsRoot,
+    path: impl AsRef<[u8]>,
+    buf: &mut [u8],
+    sink: &mut dyn FnMut(&[u8]),
+) -> Result<(), Errno> {
+    let mut f = File::open(&[root.prefix(), path.as_ref()], Mode::Read)?;
     read_lines(&mut f, buf, Sink(sink)).map(drop)
 }
 
@@ -181,7 +186,7 @@ impl LineSink for Sink<'_> {
 /// Opens the control file under `root`, telling why it cannot be: debugfs not mounted
 /// (mounted first when `mount` is set and kleak is root), kmemleak not built, not root.
 pub fn open(root: &FsRoot, mount: bool) -> Result<Debugfs, Unavailable> {
-    let prefix = root.prefix().as_bytes();
+    let prefix = root.prefix();
     let mut tried_mount = false;
     loop {
         match File::open(&[prefix, PATH.as_bytes()], Mode::Read) {
@@ -214,9 +219,9 @@ pub fn open(root: &FsRoot, mount: bool) -> Result<Debugfs, Unavailable> {
 pub fn scan_thread_running(root: &FsRoot) -> bool {
     let mut found = false;
     let mut buf = [0u8; 64];
-    let _ = sys::read_dir(&[root.prefix().as_bytes(), b"/proc"], |name, _| {
+    let _ = sys::read_dir(&[root.prefix(), b"/proc"], |name, _| {
         if name.iter().all(u8::is_ascii_digit) {
-            if let Ok(f) = File::open(&[root.prefix().as_bytes(), b"/proc/", name, b"/comm"], Mode::Read) {
+            if let Ok(f) = File::open(&[root.prefix(), b"/proc/", name, b"/comm"], Mode::Read) {
                 let n = f.pread(&mut buf, 0).unwrap_or(0);
                 found = buf[..n].strip_suffix(b"\n").unwrap_or(&buf[..n]) == b"kmemleak";
             }
@@ -406,7 +411,7 @@ impl<C: Control> Session<C> {
         match self.ctl.command(Command::SCAN_ON) {
             Ok(()) => {
                 if let Some(root) = self.state.take() {
-                    let _ = sys::unlink(&[root.prefix().as_bytes(), STATE_FILE.as_bytes()]);
+                    let _ = sys::unlink(&[root.prefix(), STATE_FILE.as_bytes()]);
                 }
                 if sys::stop_requested() {
                     crate::out::note(format_args!(
@@ -439,7 +444,7 @@ pub fn session(root: &FsRoot, mount: bool) -> Result<Session<Debugfs>, Unavailab
             .map_err(|e| {
                 crate::out::note(format_args!(
                     "{}{STATE_FILE}: {e}: if kleak is killed (SIGKILL, power loss), restart kmemleak's scan thread by hand: echo scan=on > {PATH}",
-                    root.prefix()
+                    crate::arg::Shown(root.prefix())
                 ))
             })
             .is_ok();
@@ -450,7 +455,7 @@ pub fn session(root: &FsRoot, mount: bool) -> Result<Session<Debugfs>, Unavailab
         }
         Err(e) => {
             if recorded {
-                let _ = sys::unlink(&[root.prefix().as_bytes(), STATE_FILE.as_bytes()]);
+                let _ = sys::unlink(&[root.prefix(), STATE_FILE.as_bytes()]);
             }
             Err(e)
         }
@@ -462,9 +467,9 @@ pub fn session(root: &FsRoot, mount: bool) -> Result<Session<Debugfs>, Unavailab
 pub const STATE_FILE: &str = "/run/kleak/kmemleak.state";
 
 fn record_pause(root: &FsRoot) -> Result<(), Errno> {
-    let dir = format!("{}{}", root.prefix(), &STATE_FILE[..STATE_FILE.rfind('/').unwrap_or(0)]);
+    let dir = [root.prefix(), &STATE_FILE.as_bytes()[..STATE_FILE.rfind('/').unwrap_or(0)]].concat();
     sys::mkdirs(&dir)?;
-    let f = File::open(&[root.prefix().as_bytes(), STATE_FILE.as_bytes()], Mode::CreateTruncate)?;
+    let f = File::open(&[root.prefix(), STATE_FILE.as_bytes()], Mode::CreateTruncate)?;
     let mut line = crate::out::Line::default();
     let mut boot = [0u8; 64];
     let boot = boot_id(root, &mut boot);
@@ -532,7 +537,7 @@ pub fn recover(root: &FsRoot) -> Leftover {
     let mut now = [0u8; 64];
     if field(text, b"boot=") != boot_id(root, &mut now) {
         // Recorded before a reboot: the new kernel runs its scan thread as configured.
-        let _ = sys::unlink(&[root.prefix().as_bytes(), STATE_FILE.as_bytes()]);
+        let _ = sys::unlink(&[root.prefix(), STATE_FILE.as_bytes()]);
         return Leftover::Nothing;
     }
     let alive = pid != 0 && pid != std::process::id() && sys::kill(pid as i32, 0) != Err(Errno::ESRCH);
@@ -541,7 +546,7 @@ pub fn recover(root: &FsRoot) -> Leftover {
     } else {
         match open(root, false).and_then(|mut c| c.command(Command::SCAN_ON).map_err(Unavailable::from_errno)) {
             Ok(()) => {
-                let _ = sys::unlink(&[root.prefix().as_bytes(), STATE_FILE.as_bytes()]);
+                let _ = sys::unlink(&[root.prefix(), STATE_FILE.as_bytes()]);
                 Leftover::Restored(pid)
             }
             Err(e) => Leftover::NotRestored(pid, e),

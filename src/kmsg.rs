@@ -31,8 +31,8 @@ pub struct Kmsg {
 impl Kmsg {
     /// Opens `prefix/dev/kmsg` without blocking, positioned after the records logged so
     /// far.
-    pub fn open(prefix: &str) -> Result<Kmsg, Errno> {
-        let file = File::open(&[prefix.as_bytes(), b"/dev/kmsg"], Mode::ReadNonBlock)?;
+    pub fn open(prefix: impl AsRef<[u8]>) -> Result<Kmsg, Errno> {
+        let file = File::open(&[prefix.as_ref(), b"/dev/kmsg"], Mode::ReadNonBlock)?;
         match file.seek_end() {
             // A FIFO standing in for the log cannot seek; it holds only new lines anyway.
             Ok(()) | Err(Errno(libc::ESPIPE)) => {}

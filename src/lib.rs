@@ -46,7 +46,8 @@
 //! `kleak doctor` also reads what the kernel was built with before debugfs is mounted:
 //! [`kconfig`] takes /proc/config.gz, decoded by [`inflate`] (gzip in fixed memory), and
 //! /proc/kallsyms.
-//! - [`cmd`] holds one module per subcommand; [`cli`] parses arguments.
+//! - [`cmd`] holds one module per subcommand; [`cli`] parses arguments, which are bytes
+//!   ([`arg`]: a path or a command's argument need not be UTF-8).
 //!
 //! `kleak trace` follows the same flow for a user-space program's heap: the preload
 //! library (`trace/`, a second crate) writes text dumps; [`parse::tracedump`] reads them
@@ -59,6 +60,7 @@
 #![warn(missing_docs)]
 
 pub mod allocator;
+pub mod arg;
 pub mod cli;
 pub mod cmd;
 pub mod elf;

@@ -2,7 +2,8 @@
 
 fn main() {
     kleak::sys::install_signal_handlers();
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // Arguments are bytes (a path need not be UTF-8): src/cli.rs keeps them so.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let code = kleak::cli::run(&args);
     kleak::sys::exit(code);
 }

@@ -363,8 +363,8 @@ pub struct Scan {
 
 /// Every intact record of the ring at `path`, sorted by `seq` (tests and tools: it keeps
 /// a head per record; kleak itself reads with [`read_in_order`]).
-pub fn scan(path: &str) -> Result<Scan, Errno> {
-    let mut f = File::open(&[path.as_bytes()], Mode::Read)?;
+pub fn scan(path: impl AsRef<[u8]>) -> Result<Scan, Errno> {
+    let mut f = File::open(&[path.as_ref()], Mode::Read)?;
     let size = f.size()?;
     let mut w = Walker::default();
     let mut out = Scan { size, ..Scan::default() };
@@ -412,8 +412,8 @@ impl Ring {
     /// Opens the ring at `path`, creating it at `size` bytes (never grown afterwards), or
     /// continuing after the newest record of an existing one (whose size is kept). An
     /// existing file that holds something else is refused (`EEXIST`), never overwritten.
-    pub fn open(path: &str, size: u64) -> Result<Ring, Errno> {
-        let file = File::open(&[path.as_bytes()], Mode::ReadWriteCreate)?;
+    pub fn open(path: impl AsRef<[u8]>, size: u64) -> Result<Ring, Errno> {
+        let file = File::open(&[path.as_ref()], Mode::ReadWriteCreate)?;
         let mut have = file.size()?;
         if have == 0 {
             // Full size now, with zeros on disk: a later write cannot run out of space.

@@ -59,22 +59,25 @@ pub trait Root {
 /// The file system: `/` or a `--root DIR` prefix.
 #[derive(Clone, Debug, Default)]
 pub struct FsRoot {
-    prefix: String,
+    prefix: Vec<u8>,
 }
 
 impl FsRoot {
     /// The running system.
     pub fn live() -> Self {
-        FsRoot { prefix: String::new() }
+        FsRoot { prefix: Vec::new() }
     }
 
     /// A tree captured from another system, read as if it were `/`.
-    pub fn tree(dir: &str) -> Self {
-        FsRoot { prefix: dir.trim_end_matches('/').to_string() }
+    /// `dir` is bytes, as the command line gave it.
+    pub fn tree(dir: impl AsRef<[u8]>) -> Self {
+        let dir = dir.as_ref();
+        let end = dir.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
+        FsRoot { prefix: dir[..end].to_vec() }
     }
 
     /// The prefix (empty for the live system).
-    pub fn prefix(&self) -> &str {
+    pub fn prefix(&self) -> &[u8] {
         &self.prefix
     }
 }
@@ -82,24 +85,24 @@ impl FsRoot {
 impl Root for FsRoot {
     type File = sys::File;
     fn open(&self, path: &str) -> Result<sys::File, Errno> {
-        sys::File::open(&[self.prefix.as_bytes(), path.as_bytes()], Mode::Read)
+        sys::File::open(&[&self.prefix, path.as_bytes()], Mode::Read)
     }
     fn is_live(&self) -> bool {
         self.prefix.is_empty()
     }
     fn list(&self, path: &str, f: &mut dyn FnMut(&[u8])) -> Result<(), Errno> {
-        sys::read_dir(&[self.prefix.as_bytes(), path.as_bytes()], |name, _| {
+        sys::read_dir(&[&self.prefix, path.as_bytes()], |name, _| {
             f(name);
             true
         })
     }
     fn write(&self, path: &str, bytes: &[u8]) -> Result<(), Errno> {
-        let f = sys::File::open(&[self.prefix.as_bytes(), path.as_bytes()], Mode::Write)?;
+        let f = sys::File::open(&[&self.prefix, path.as_bytes()], Mode::Write)?;
         f.write(bytes).map(|_| ())
     }
     fn link(&self, path: &str) -> Option<String> {
         let mut buf = [0u8; 256];
-        let n = sys::read_link(&[self.prefix.as_bytes(), path.as_bytes()], &mut buf).ok()?;
+        let n = sys::read_link(&[&self.prefix, path.as_bytes()], &mut buf).ok()?;
         Some(String::from_utf8_lossy(&buf[..n]).into_owned())
     }
 }
@@ -435,29 +438,34 @@ impl Tables {
     }
 
     /// Feeds one line of `src`.
-    pub fn line(&mut self, src: Source, line: &[u8]) {
+    pub fn line(&mut self, src: Source, line: &[u8]) -> bool {
         match src {
             Source::Slabinfo => {
                 let slab = &mut self.slab;
+                let mut record = false;
                 // A row re-joined from wrapped lines does not start this line: nothing kept.
-                self.slabinfo_parser.line(line, &mut |r| slab.update(r, Some(line)));
+                self.slabinfo_parser.line(line, &mut |r| {
+                    record = true;
+                    slab.update(r, Some(line))
+                });
+                record
             }
             Source::Vmstat => {
-                if let Some(r) = self.vmstat_parser.line(line) {
-                    let unit = match vmstat::kind(r.name) {
-                        vmstat::Kind::Pages => Unit::Pages,
-                        vmstat::Kind::KiB => Unit::KiB,
-                        vmstat::Kind::Count => Unit::Count,
-                        vmstat::Kind::Counter => Unit::Counter,
-                    };
-                    self.vmstat.update(r.name, unit, clamp(r.value), Some(line));
-                }
+                let Some(r) = self.vmstat_parser.line(line) else { return false };
+                let unit = match vmstat::kind(r.name) {
+                    vmstat::Kind::Pages => Unit::Pages,
+                    vmstat::Kind::KiB => Unit::KiB,
+                    vmstat::Kind::Count => Unit::Count,
+                    vmstat::Kind::Counter => Unit::Counter,
+                };
+                self.vmstat.update(r.name, unit, clamp(r.value), Some(line));
+                true
             }
             Source::Meminfo => {
-                if let Some(r) = self.meminfo_parser.line(line) {
-                    let unit = if r.kib { Unit::Bytes } else { Unit::Count };
-                    self.meminfo.update(r.key, unit, clamp(r.amount()), Some(line));
-                }
+                let Some(r) = self.meminfo_parser.line(line) else { return false };
+                let unit = if r.kib { Unit::Bytes } else { Unit::Count };
+                self.meminfo.update(r.key, unit, clamp(r.amount()), Some(line));
+                true
             }
         }
     }
@@ -525,7 +533,7 @@ impl LineSink for Feed<'_> {
         self.tables.known(self.src, unread)
     }
     fn line(&mut self, line: &[u8]) {
-        self.tables.line(self.src, line)
+        self.tables.line(self.src, line);
     }
     fn overlong(&mut self) {
         let stats = match self.src {

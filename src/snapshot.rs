@@ -20,10 +20,12 @@
 //! A header line is `# key: value`; unknown keys are ignored, so later versions can add
 //! some. A plain copy of one /proc file (`cat /proc/slabinfo > before`) loads too.
 
+use crate::arg::Arg;
 use crate::parse::{parse_f64, parse_u64, str_prefix, trim};
-use crate::sample::{read_lines, Host, PageSizeFrom, Root, Sampler, Source, Tables};
+use crate::sample::{read_lines, Host, PageSizeFrom, ReadAt, Root, Sampler, Source, Tables};
 use crate::sys::{self, Errno};
 use crate::Error;
+use core::fmt::Display;
 
 /// First line of every snapshot.
 pub const MAGIC: &str = "# kleak snapshot";
@@ -101,14 +103,19 @@ pub fn write<R: Root>(
     Ok(())
 }
 
-/// Loads `path` (a snapshot or a plain copy of one /proc file; relative to the current
-/// directory on the live root) into `tables` as one sample. `buf` is the read buffer.
-pub fn load<R: Root>(root: &R, path: &str, tables: &mut Tables, buf: &mut [u8]) -> Result<Header, Error> {
-    let mut file = root.open(path).map_err(|e| match e {
+/// Loads the file `path` (a snapshot or a plain copy of one /proc file, as the command
+/// line named it) into `tables` as one sample. `buf` is the read buffer.
+pub fn load(path: &Arg, tables: &mut Tables, buf: &mut [u8]) -> Result<Header, Error> {
+    let file = crate::sys::File::open(&[path.as_bytes()], crate::sys::Mode::Read).map_err(|e| match e {
         Errno::ENOENT => Error::env(format_args!("{path}: no such file")),
-        Errno::EACCES => Error::env(format_args!("{path}: permission denied")),
         e => Error::env(format_args!("{path}: {e}")),
     })?;
+    read(file, path, tables, buf)
+}
+
+/// [`load`] from an open file; `path` names it in messages.
+pub fn read<F: ReadAt>(mut file: F, path: &dyn Display, tables: &mut Tables, buf: &mut [u8]) -> Result<Header, Error> {
+    let mut records = 0u64;
     let mut header = Header::default();
     let mut current: Option<Source> = None;
     let mut sniffed = false;
@@ -146,7 +153,7 @@ pub fn load<R: Root>(root: &R, path: &str, tables: &mut Tables, buf: &mut [u8]) 
         }
         if let Some(src) = current {
             header.sources[src.index()] = true;
-            tables.line(src, line);
+            records += tables.line(src, line) as u64;
         }
     });
     if let Err(e) = result {
@@ -165,7 +172,8 @@ pub fn load<R: Root>(root: &R, path: &str, tables: &mut Tables, buf: &mut [u8]) 
         tables.page_size_from = PageSizeFrom::Snapshot;
     }
     tables.end(header.t().unwrap_or(0.0));
-    if !header.sources.iter().any(|&s| s) {
+    if records == 0 {
+        // No line of any known format (a C file, a log): refused, not shown as all new.
         return Err(Error::env(format_args!(
             "{path}: not a kleak snapshot or a copy of /proc/slabinfo, /proc/vmstat or /proc/meminfo"
         )));

@@ -87,12 +87,47 @@ impl fmt::Debug for Errno {
 }
 
 impl fmt::Display for Errno {
+    /// The error in words, as a message goes on: `not a directory`, not `Not a directory
+    /// (os error 20)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(t) = self.not_regular_type() {
             return write!(f, "not a regular file but {}; kleak reads files", t.name());
         }
-        // std's message table without allocating: io::Error from a raw code formats in place.
-        write!(f, "{}", std::io::Error::from_raw_os_error(self.0))
+        // The same words on the board (musl) as on a PC (glibc) where the two differ.
+        let words = match self.0 {
+            libc::ENAMETOOLONG => "file name too long",
+            libc::EIO => "input/output error",
+            libc::ESPIPE => "illegal seek",
+            libc::ENOMEM => "out of memory",
+            _ => "",
+        };
+        if !words.is_empty() {
+            return f.write_str(words);
+        }
+        // Others: the C library's, without allocating, its first letter lowered and its
+        // code left off ("No such file or directory (os error 2)").
+        struct Words<'a, 'b> {
+            f: &'a mut fmt::Formatter<'b>,
+            first: bool,
+            done: bool,
+        }
+        impl fmt::Write for Words<'_, '_> {
+            fn write_str(&mut self, mut s: &str) -> fmt::Result {
+                if self.done || s.starts_with(" (os error") {
+                    self.done = true;
+                    return Ok(());
+                }
+                if core::mem::take(&mut self.first) {
+                    if let [c @ b'A'..=b'Z', b'a'..=b'z', ..] = s.as_bytes() {
+                        self.f.write_str(core::str::from_utf8(&[c.to_ascii_lowercase()]).unwrap_or(""))?;
+                        s = &s[1..];
+                    }
+                }
+                self.f.write_str(s)
+            }
+        }
+        let mut w = Words { f, first: true, done: false };
+        fmt::Write::write_fmt(&mut w, format_args!("{}", std::io::Error::from_raw_os_error(self.0)))
     }
 }
 
@@ -439,11 +474,8 @@ pub fn poll(fds: &mut [PollFd], secs: f64) -> Result<usize, Errno> {
         for s in STOP_SIGNALS {
             libc::sigdelset(&mut waiting, s);
         }
-        let n = if stop_requested() {
-            0
-        } else {
-            libc::ppoll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, &ts, &waiting)
-        };
+        let n =
+            if stop_requested() { 0 } else { libc::ppoll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, &ts, &waiting) };
         let err = Errno::last();
         libc::sigprocmask(libc::SIG_SETMASK, &old, core::ptr::null_mut());
         (n, err)
@@ -852,8 +884,8 @@ pub fn rename(from: &[&[u8]], to: &[&[u8]]) -> Result<(), Errno> {
 }
 
 /// Creates directory `path` and its missing parents (mode 0755).
-pub fn mkdirs(path: &str) -> Result<(), Errno> {
-    let b = path.as_bytes();
+pub fn mkdirs(path: &[u8]) -> Result<(), Errno> {
+    let b = path;
     for (i, &c) in b.iter().enumerate().skip(1) {
         if c == b'/' {
             // SAFETY: the pointer is a NUL-terminated buffer that lives across the call.
@@ -905,7 +937,7 @@ extern "C" {
 /// id is its PID) that kleak can signal as a whole. `posix_spawn`, not std's Command
 /// (which costs the board binary ~20 KB), so an exec failure comes back as this call's
 /// error.
-pub fn spawn(program: &str, args: &[String], env: &[(&str, &str)], own_group: bool) -> Result<i32, Errno> {
+pub fn spawn<A: AsRef<[u8]>>(program: &[u8], args: &[A], env: &[(&str, &[u8])], own_group: bool) -> Result<i32, Errno> {
     let cstr = |b: &[u8]| -> Result<Vec<u8>, Errno> {
         if b.contains(&0) {
             return Err(Errno(libc::EINVAL));
@@ -914,13 +946,13 @@ pub fn spawn(program: &str, args: &[String], env: &[(&str, &str)], own_group: bo
         v.push(0);
         Ok(v)
     };
-    let mut argv_bytes = vec![cstr(program.as_bytes())?];
+    let mut argv_bytes = vec![cstr(program)?];
     for a in args {
-        argv_bytes.push(cstr(a.as_bytes())?);
+        argv_bytes.push(cstr(a.as_ref())?);
     }
     let mut env_bytes = Vec::new();
     for (k, v) in env {
-        env_bytes.push(cstr(format!("{k}={v}").as_bytes())?);
+        env_bytes.push(cstr(&[k.as_bytes(), b"=", v].concat())?);
     }
     // SAFETY: environ is the NUL-terminated array of NUL-terminated strings the C library
     // keeps; nothing changes it while we copy (kleak sets no variables).
@@ -1082,8 +1114,8 @@ pub struct ChildRun {
 /// child's process group; the child then has [`CHILD_GRACE_SECS`] to end before the group
 /// is killed. A child that dies of SIGINT or SIGQUIT while it holds the terminal (the
 /// user's Ctrl-C, which kleak itself does not receive) counts as a stop request too.
-pub fn run_child_polling(args: &[String], every: f64, tick: &mut dyn FnMut()) -> Result<ChildRun, Errno> {
-    let pid = spawn(&args[0], &args[1..], &[], true)?;
+pub fn run_child_polling<A: AsRef<[u8]>>(args: &[A], every: f64, tick: &mut dyn FnMut()) -> Result<ChildRun, Errno> {
+    let pid = spawn(args[0].as_ref(), &args[1..], &[], true)?;
     let tty = Foreground::give(pid);
     let mut run = ChildRun { exit: ChildExit::Code(0), forwarded: 0, killed: false };
     let mut forwarded_at = 0.0;

@@ -214,6 +214,6 @@ fn bad_verdict_options_are_usage_errors() {
     ] {
         let (code, _, err) = run(args);
         assert_eq!(code, 2, "{args:?}: {err}");
-        assert_eq!(err.lines().count(), 1, "{err}");
+        assert_eq!(common::messages(&err).len(), 1, "{err}");
     }
 }

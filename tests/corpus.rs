@@ -56,7 +56,9 @@ fn every_slabinfo_capture_fills_the_table_one_entry_per_row() {
         let rel = e["file"].as_str().unwrap();
         let mut t = Tables::default();
         t.begin();
-        lines_of(rel, |l| t.line(Source::Slabinfo, l));
+        lines_of(rel, |l| {
+            t.line(Source::Slabinfo, l);
+        });
         t.end_source(Source::Slabinfo, true);
         t.end(0.0);
         assert_eq!(t.slab.entries().len() as u64, e["caches"].as_u64().unwrap(), "{rel}");
@@ -116,7 +118,9 @@ fn unaccounted_is_computed_for_every_meminfo_capture() {
         let rel = e["file"].as_str().unwrap();
         let mut t = Tables::default();
         t.begin();
-        lines_of(rel, |l| t.line(Source::Meminfo, l));
+        lines_of(rel, |l| {
+            t.line(Source::Meminfo, l);
+        });
         t.end_source(Source::Meminfo, true);
         t.end(0.0);
         let u = t.meminfo.cur(kleak::figures::UNACCOUNTED).unwrap_or_else(|| panic!("{rel}: no Unaccounted"));

@@ -59,9 +59,15 @@ fn body(out: &mut String, text: &str, level: &str) {
     for (title, lines) in sections(text) {
         match title.as_str() {
             "" => {
-                let mut it = lines.iter().filter(|l| !l.trim().is_empty());
+                let mut it = lines.iter().filter(|l| !l.trim().is_empty()).peekable();
                 if let Some(usage) = it.next() {
-                    out.push_str(&format!(".PP\n.B {}\n", esc(usage.trim_start_matches("Usage: "))));
+                    // kleak wraps a long usage line at 80 columns; man wraps it itself.
+                    let mut usage = usage.trim_start_matches("Usage: ").to_string();
+                    while let Some(more) = it.next_if(|l| l.starts_with("  ")) {
+                        usage.push(' ');
+                        usage.push_str(more.trim());
+                    }
+                    out.push_str(&format!(".PP\n.B {}\n", esc(&usage)));
                 }
                 for l in it {
                     out.push_str(&format!(".PP\n{}\n", esc(l.trim())));

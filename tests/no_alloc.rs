@@ -125,12 +125,8 @@ fn outfit<R: Root + Clone>(w: &mut Watch<R>, name: &str, procs_root: Option<(R, 
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("dev")).unwrap();
     std::fs::write(dir.join("dev/kmsg"), "").unwrap();
-    let opts = LogOpts {
-        path: dir.join("ring").to_str().unwrap().to_string(),
-        size: 1 << 20,
-        every_secs: 0.0,
-        sync_secs: 2.0,
-    };
+    let opts =
+        LogOpts { path: dir.join("ring").to_str().unwrap().into(), size: 1 << 20, every_secs: 0.0, sync_secs: 2.0 };
     w.log = Some(RingLog::open(opts, 0.0).unwrap());
     w.kmsg = Some(Kmsg::open(dir.to_str().unwrap()).unwrap());
     w.prom = Some(PromFile::new(dir.join("kleak.prom").to_str().unwrap()));

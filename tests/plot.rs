@@ -48,7 +48,7 @@ fn soak(dir: &TempDir) -> String {
     std::fs::create_dir_all(dir.join("dev")).unwrap();
     std::fs::write(dir.join("dev/kmsg"), "").unwrap();
     let ring = dir.join("soak.ring").to_str().unwrap().to_string();
-    let opts = LogOpts { path: ring.clone(), size: 1 << 20, every_secs: 0.0, sync_secs: 10.0 };
+    let opts = LogOpts { path: ring.clone().into(), size: 1 << 20, every_secs: 0.0, sync_secs: 10.0 };
     w.log = Some(RingLog::open(opts, 0.0).unwrap());
     w.kmsg = Some(Kmsg::open(dir.str()).unwrap());
     let kmsg = File::open(&[dir.join("dev/kmsg").to_str().unwrap().as_bytes()], Mode::Append).unwrap();

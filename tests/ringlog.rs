@@ -225,9 +225,9 @@ fn a_log_on_a_full_device_costs_one_warning_and_no_alert() {
     let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     assert_eq!(o.status.code(), Some(1), "{out}{err}");
     assert!(out.lines().any(|l| l.starts_with("kleak: LEAK leaky_cache +")), "{out}");
-    let warnings: Vec<&str> = err.lines().filter(|l| l.contains("/dev/full")).collect();
+    let warnings: Vec<String> = common::messages(&err).into_iter().filter(|l| l.contains("/dev/full")).collect();
     assert_eq!(warnings.len(), 1, "{err}");
-    assert!(warnings[0].starts_with("kleak: log /dev/full: No space left on device"), "{err}");
+    assert!(warnings[0].starts_with("log /dev/full: no space left on device"), "{err}");
     assert!(warnings[0].contains("alerts stay on the console"), "{err}");
 }
 
@@ -268,9 +268,9 @@ fn a_log_on_a_full_file_system_resumes_when_space_comes_back() {
     assert_eq!(o.status.code(), Some(1), "{out}{err}");
     let (v, _) = records(&ring);
     let _ = std::process::Command::new("umount").arg(mnt.path()).status();
-    let warnings: Vec<&str> = err.lines().filter(|l| l.contains("kleak.ring")).collect();
+    let warnings: Vec<String> = common::messages(&err).into_iter().filter(|l| l.contains("kleak.ring")).collect();
     assert_eq!(warnings.len(), 2, "{err}");
-    assert!(warnings[0].contains("No space left on device") && warnings[0].contains("alerts stay on the console"));
+    assert!(warnings[0].contains("no space left on device") && warnings[0].contains("alerts stay on the console"));
     assert!(warnings[1].contains("writing again;") && warnings[1].contains("records lost"), "{err}");
     // The start and the first samples were lost; the log says how many, then carries on.
     let note = &v[0]["record"];
@@ -331,18 +331,18 @@ fn log_options_without_a_log_and_foreign_files_are_refused() {
     {
         let (code, _, err) = run(args);
         assert_eq!(code, 2, "{args:?}: {err}");
-        assert_eq!(err.lines().count(), 1, "{err}");
+        assert_eq!(common::messages(&err).len(), 1, "{err}");
     }
     let t = tree("foreign");
     let precious = t.join("notes.txt");
     std::fs::write(&precious, "not a ring\n").unwrap();
     let (code, _, err) = run(&["--root", s(&t), "watch", "--count", "1", "--log", s(&precious)]);
     assert_eq!(code, 3);
-    assert!(err.contains("holds something else; not overwriting it"), "{err}");
+    assert!(common::messages(&err)[0].contains("holds something else; not overwriting it"), "{err}");
     assert_eq!(std::fs::read_to_string(&precious).unwrap(), "not a ring\n");
     let (code, _, err) = run(&["--root", s(&t), "watch", "--count", "1", "--log", "/nonexistent/dir/ring"]);
     assert_eq!(code, 3);
-    assert!(err.contains("--log /nonexistent/dir/ring: No such file"), "{err}");
+    assert!(common::messages(&err)[0].contains("--log /nonexistent/dir/ring: no such file"), "{err}");
     std::fs::remove_dir_all(&t).unwrap();
 }
 

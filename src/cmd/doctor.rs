@@ -26,8 +26,8 @@ use argh::FromArgs;
 )]
 pub struct DoctorArgs {
     /// directory where a ring log would go, to check its free space (default: .)
-    #[argh(option, arg_name = "DIR", default = "String::from(\".\")")]
-    pub log_dir: String,
+    #[argh(option, arg_name = "DIR", default = "crate::arg::Arg::from(\".\")")]
+    pub log_dir: crate::arg::Arg,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,7 +90,7 @@ impl Check {
 
 /// Path under the root as bytes, for sys calls.
 fn at<'a>(root: &'a FsRoot, path: &'a str) -> [&'a [u8]; 2] {
-    [root.prefix().as_bytes(), path.as_bytes()]
+    [root.prefix(), path.as_bytes()]
 }
 
 /// The text of a small file under the root, trimmed; empty if unreadable.
@@ -284,7 +284,7 @@ pub fn run(ctx: &mut Ctx, args: &DoctorArgs) -> Result<Exit, Error> {
         let mut p = b"/sys/kernel/debug/slab/".to_vec();
         p.extend_from_slice(name);
         p.extend_from_slice(b"/alloc_traces");
-        traced += sys::exists(&[root.prefix().as_bytes(), &p]) as u32;
+        traced += sys::exists(&[root.prefix(), &p]) as u32;
     }
     let debug_flags = value("slab_debug").or(value("slub_debug")).unwrap_or("");
     checks.push(if traced > 0 {

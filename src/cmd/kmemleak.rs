@@ -21,7 +21,7 @@ use argh::FromArgs;
 )]
 pub struct KmemleakArgs {
     /// one of the commands above
-    #[argh(positional, arg_name = "COMMAND")]
+    #[argh(positional, arg_name = "COMMAND", from_str_fn(crate::arg::text))]
     pub command: String,
     /// mount debugfs if it is not mounted (root)
     #[argh(switch)]

@@ -2,6 +2,7 @@
 //! `run` and `watch` share: printing groups and scans, and [`LeakWatch`] for `watch`.
 
 use crate::allocator::Entry;
+use crate::arg::Arg;
 use crate::cli::Ctx;
 use crate::kmemleak::{self, Command, Control, Dance, Debugfs, Session, Unavailable};
 use crate::leaks::{write_key, Group, Groups, Pair};
@@ -31,7 +32,7 @@ pub struct LeaksArgs {
     pub clear: bool,
     /// read a saved report, console log or mail instead
     #[argh(option, arg_name = "FILE")]
-    pub input: Option<String>,
+    pub input: Option<Arg>,
     /// split groups by contents checksum too (crc)
     #[argh(switch)]
     pub by_crc: bool,
@@ -46,13 +47,15 @@ pub fn run(ctx: &mut Ctx, args: &LeaksArgs) -> Result<Exit, Error> {
     groups.by_crc = args.by_crc;
     groups.matcher = ctx.matcher.clone();
     let mut dance = None;
+    let input;
     let source = match &args.input {
         Some(file) => {
             if args.scan || args.clear || args.mount {
                 return Err(Error::usage("leaks: --input excludes --scan, --clear and --mount"));
             }
             read_file(file, &mut groups)?;
-            file.as_str()
+            input = file.to_string();
+            &input
         }
         None if args.scan => {
             // The scan thread stays paused until the report is read (Session's drop).
@@ -98,9 +101,9 @@ pub fn run(ctx: &mut Ctx, args: &LeaksArgs) -> Result<Exit, Error> {
 }
 
 /// Reads a saved report into `groups`.
-fn read_file(file: &str, groups: &mut Groups) -> Result<(), Error> {
+fn read_file(file: &Arg, groups: &mut Groups) -> Result<(), Error> {
     let mut buf = vec![0u8; READ_BUF_BYTES];
-    kmemleak::read_file(&crate::sample::FsRoot::live(), file, &mut buf, &mut |l| groups.line(l))
+    kmemleak::read_file(&crate::sample::FsRoot::live(), file.as_bytes(), &mut buf, &mut |l| groups.line(l))
         .map_err(|e| Error::env(format_args!("{file}: {e}")))?;
     groups.finish();
     Ok(())

@@ -25,8 +25,8 @@ use core::fmt::Write;
 )]
 pub struct LogArgs {
     /// the ring log file (written by `kleak watch --log FILE`)
-    #[argh(positional)]
-    pub file: String,
+    #[argh(positional, arg_name = "FILE")]
+    pub file: crate::arg::Arg,
     /// only records with a sequence number of at least SEQ
     #[argh(option, default = "0")]
     pub since: u64,
@@ -37,7 +37,7 @@ pub struct LogArgs {
 
 /// Runs `kleak log`.
 pub fn run(ctx: &mut Ctx, args: &LogArgs) -> Result<Exit, Error> {
-    let open = |path: &str| {
+    let open = |path: &crate::arg::Arg| {
         File::open(&[path.as_bytes()], Mode::Read).map_err(|e| match e {
             Errno::ENOENT => Error::env(format_args!("{path}: no such file")),
             Errno::EACCES => Error::env(format_args!("{path}: permission denied (needs root?)")),
@@ -64,7 +64,7 @@ pub fn run(ctx: &mut Ctx, args: &LogArgs) -> Result<Exit, Error> {
         closed = follow(out, &mut file, size, &mut shown, args.since).map_err(err)?;
     }
     if !closed {
-        let _ = summary(out, &shown, &args.file);
+        let _ = summary(out, &shown, &args.file.to_string());
     }
     Ok(Exit::Ok)
 }

@@ -31,7 +31,7 @@ pub fn start(ctx: &Ctx) -> Result<Sampler<crate::sample::FsRoot>, Error> {
     if s.tables.have.iter().all(|h| !h) {
         return Err(Error::env(format_args!(
             "nothing to read: {}/proc/slabinfo, /proc/vmstat and /proc/meminfo are all unavailable (is /proc mounted?)",
-            ctx.root.prefix()
+            crate::arg::Shown(ctx.root.prefix())
         )));
     }
     Ok(s)

@@ -7,6 +7,7 @@
 //! nothing is written (`--check-reclaim` needs the live machine).
 
 use super::summary;
+use crate::arg::Arg;
 use crate::cli::{parse_duration, parse_minutes, parse_size, Ctx};
 use crate::limits::{MAX_ALERTS_SHOWN, READ_BUF_BYTES};
 use crate::out::alert::Batch;
@@ -46,14 +47,14 @@ pub struct ReplayArgs {
     pub max_alerts: usize,
     /// snapshots written by `kleak snapshot` (any order)
     #[argh(positional, arg_name = "SNAPSHOT")]
-    pub files: Vec<String>,
+    pub files: Vec<Arg>,
 }
 
 /// Reads only the header of a snapshot.
-fn peek(path: &str, buf: &mut [u8]) -> Result<Header, Error> {
+fn peek(path: &Arg, buf: &mut [u8]) -> Result<Header, Error> {
     // Loading into scratch tables is the one way in; a snapshot is small.
     let mut scratch = Tables::default();
-    snapshot::load(&FsRoot::live(), path, &mut scratch, buf)
+    snapshot::load(path, &mut scratch, buf)
 }
 
 /// Runs `kleak replay`.
@@ -74,7 +75,7 @@ pub fn run(ctx: &mut Ctx, args: &ReplayArgs) -> Result<Exit, Error> {
         if h.t().is_none() {
             return Err(Error::env(format_args!("{f}: no time or uptime in its header: cannot place it in time")));
         }
-        order.push((h, f.as_str()));
+        order.push((h, f));
     }
     let by_wall = order.iter().all(|(h, _)| h.time.is_some());
     let key = |h: &Header| if by_wall { h.time.unwrap_or(0.0) } else { h.uptime.or(h.time).unwrap_or(0.0) };
@@ -94,7 +95,7 @@ pub fn run(ctx: &mut Ctx, args: &ReplayArgs) -> Result<Exit, Error> {
             outln!(out, "kleak replay: {} snapshots, verdicts over {}", order.len(), Dur(args.window))?;
         }
         for (_, path) in &order {
-            let h = match snapshot::load(&FsRoot::live(), path, &mut tables, &mut buf) {
+            let h = match snapshot::load(path, &mut tables, &mut buf) {
                 Ok(h) => h,
                 Err(e) => {
                     note(format_args!("{e}: skipped"));
@@ -107,7 +108,7 @@ pub fn run(ctx: &mut Ctx, args: &ReplayArgs) -> Result<Exit, Error> {
                 verdicts.restart();
                 tables = Tables::default();
                 tables.slab.set_matcher(matcher.clone());
-                snapshot::load(&FsRoot::live(), path, &mut tables, &mut buf).ok();
+                snapshot::load(path, &mut tables, &mut buf).ok();
                 span += last_t.unwrap_or(0.0) - first_t.unwrap_or(0.0);
                 first_t = None;
             }
@@ -119,7 +120,7 @@ pub fn run(ctx: &mut Ctx, args: &ReplayArgs) -> Result<Exit, Error> {
             verdicts.update::<FsRoot>(&tables, None, t, &mut |a: &Alert| {
                 if !json && !printed {
                     printed = true;
-                    r = r.and(outln!(out, "at {} ({}):", Dur(t - t0), Fit::cut(path, 60)));
+                    r = r.and(outln!(out, "at {} ({}):", Dur(t - t0), Fit::cut(&path.to_string(), 60)));
                 }
                 r = r.and(batch.add(out, a));
             });

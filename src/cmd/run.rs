@@ -65,7 +65,7 @@ pub struct RunArgs {
     pub mount: bool,
     /// keep a ring log in FILE that survives power cuts (read it: kleak log FILE)
     #[argh(option, arg_name = "FILE")]
-    pub log: Option<String>,
+    pub log: Option<crate::arg::Arg>,
     /// size of a new ring log, e.g. 1M (default 256K); it never grows
     #[argh(option, default = "LogOpts::SIZE", from_str_fn(parse_size))]
     pub log_size: u64,
@@ -77,7 +77,7 @@ pub struct RunArgs {
     pub sync_secs: f64,
     /// the command and its arguments, after --
     #[argh(positional, greedy, arg_name = "CMD")]
-    pub cmd: Vec<String>,
+    pub cmd: Vec<crate::arg::Arg>,
 }
 
 /// How often /proc/modules is read while CMD runs: `insmod x; rmmod x` in a shell leaves
@@ -90,7 +90,7 @@ const LOG_POLL_SECS: f64 = 0.1;
 
 /// What happened, for the report.
 struct Report<'a> {
-    cmd: &'a [String],
+    cmd: &'a [crate::arg::Arg],
     runs: u32,
     status: Result<ChildExit, Errno>,
     secs: f64,
@@ -300,7 +300,9 @@ impl Logged {
             let _ = write!(cmd, "{}{a}", if i > 0 { " " } else { "" });
         }
         log.json(Kind::Start, "start", now, &mut |j| {
-            j.str("command", "run").str("version", env!("CARGO_PKG_VERSION")).str("root", ctx.root.prefix());
+            j.str("command", "run")
+                .str("version", env!("CARGO_PKG_VERSION"))
+                .str("root", &String::from_utf8_lossy(ctx.root.prefix()));
             j.str("cmd", cmd.as_str()).u64("repeat", args.repeat as u64).u64("pid", std::process::id() as u64);
         });
         log.sample(&s.tables, now, &mut |_| {});
@@ -346,9 +348,9 @@ impl Logged {
 }
 
 /// `sh -c 'x'` as one line (quoted where an argument holds a space).
-fn command_line(out: &mut Out, cmd: &[String]) {
+fn command_line(out: &mut Out, cmd: &[crate::arg::Arg]) {
     for a in cmd {
-        let q = if a.contains(' ') { "'" } else { "" };
+        let q = if a.as_bytes().contains(&b' ') { "'" } else { "" };
         let _ = write!(out.line(), " {q}{a}{q}");
     }
 }
@@ -389,7 +391,7 @@ fn report(out: &mut Out, t: &Tables, r: &Report<'_>) -> Result<(), Closed> {
         r.json(out.line());
         out.emit()?;
     }
-    crate::cmd::diff::show(out, t, Span::SinceStart, "run")?;
+    crate::cmd::diff::show(out, t, Span::SinceStart, "run", false)?;
     leaks::show_pairs(out, &r.groups, &r.pairs)?;
     if !json {
         let interrupted =

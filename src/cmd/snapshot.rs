@@ -1,6 +1,7 @@
 //! `kleak snapshot`: the raw /proc files as read, with a header saying where and when.
 
 use super::start;
+use crate::arg::Arg;
 use crate::cli::Ctx;
 use crate::out::note;
 use crate::snapshot;
@@ -18,7 +19,7 @@ use argh::FromArgs;
 pub struct SnapshotArgs {
     /// write to FILE instead of standard output
     #[argh(option, short = 'o', arg_name = "FILE")]
-    pub output: Option<String>,
+    pub output: Option<Arg>,
 }
 
 /// Runs `kleak snapshot`.
@@ -32,7 +33,7 @@ pub fn run(ctx: &mut Ctx, args: &SnapshotArgs) -> Result<Exit, Error> {
         };
     };
     // Write beside the target and rename, so a power cut never leaves half a snapshot.
-    let tmp = format!("{path}.tmp");
+    let tmp = path.with_suffix(".tmp");
     let file =
         sys::File::open(&[tmp.as_bytes()], Mode::CreateTruncate).map_err(|e| Error::env(format_args!("{tmp}: {e}")))?;
     let mut bytes = 0u64;
@@ -46,7 +47,7 @@ pub fn run(ctx: &mut Ctx, args: &SnapshotArgs) -> Result<Exit, Error> {
     if ctx.out.style.json {
         let t = &s.tables;
         let _ = super::summary(&mut ctx.out, "snapshot", t, |j| {
-            j.str("file", path).u64("bytes", bytes);
+            j.str("file", &path.to_string()).u64("bytes", bytes);
         });
     } else {
         note(format_args!("snapshot written to {path} ({bytes} bytes)"));

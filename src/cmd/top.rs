@@ -1,6 +1,6 @@
-//! `kleak top`: the caches that grew most, in bytes, over an interval, each with the shape
-//! of its growth: the interval is sampled [`SHAPE_SAMPLES`] times through the same trend
-//! engine the verdicts use.
+//! `kleak top`: the caches that grew most, in bytes (or in objects, as the original tool's
+//! `-top N` ranked them), over an interval, each with the shape of its growth: the interval
+//! is sampled [`SHAPE_SAMPLES`] times through the same trend engine the verdicts use.
 
 use super::{quiet, report_skipped, start, summary};
 use crate::cli::{parse_duration, Ctx};
@@ -21,27 +21,48 @@ use argh::FromArgs;
 #[argh(
     subcommand,
     name = "top",
-    example = "the 5 fastest-growing caches over a minute:\n  $ kleak top -n 5 --interval 60"
+    example = "the 5 fastest-growing caches over a minute:\n  $ kleak top 5 --interval 60",
+    note = "`kleak -top N` (the original spelling) ranks by growth in objects, as the\noriginal tool did: `kleak top --objs -n N`."
 )]
 pub struct TopArgs {
-    /// how many caches to show (default 10)
-    #[argh(option, short = 'n', default = "10")]
-    pub n: usize,
+    /// how many caches to show (default 10); `kleak top 5` is `kleak top -n 5`
+    #[argh(option, short = 'n')]
+    pub n: Option<usize>,
     /// seconds to measure growth over (fractions allowed; default 5)
     #[argh(option, default = "5.0", from_str_fn(parse_duration))]
     pub interval: f64,
+    /// rank by growth in objects instead of bytes
+    #[argh(switch)]
+    pub objs: bool,
+    /// how many caches to show, as a word: `kleak top 3`
+    #[argh(positional, arg_name = "N")]
+    pub number: Option<usize>,
+}
+
+/// What `top` ranks caches by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rank {
+    /// Growth in bytes (`kleak top`).
+    Bytes,
+    /// Growth in objects (the original tool's `-top N`).
+    Objs,
 }
 
 /// Samples taken over the interval after the first, for the SHAPE column.
 pub const SHAPE_SAMPLES: usize = 16;
 
-/// Feeds every cache's bytes of the latest sample to `engine` (shapes only: no verdicts).
-fn feed(engine: &mut Engine, t: &Tables, now: f64) {
+/// Feeds every cache's bytes (or objects) of the latest sample to `engine` (shapes only:
+/// no verdicts).
+fn feed(engine: &mut Engine, t: &Tables, now: f64, rank: Rank) {
     engine.begin(now);
     engine.advance();
     for (i, e) in t.slab.entries().iter().enumerate() {
         if e.presence.now && e.shown {
-            engine.feed(i, e.cur.bytes() as i64, e.presence.appeared());
+            let v = match rank {
+                Rank::Bytes => e.cur.bytes() as i64,
+                Rank::Objs => e.cur.num_objs as i64,
+            };
+            engine.feed(i, v, e.presence.appeared());
         } else {
             engine.gone(i);
         }
@@ -50,54 +71,71 @@ fn feed(engine: &mut Engine, t: &Tables, now: f64) {
 
 /// Runs `kleak top`.
 pub fn run(ctx: &mut Ctx, args: &TopArgs) -> Result<Exit, Error> {
-    if args.n == 0 {
-        return Err(Error::usage("top: -n must be at least 1"));
+    let n = match (args.n, args.number) {
+        (Some(a), Some(b)) if a != b => return Err(Error::usage(format_args!("top: -n {a} and N {b} disagree"))),
+        (a, b) => a.or(b).unwrap_or(10),
+    };
+    if n == 0 {
+        return Err(Error::usage("top: N must be at least 1"));
     }
+    let rank = if args.objs { Rank::Objs } else { Rank::Bytes };
     let mut s = start(ctx)?;
     let policy = Policy { window_secs: args.interval.max(1e-3), ..Policy::default() };
     let mut shapes = Engine::new(MAX_CACHES, policy);
-    feed(&mut shapes, &s.tables, s.tables.times.cur);
+    feed(&mut shapes, &s.tables, s.tables.times.cur, rank);
     for _ in 0..SHAPE_SAMPLES {
         if !sys::sleep(args.interval / SHAPE_SAMPLES as f64) {
             return Ok(Exit::Ok);
         }
         s.sample(sys::monotonic_secs());
         super::report_status(&mut s);
-        feed(&mut shapes, &s.tables, s.tables.times.cur);
+        feed(&mut shapes, &s.tables, s.tables.times.cur, rank);
     }
-    let r = show(&mut ctx.out, &s.tables, args.n, Span::SinceStart, Some(&shapes));
+    let r = show(&mut ctx.out, &s.tables, n, rank, Span::SinceStart, Some(&shapes));
     if !ctx.out.style.json {
         report_skipped(&s.tables);
     }
     quiet(r)
 }
 
-/// Growth of a cache's bytes over `span`.
-pub fn growth(e: &SlabEntry, span: Span) -> i64 {
-    e.cur.bytes() as i64 - view::before(e, span).bytes() as i64
+/// Growth of a cache's bytes (or objects) over `span`.
+pub fn growth(e: &SlabEntry, span: Span, rank: Rank) -> i64 {
+    let b = view::before(e, span);
+    match rank {
+        Rank::Bytes => e.cur.bytes() as i64 - b.bytes() as i64,
+        Rank::Objs => e.cur.num_objs as i64 - b.num_objs as i64,
+    }
 }
 
 /// The indices of the (at most) `n` caches that grew most over `span`, largest first.
-pub fn top_growers(t: &Tables, n: usize, span: Span) -> heapless::Vec<u16, MAX_CACHES> {
+pub fn top_growers(t: &Tables, n: usize, rank: Rank, span: Span) -> heapless::Vec<u16, MAX_CACHES> {
     let entries = t.slab.entries();
     let mut order: heapless::Vec<u16, MAX_CACHES> = heapless::Vec::new();
     for (i, e) in entries.iter().enumerate() {
-        if e.shown && growth(e, span) > 0 {
+        if e.shown && growth(e, span, rank) > 0 {
             let _ = order.push(i as u16);
         }
     }
-    crate::table::sort_by(&mut order, |&a, &b| growth(&entries[a as usize], span) > growth(&entries[b as usize], span));
+    let g = |i: u16| growth(&entries[i as usize], span, rank);
+    crate::table::sort_by(&mut order, |&a, &b| g(a) > g(b));
     order.truncate(n);
     order
 }
 
 /// Prints the top `n` growers over `span`, with their shapes from `shapes` if given.
-pub fn show(out: &mut Out, t: &Tables, n: usize, span: Span, shapes: Option<&Engine>) -> Result<Exit, Closed> {
+pub fn show(
+    out: &mut Out,
+    t: &Tables,
+    n: usize,
+    rank: Rank,
+    span: Span,
+    shapes: Option<&Engine>,
+) -> Result<Exit, Closed> {
     let secs = match span {
         Span::SinceStart => t.times.elapsed(),
         _ => t.times.interval(),
     };
-    let order = top_growers(t, n, span);
+    let order = top_growers(t, n, rank, span);
     let entries = t.slab.entries();
     if out.style.json {
         for &i in &order {
@@ -125,9 +163,10 @@ pub fn show(out: &mut Out, t: &Tables, n: usize, span: Span, shapes: Option<&Eng
     }
     outln!(
         out,
-        "top {} of {} caches by growth over {}",
+        "top {} of {} caches by growth{} over {}",
         order.len(),
         entries.iter().filter(|e| e.presence.now).count(),
+        if rank == Rank::Objs { " in objects" } else { "" },
         Dur(secs)
     )?;
     view::delta_header(out, secs > 0.0, shapes.is_some())?;

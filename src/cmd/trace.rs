@@ -12,6 +12,7 @@
 //! records borrowing the read buffer → fixed tables here → [`crate::elf`] names the few
 //! sites shown → `out`.
 
+use crate::arg::Arg;
 use crate::cli::{parse_duration, Ctx};
 use crate::elf::{self, Elf, ElfError};
 use crate::limits::{
@@ -28,6 +29,7 @@ use crate::table::{sort_by, sort_by_key, Name};
 use crate::{outln, Error, Exit};
 use argh::FromArgs;
 use core::fmt::Write;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 /// The dump directory when `-o` is not given (the library's default too).
 pub const DEFAULT_DIR: &str = "/tmp/kleak-trace";
@@ -56,21 +58,21 @@ pub struct TraceArgs {
     pub interval: f64,
     /// dump directory (default /tmp/kleak-trace)
     #[argh(option, short = 'o', arg_name = "DIR")]
-    pub output: Option<String>,
+    pub output: Option<Arg>,
     /// call sites a report shows (default 20)
     #[argh(option, short = 'n', default = "20")]
     pub n: usize,
     /// what to do: `-- CMD [ARGS...]`, `report DUMP [DUMP2]` or `list`
     #[argh(positional)]
-    pub args: Vec<String>,
+    pub args: Vec<Arg>,
 }
 
 /// Runs `kleak trace`.
 pub fn run(ctx: &mut Ctx, a: &TraceArgs) -> Result<Exit, Error> {
-    match a.args.first().map(String::as_str) {
+    match a.args.first().map(Arg::as_bytes) {
         None => Err(Error::usage("trace: give a command (`kleak trace -- CMD`), `report DUMP` or `list`")),
-        Some("report") => report(ctx, &a.args[1..], a.n),
-        Some("list") => list(ctx, a.output.as_deref().unwrap_or(DEFAULT_DIR)),
+        Some(b"report") => report(ctx, &a.args[1..], a.n),
+        Some(b"list") => list(ctx, &a.output.clone().unwrap_or_else(|| Arg::from(DEFAULT_DIR))),
         Some(_) => start(ctx, a),
     }
 }
@@ -79,7 +81,7 @@ pub fn run(ctx: &mut Ctx, a: &TraceArgs) -> Result<Exit, Error> {
 
 /// What kleak needs to know about the program before preloading into it.
 struct Program {
-    path: String,
+    path: Arg,
     machine: u16,
     musl: bool,
 }
@@ -89,8 +91,8 @@ fn start(ctx: &mut Ctx, a: &TraceArgs) -> Result<Exit, Error> {
     let path = find_program(cmd)?;
     let prog = inspect(cmd, &path, 0)?;
     let lib = find_library(&prog)?;
-    let dir = absolute(a.output.as_deref().unwrap_or(DEFAULT_DIR));
-    sys::mkdirs(&dir).map_err(|e| Error::env(format_args!("{dir}: {e}")))?;
+    let dir = absolute(a.output.as_ref().map_or(DEFAULT_DIR.as_bytes(), Arg::as_bytes));
+    sys::mkdirs(dir.as_bytes()).map_err(|e| Error::env(format_args!("{dir}: {e}")))?;
     // The tracer writes its dumps there: a file or a directory it cannot write would only
     // show at the end, as a dump that never came.
     match sys::file_type(&[dir.as_bytes()]) {
@@ -100,17 +102,20 @@ fn start(ctx: &mut Ctx, a: &TraceArgs) -> Result<Exit, Error> {
     }
     sys::writable_dir(&[dir.as_bytes()])
         .map_err(|e| Error::env(format_args!("-o {dir}: the dumps cannot be written there: {e}")))?;
-    let preload = match std::env::var("LD_PRELOAD") {
-        Ok(old) if !old.is_empty() => format!("{lib}:{old}"),
-        _ => lib.clone(),
+    let preload = match std::env::var_os("LD_PRELOAD") {
+        Some(old) if !old.is_empty() => [lib.as_bytes(), b":", old.as_encoded_bytes()].concat(),
+        _ => lib.as_bytes().to_vec(),
     };
     let interval = crate::out::fmt::Fixed(a.interval, 3).to_string();
-    let env =
-        [("LD_PRELOAD", preload.as_str()), ("KLEAK_TRACE_DIR", dir.as_str()), ("KLEAK_TRACE_INTERVAL", &interval)];
-    let pid = sys::spawn(&path, &a.args[1..], &env, false).map_err(|e| Error::env(format_args!("{cmd}: {e}")))?;
-    note(format_args!(
-        "tracing {cmd} (pid {pid}); dumps in {dir}; `kill -USR2 {pid}` dumps now, `kill -USR1 {pid}` pauses recording"
-    ));
+    let env = [
+        ("LD_PRELOAD", preload.as_slice()),
+        ("KLEAK_TRACE_DIR", dir.as_bytes()),
+        ("KLEAK_TRACE_INTERVAL", interval.as_bytes()),
+    ];
+    let pid =
+        sys::spawn(path.as_bytes(), &a.args[1..], &env, false).map_err(|e| Error::env(format_args!("{cmd}: {e}")))?;
+    note(format_args!("tracing {cmd} (pid {pid}); dumps in {dir}"));
+    note(format_args!("`kill -USR2 {pid}` dumps now, `kill -USR1 {pid}` pauses recording"));
     let mut forwarded = false;
     let ended = loop {
         match sys::wait(pid) {
@@ -128,7 +133,7 @@ fn start(ctx: &mut Ctx, a: &TraceArgs) -> Result<Exit, Error> {
     match latest_dump(&dir, pid as u32) {
         Some(dump) => {
             note(format_args!("{cmd} ended; its last dump: {dump}"));
-            report(ctx, &[dump], a.n)?;
+            report(ctx, core::slice::from_ref(&dump), a.n)?;
         }
         None => note(format_args!(
             "no dump from pid {pid} in {dir}: it ended without exit() (killed, _exit) before an interval passed"
@@ -148,23 +153,26 @@ fn start(ctx: &mut Ctx, a: &TraceArgs) -> Result<Exit, Error> {
 }
 
 /// `cmd` as given if it has a slash, else the first match in `PATH`.
-fn find_program(cmd: &str) -> Result<String, Error> {
-    if cmd.contains('/') {
-        return Ok(cmd.to_string());
+fn find_program(cmd: &Arg) -> Result<Arg, Error> {
+    if cmd.as_bytes().contains(&b'/') {
+        return Ok(cmd.clone());
     }
-    let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into());
-    path.split(':')
-        .map(|d| format!("{}/{cmd}", if d.is_empty() { "." } else { d }))
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
+    path.as_encoded_bytes()
+        .split(|&b| b == b':')
+        .map(|d| {
+            Arg(std::ffi::OsString::from_vec([if d.is_empty() { b"." } else { d }, b"/", cmd.as_bytes()].concat()))
+        })
         .find(|p| sys::exists(&[p.as_bytes()]))
         .ok_or_else(|| Error::env(format_args!("{cmd}: command not found in PATH")))
 }
 
 /// Reads the program's ELF headers: its architecture, its libc, and whether it can be
 /// preloaded at all (a script is judged by its interpreter).
-fn inspect(cmd: &str, path: &str, depth: u32) -> Result<Program, Error> {
+fn inspect(cmd: &Arg, path: &Arg, depth: u32) -> Result<Program, Error> {
     let head = script_interpreter(path);
     if let (Some(interp), true) = (head, depth == 0) {
-        return inspect(cmd, &interp, depth + 1).map(|p| Program { path: path.to_string(), ..p });
+        return inspect(cmd, &interp, depth + 1).map(|p| Program { path: path.clone(), ..p });
     }
     let elf = Elf::open(&[path.as_bytes()]).map_err(|e| match e {
         ElfError::Unsupported => Error::env(format_args!(
@@ -180,18 +188,18 @@ fn inspect(cmd: &str, path: &str, depth: u32) -> Result<Program, Error> {
     }
     let mut buf = [0u8; 256];
     let musl = elf.interp(&mut buf).is_some_and(|i| i.windows(7).any(|w| w == b"ld-musl"));
-    Ok(Program { path: path.to_string(), machine: elf.machine, musl })
+    Ok(Program { path: path.clone(), machine: elf.machine, musl })
 }
 
 /// The interpreter of a `#!` script.
-fn script_interpreter(path: &str) -> Option<String> {
+fn script_interpreter(path: &Arg) -> Option<Arg> {
     let f = sys::File::open(&[path.as_bytes()], Mode::Read).ok()?;
     let mut buf = [0u8; 256];
     let n = f.pread(&mut buf, 0).ok()?;
     let line = buf[..n].strip_prefix(b"#!")?;
     let line = &line[..line.iter().position(|&b| b == b'\n').unwrap_or(line.len())];
     let first = crate::parse::Tokens::new(line).next()?;
-    core::str::from_utf8(first).ok().map(str::to_string)
+    Some(Arg(std::ffi::OsString::from_vec(first.to_vec())))
 }
 
 /// The tracer library for `prog`: `KLEAK_TRACE_LIB`, else beside kleak or in the library
@@ -201,7 +209,7 @@ fn find_library(prog: &Program) -> Result<String, Error> {
     let fits = |lib: &str| Elf::open(&[lib.as_bytes()]).map(|e| e.machine == prog.machine);
     if let Ok(lib) = std::env::var("KLEAK_TRACE_LIB") {
         return match fits(&lib) {
-            Ok(true) => Ok(absolute(&lib)),
+            Ok(true) => Ok(absolute(lib.as_bytes()).to_string()),
             Ok(false) => {
                 Err(Error::env(format_args!("KLEAK_TRACE_LIB={lib} is not built for {arch}, as {} is", prog.path)))
             }
@@ -220,7 +228,7 @@ fn find_library(prog: &Program) -> Result<String, Error> {
                 (false, false) => format!("{exe_dir}/{d}/{n}"),
             };
             if let Ok(true) = fits(&lib) {
-                return Ok(absolute(&lib));
+                return Ok(absolute(lib.as_bytes()).to_string());
             }
         }
     }
@@ -231,14 +239,12 @@ fn find_library(prog: &Program) -> Result<String, Error> {
 }
 
 /// `p` made absolute against the current directory (the traced program may `chdir`).
-fn absolute(p: &str) -> String {
-    if p.starts_with('/') {
-        return p.to_string();
-    }
-    match std::env::current_dir().ok().as_deref().and_then(|d| d.to_str()) {
-        Some(d) => format!("{d}/{}", p.strip_prefix("./").unwrap_or(p)),
-        None => p.to_string(),
-    }
+fn absolute(p: &[u8]) -> Arg {
+    let bytes = match std::env::current_dir() {
+        Ok(d) if !p.starts_with(b"/") => [d.as_os_str().as_bytes(), b"/", p.strip_prefix(b"./").unwrap_or(p)].concat(),
+        _ => p.to_vec(),
+    };
+    Arg(std::ffi::OsString::from_vec(bytes))
 }
 
 // ---- dump files and their names ----
@@ -254,7 +260,7 @@ fn parse_dump_name(name: &[u8]) -> Option<(u32, u64, u64)> {
 }
 
 /// The newest dump of `pid` in `dir` (latest instance, then highest number).
-fn latest_dump(dir: &str, pid: u32) -> Option<String> {
+fn latest_dump(dir: &Arg, pid: u32) -> Option<Arg> {
     let mut best: Option<(u64, u64)> = None;
     sys::read_dir(&[dir.as_bytes()], |name, _| {
         if let Some((p, inst, seq)) = parse_dump_name(name) {
@@ -265,7 +271,7 @@ fn latest_dump(dir: &str, pid: u32) -> Option<String> {
         true
     })
     .ok()?;
-    best.map(|(inst, seq)| format!("{dir}/{pid}.{inst}.{seq}{DUMP_SUFFIX}"))
+    best.map(|(inst, seq)| dir.with_suffix(&format!("/{pid}.{inst}.{seq}{DUMP_SUFFIX}")))
 }
 
 /// The numeric header keys kleak reads, in the order of [`Header::num`].
@@ -434,7 +440,7 @@ struct Dump {
 
 /// Reads the dump at `path`: header, sites, and the executable file mappings, which place
 /// each site in a file (interned in `modules`).
-fn load(path: &str, modules: &mut Modules, buf: &mut [u8], header_only: bool) -> Result<Dump, Error> {
+fn load(path: &Arg, modules: &mut Modules, buf: &mut [u8], header_only: bool) -> Result<Dump, Error> {
     let mut f = sys::File::open(&[path.as_bytes()], Mode::Read).map_err(|e| Error::env(format_args!("{path}: {e}")))?;
     let mut p = DumpParser::new();
     let mut d = Dump {
@@ -502,7 +508,7 @@ struct Named {
     found: bool,
 }
 
-fn report(ctx: &mut Ctx, files: &[String], n: usize) -> Result<Exit, Error> {
+fn report(ctx: &mut Ctx, files: &[Arg], n: usize) -> Result<Exit, Error> {
     if files.is_empty() || files.len() > 2 {
         return Err(Error::usage("trace report: give one dump, or two of the same program to compare"));
     }
@@ -579,7 +585,7 @@ fn warn_about(d: &Dump, both: bool) {
 }
 
 /// Names the sites of `rows`: one pass over each file's symbol tables for all its sites.
-fn resolve(rows: &[Row], modules: &Modules, prefix: &str, buf: &mut [u8]) -> Vec<Named> {
+fn resolve(rows: &[Row], modules: &Modules, prefix: &[u8], buf: &mut [u8]) -> Vec<Named> {
     let mut names: Vec<Named> =
         rows.iter().map(|_| Named { func: heapless::String::new(), off: 0, found: false }).collect();
     // Per file: the rows in it, their ELF addresses and the symbols found.
@@ -591,7 +597,7 @@ fn resolve(rows: &[Row], modules: &Modules, prefix: &str, buf: &mut [u8]) -> Vec
         if m == NO_MODULE || rows[..i].iter().any(|r| r.site.module == m) {
             continue;
         }
-        let Ok(elf) = Elf::open(&[prefix.as_bytes(), modules.path(m).as_bytes()]) else { continue };
+        let Ok(elf) = Elf::open(&[prefix, modules.path(m).as_bytes()]) else { continue };
         let mut n = 0;
         for (j, r) in rows.iter().enumerate().skip(i).filter(|(_, r)| r.site.module == m) {
             members[n] = j;
@@ -768,7 +774,7 @@ struct Traced {
     last_seq: u64,
 }
 
-fn list(ctx: &mut Ctx, dir: &str) -> Result<Exit, Error> {
+fn list(ctx: &mut Ctx, dir: &Arg) -> Result<Exit, Error> {
     let mut procs: Vec<Traced> = Vec::with_capacity(TRACE_MAX_PROCS);
     let mut untracked = 0u32;
     sys::read_dir(&[dir.as_bytes()], |name, _| {
@@ -798,7 +804,7 @@ fn list(ctx: &mut Ctx, dir: &str) -> Result<Exit, Error> {
             outln!(out, "    PID STATE   DUMPS OUTSTANDING COMMAND")?;
         }
         for p in &procs {
-            let path = format!("{dir}/{}.{}.{}{DUMP_SUFFIX}", p.pid, p.instance, p.last_seq);
+            let path = dir.with_suffix(&format!("/{}.{}.{}{DUMP_SUFFIX}", p.pid, p.instance, p.last_seq));
             let Ok(d) = load(&path, &mut modules, &mut buf, true) else { continue };
             let replaced = procs.iter().any(|q| q.pid == p.pid && q.instance > p.instance);
             let state = state(&ctx.root, &d.h, replaced);
@@ -810,7 +816,7 @@ fn list(ctx: &mut Ctx, dir: &str) -> Result<Exit, Error> {
                     .u64("live_bytes", d.h.live_bytes())
                     .u64("live_allocs", d.h.live_allocs())
                     .str("cmdline", d.h.command())
-                    .str("last_dump", &path);
+                    .str("last_dump", &path.to_string());
                 j.end();
                 out.emit()?;
                 continue;
@@ -824,7 +830,7 @@ fn list(ctx: &mut Ctx, dir: &str) -> Result<Exit, Error> {
         }
         if out.style.json {
             let mut j = out.line().json("summary");
-            j.str("command", "trace list").str("dir", dir).u64("processes", procs.len() as u64);
+            j.str("command", "trace list").str("dir", &dir.to_string()).u64("processes", procs.len() as u64);
             j.end();
             out.emit()?;
         }
@@ -898,7 +904,7 @@ mod test {
         std::fs::write(&path, dump).unwrap();
         let mut m = Modules::new();
         let mut buf = vec![0u8; 4096];
-        let d = load(path.to_str().unwrap(), &mut m, &mut buf, false).unwrap();
+        let d = load(&Arg::from(path.to_str().unwrap()), &mut m, &mut buf, false).unwrap();
         std::fs::remove_file(&path).unwrap();
         assert!(d.complete);
         assert_eq!((m.path(d.sites[0].module), d.sites[0].off), ("/bin/prog", 0x2000));

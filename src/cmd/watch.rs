@@ -5,6 +5,7 @@
 //! benchmarks drive it sample by sample.
 
 use super::{report_skipped, report_status, start, summary};
+use crate::arg::Arg;
 use crate::cli::{parse_duration, parse_minutes, parse_size, Ctx};
 use crate::cmd::leaks::LeakWatch;
 use crate::figures::UNACCOUNTED;
@@ -72,7 +73,7 @@ pub struct WatchArgs {
     pub kmemleak_every: Option<f64>,
     /// keep a ring log in FILE that survives power cuts (read it: kleak log FILE)
     #[argh(option, arg_name = "FILE")]
-    pub log: Option<String>,
+    pub log: Option<Arg>,
     /// size of a new ring log, e.g. 1M (default 256K); it never grows
     #[argh(option, default = "LogOpts::SIZE", from_str_fn(parse_size))]
     pub log_size: u64,
@@ -87,7 +88,7 @@ pub struct WatchArgs {
     pub csv: bool,
     /// rewrite FILE each sample for node_exporter's textfile collector
     #[argh(option, arg_name = "FILE")]
-    pub prom: Option<String>,
+    pub prom: Option<Arg>,
     /// follow process PID's memory too (RSS, data, VmSize); repeatable
     #[argh(option, arg_name = "PID")]
     pub pid: Vec<u32>,
@@ -100,7 +101,7 @@ pub struct WatchArgs {
 }
 
 /// The ring log options of `watch` and `run`, if `--log` was given.
-pub fn log_opts(log: &Option<String>, size: u64, every: f64, sync: f64) -> Option<LogOpts> {
+pub fn log_opts(log: &Option<Arg>, size: u64, every: f64, sync: f64) -> Option<LogOpts> {
     log.as_ref().map(|p| LogOpts { path: p.clone(), size, every_secs: every, sync_secs: sync })
 }
 
@@ -591,7 +592,9 @@ impl<R: Root> Watch<R> {
                     j.u64("processes", p.entries().iter().filter(|e| e.alive).count() as u64);
                 }
                 if let Some(l) = &self.log {
-                    j.str("log", &l.opts().path).u64("log_records", l.records).u64("log_records_lost", l.lost);
+                    j.str("log", &l.opts().path.to_string())
+                        .u64("log_records", l.records)
+                        .u64("log_records_lost", l.lost);
                     j.u64("log_syncs", l.syncs).u64("oom_reports", l.ooms as u64);
                 }
                 if let Some(s) = &self.server {
@@ -636,7 +639,7 @@ impl<R: Root> Watch<R> {
             let (refused, dropped) = (st.refused + st.busy, st.dropped);
             outln!(out, "--listen: {} scrapes served, {refused} refused, {dropped} dropped", st.served)?;
         }
-        let grown = crate::cmd::top::top_growers(t, 5, Span::SinceStart);
+        let grown = crate::cmd::top::top_growers(t, 5, crate::cmd::top::Rank::Bytes, Span::SinceStart);
         if !grown.is_empty() {
             outln!(out, "grew most since start:")?;
             view::delta_header(out, false, false)?;
@@ -744,6 +747,9 @@ fn sample_json(out: &mut Out, t: &Tables, movers: &[u16]) -> Result<(), Closed> 
 
 /// Checks the options: one line naming the bad one.
 pub fn check_args(args: &WatchArgs, live: bool, json: bool) -> Result<(), Error> {
+    if args.count == Some(0) {
+        return Err(Error::usage("--count must be at least 1 (without it, watch samples until stopped)"));
+    }
     if args.window < 1.0 {
         return Err(Error::usage("--window must be at least 1s"));
     }
@@ -769,14 +775,20 @@ pub fn check_args(args: &WatchArgs, live: bool, json: bool) -> Result<(), Error>
 }
 
 /// Checks the ring log options of `watch` and `run`.
-pub fn check_log_args(log: &Option<String>, size: u64, every: f64, sync: f64) -> Result<(), Error> {
+pub fn check_log_args(log: &Option<Arg>, size: u64, every: f64, sync: f64) -> Result<(), Error> {
     if log.is_none() && (size, every, sync) != (LogOpts::SIZE, LogOpts::EVERY_SECS, LogOpts::SYNC_SECS) {
         return Err(Error::usage("--log-size, --log-every and --sync-secs need --log FILE"));
     }
     if !(crate::ring::MIN_SIZE..=1 << 30).contains(&size) {
         return Err(Error::usage("--log-size must be 4K to 1G"));
     }
-    Ok(())
+    // The ring is a file kleak seeks in: a FIFO cannot hold one (a device may: a partition).
+    let Some(path) = log else { return Ok(()) };
+    let what = match sys::file_type(&[path.as_bytes()]) {
+        Ok(t @ (sys::FileType::Fifo | sys::FileType::Dir)) => t.name(),
+        _ => return Ok(()),
+    };
+    Err(Error::env(format_args!("--log {path}: {what}, not a file; the ring log needs a regular file")))
 }
 
 /// Why a watch ended, as the ring log's `stop` record says it.
@@ -825,7 +837,9 @@ pub fn run(ctx: &mut Ctx, args: &WatchArgs) -> Result<Exit, Error> {
     if let Some(opts) = log_opts(&args.log, args.log_size, args.log_every, args.sync_secs) {
         let mut log = open_log(opts, now)?;
         log.json(Kind::Start, "start", now, &mut |j| {
-            j.str("command", "watch").str("version", env!("CARGO_PKG_VERSION")).str("root", ctx.root.prefix());
+            j.str("command", "watch")
+                .str("version", env!("CARGO_PKG_VERSION"))
+                .str("root", &String::from_utf8_lossy(ctx.root.prefix()));
             j.f64("interval_secs", args.interval).f64("window_secs", args.window);
             j.f64("log_every_secs", args.log_every).u64("pid", std::process::id() as u64);
         });
@@ -835,7 +849,7 @@ pub fn run(ctx: &mut Ctx, args: &WatchArgs) -> Result<Exit, Error> {
             Err(e) => note(format_args!("/dev/kmsg: {e}: no OOM last gasp in the log")),
         }
     }
-    w.prom = args.prom.as_deref().map(PromFile::new);
+    w.prom = args.prom.as_ref().map(PromFile::new);
     if let Some(addr) = args.listen {
         let s = Server::bind(addr).map_err(|e| Error::env(format_args!("--listen {}: {e}", Addr(addr))))?;
         note(format_args!("serving http://{}/metrics", Addr(s.addr)));

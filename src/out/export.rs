@@ -6,6 +6,7 @@
 //! repeats gets a label `n="2"`, `n="3"`… on its later copies, so every series is unique.
 
 use super::{Closed, Out};
+use crate::arg::Arg;
 use crate::leaks::Groups;
 use crate::sample::Tables;
 use crate::sys::{self, Errno, File, Mode};
@@ -17,8 +18,8 @@ const PROM_BUF: usize = 64 * 1024;
 
 /// A Prometheus textfile, rewritten atomically each sample.
 pub struct PromFile {
-    path: String,
-    tmp: String,
+    path: Arg,
+    tmp: Arg,
     buf: Box<[u8]>,
     len: usize,
     file: Option<File>,
@@ -60,10 +61,11 @@ impl core::fmt::Display for Label<'_> {
 
 impl PromFile {
     /// A writer for `path` (nothing is written until [`PromFile::write`]).
-    pub fn new(path: &str) -> Self {
+    pub fn new(path: impl Into<Arg>) -> Self {
+        let path = path.into();
         PromFile {
-            path: path.to_string(),
-            tmp: format!("{path}.tmp"),
+            tmp: path.with_suffix(".tmp"),
+            path,
             buf: vec![0u8; PROM_BUF].into_boxed_slice(),
             len: 0,
             file: None,

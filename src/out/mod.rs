@@ -16,6 +16,7 @@ pub mod view;
 use crate::limits::LINE_BYTES;
 use crate::sys;
 use core::fmt::Write;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 /// One output line under construction; text past [`LINE_BYTES`] is cut, never a panic.
 pub struct Line {
@@ -396,13 +397,171 @@ macro_rules! outln {
     }};
 }
 
-/// Writes `kleak: <message>` to standard error (notes, warnings, errors).
+/// True if the locale's character set is UTF-8: the first of `LC_ALL`, `LC_CTYPE`, `LANG`
+/// that is set decides, as in C's setlocale. Unset (the C locale) means ASCII.
+pub fn utf8_locale() -> bool {
+    for key in ["LC_ALL", "LC_CTYPE", "LANG"] {
+        if let Some(v) = std::env::var_os(key).filter(|v| !v.is_empty()) {
+            let v = v.as_encoded_bytes();
+            return v.windows(5).any(|w| w.eq_ignore_ascii_case(b"utf-8"))
+                || v.windows(4).any(|w| w.eq_ignore_ascii_case(b"utf8"));
+        }
+    }
+    false
+}
+
+/// Columns of standard error: a longer message wraps at a space, its continuation lines
+/// indented under its text.
+pub const NOTE_COLS: usize = 80;
+
+/// A word of a message (a path, an argument) longer than this many columns is shown
+/// elided in the middle, `/aaaa…aaaa/proc`: never cut, the reason after it never lost.
+pub const NOTE_WORD_COLS: usize = 60;
+
+const NOTE_INDENT: usize = "kleak: ".len();
+
+/// Messages elide with `...` (the default) instead of `…`; the command line sets it once
+/// from the locale, so a message never reads the environment (nor allocates).
+static NOTE_ASCII: AtomicBool = AtomicBool::new(true);
+
+/// Chooses `…` (`ascii` false) or `...` for messages, once, at start-up.
+pub fn set_ascii_notes(ascii: bool) {
+    NOTE_ASCII.store(ascii, Ordering::Relaxed);
+}
+const HEAD_BYTES: usize = 4 * NOTE_WORD_COLS;
+const TAIL_BYTES: usize = 128;
+
+/// Builds one message for standard error in a fixed buffer: words wrapped at
+/// [`NOTE_COLS`], each longer than [`NOTE_WORD_COLS`] elided in the middle, however
+/// long what it is given.
+struct Note {
+    out: [u8; 2 * LINE_BYTES],
+    len: usize,
+    col: usize,
+    head: [u8; HEAD_BYTES],
+    head_len: usize,
+    tail: [u8; TAIL_BYTES],
+    word_bytes: usize,
+    word_cols: usize,
+    ellipsis: &'static str,
+    /// The buffer cannot take another word: the rest of the message is left off.
+    full: bool,
+}
+
+impl Note {
+    /// A message, `kleak: ` written.
+    fn new() -> Note {
+        let mut n = Note {
+            out: [0; 2 * LINE_BYTES],
+            len: 0,
+            col: 0,
+            head: [0; HEAD_BYTES],
+            head_len: 0,
+            tail: [0; TAIL_BYTES],
+            word_bytes: 0,
+            word_cols: 0,
+            ellipsis: if NOTE_ASCII.load(Ordering::Relaxed) { "..." } else { "…" },
+            full: false,
+        };
+        n.push(b"kleak: ");
+        n.col = NOTE_INDENT;
+        n
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        let n = bytes.len().min(self.out.len() - 1 - self.len);
+        self.out[self.len..self.len + n].copy_from_slice(&bytes[..n]);
+        self.len += n;
+    }
+
+    fn byte(&mut self, b: u8) {
+        if self.head_len < HEAD_BYTES {
+            self.head[self.head_len] = b;
+            self.head_len += 1;
+        }
+        self.tail[self.word_bytes % TAIL_BYTES] = b;
+        self.word_bytes += 1;
+        self.word_cols += (b & 0xc0 != 0x80) as usize;
+    }
+
+    /// Places the word just read: on this line if it fits, else on a new indented one.
+    fn end_word(&mut self) {
+        if self.word_bytes == 0 || self.full {
+            (self.head_len, self.word_bytes, self.word_cols) = (0, 0, 0);
+            return;
+        }
+        // Room for the longest word on a new line, the newline that ends the message and a
+        // last ellipsis: else the message ends here, at a word's end, never inside one.
+        if self.out.len() - self.len < 1 + NOTE_INDENT + HEAD_BYTES + 2 * self.ellipsis.len() + 2 {
+            self.push(b" ");
+            self.push(self.ellipsis.as_bytes());
+            self.full = true;
+            return self.end_word();
+        }
+        let cols = self.word_cols.min(NOTE_WORD_COLS);
+        let sep = (self.col > NOTE_INDENT) as usize;
+        if self.col + sep + cols > NOTE_COLS && self.col > NOTE_INDENT {
+            self.push(b"\n");
+            self.push(&[b' '; NOTE_INDENT]);
+            self.col = NOTE_INDENT;
+        } else if sep == 1 {
+            self.push(b" ");
+            self.col += 1;
+        }
+        if self.word_cols <= NOTE_WORD_COLS {
+            let head = self.head;
+            self.push(&head[..self.word_bytes]);
+        } else {
+            let dots = self.ellipsis.chars().count();
+            let keep = (NOTE_WORD_COLS - dots) / 2;
+            let head = self.head;
+            let cut = char_start(&head[..self.head_len], keep);
+            self.push(&head[..cut]);
+            self.push(self.ellipsis.as_bytes());
+            // The last bytes in order, from a character's start, then the last `keep` chars.
+            let n = self.word_bytes.min(TAIL_BYTES);
+            let mut last = [0u8; TAIL_BYTES];
+            for (i, b) in last[..n].iter_mut().enumerate() {
+                *b = self.tail[(self.word_bytes - n + i) % TAIL_BYTES];
+            }
+            let mut t = &last[..n];
+            while t.first().is_some_and(|b| b & 0xc0 == 0x80) {
+                t = &t[1..];
+            }
+            let chars = t.iter().filter(|&&b| b & 0xc0 != 0x80).count();
+            let from = char_start(t, chars.saturating_sub(NOTE_WORD_COLS - dots - keep));
+            self.push(&t[from..]);
+        }
+        self.col += cols;
+        (self.head_len, self.word_bytes, self.word_cols) = (0, 0, 0);
+    }
+}
+
+/// The byte index where character `n` of `s` starts (or its length).
+fn char_start(s: &[u8], n: usize) -> usize {
+    s.iter().enumerate().filter(|(_, &b)| b & 0xc0 != 0x80).nth(n).map_or(s.len(), |(i, _)| i)
+}
+
+impl Write for Note {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        for &b in s.as_bytes() {
+            match b {
+                b' ' | b'\n' => self.end_word(),
+                _ => self.byte(b),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes `kleak: <message>` to standard error (notes, warnings, errors): one message, in
+/// one write, wrapped to [`NOTE_COLS`] columns.
 pub fn note(args: core::fmt::Arguments<'_>) {
-    let mut l = Line::default();
-    let _ = l.write_str("kleak: ");
-    let _ = l.write_fmt(args);
-    let _ = l.write_str("\n");
-    sys::write_stderr(l.as_bytes());
+    let mut n = Note::new();
+    let _ = n.write_fmt(args);
+    n.end_word();
+    n.push(b"\n");
+    sys::write_stderr(&n.out[..n.len]);
 }
 
 #[cfg(test)]
@@ -420,6 +579,31 @@ mod test {
             core::str::from_utf8(l.as_bytes()).unwrap(),
             r#"{"kind":"slab","name":"a\"b\\c\n","n":3,"d":-2,"r":1.500,"ok":true,"m":{"x":1,"y":2},"e":{},"l":[1,"a"],"z":[]}"#
         );
+    }
+
+    #[test]
+    fn notes_wrap_at_a_space_and_elide_long_words_in_the_middle() {
+        let mut n = Note::new();
+        n.ellipsis = "…";
+        let path = format!("/{}/proc/slabinfo", "a".repeat(1000));
+        let _ = write!(n, "{path}: no such file or directory; the words after it wrap to the next line");
+        n.end_word();
+        let text = core::str::from_utf8(&n.out[..n.len]).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], format!("kleak: /{}…{}/proc/slabinfo: no such file", "a".repeat(28), "a".repeat(15)));
+        assert_eq!(lines[1], "       or directory; the words after it wrap to the next line");
+        assert!(lines.iter().all(|l| l.chars().count() <= NOTE_COLS));
+    }
+
+    #[test]
+    fn a_message_too_long_for_the_buffer_ends_at_a_word() {
+        let mut n = Note::new();
+        let _ = write!(n, "{}", "word ".repeat(2000));
+        n.end_word();
+        let text = core::str::from_utf8(&n.out[..n.len]).unwrap();
+        assert!(text.ends_with("word ..."), "{text}");
+        let rest = text.strip_prefix("kleak: ").unwrap();
+        assert!(rest.lines().all(|l| l.trim_start().split(' ').all(|w| w == "word" || w == "...")), "{text}");
     }
 
     #[test]

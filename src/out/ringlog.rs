@@ -27,7 +27,7 @@ use crate::verdict::Alert;
 #[derive(Clone, Debug, PartialEq)]
 pub struct LogOpts {
     /// The ring file.
-    pub path: String,
+    pub path: crate::arg::Arg,
     /// Its size when kleak creates it.
     pub size: u64,
     /// Seconds between logged samples (0: every sample).

@@ -194,3 +194,20 @@ pub fn skip(test: &str, reason: &str) {
         }
     }
 }
+
+/// The messages kleak wrote to stderr: each `kleak: ` line with its indented continuation
+/// lines joined (kleak wraps a message at 80 columns), without the `kleak: ` prefix.
+pub fn messages(stderr: &str) -> Vec<String> {
+    let mut v: Vec<String> = Vec::new();
+    for l in stderr.lines() {
+        match (l.strip_prefix("kleak: "), v.last_mut()) {
+            (Some(m), _) => v.push(m.to_string()),
+            (None, Some(last)) if l.starts_with("       ") => {
+                last.push(' ');
+                last.push_str(l.trim_start());
+            }
+            _ => v.push(l.to_string()),
+        }
+    }
+    v
+}
