@@ -1,4 +1,5 @@
 # lab-what: capture the lab kernel's /proc files and kmemleak reports into tests/fixtures/lab/ (opt-in: lab.sh test 01-capture)
+# lab-needs: kmemleak leaky kmemleak-test
 # lab-default: no
 # lab-timeout: 150
 . /lab/lib.sh

@@ -1,5 +1,5 @@
 # lab-what: issue 3 scenario 4: leaky leaks whole pages (no slab, no kmemleak): kleak run shows Unaccounted grown; kleak watch flags Unaccounted as a leak within the window
-# lab-needs: kleak
+# lab-needs: kleak leaky
 # lab-timeout: 150
 # lab-parallel: yes
 # kmemleak off, as in 12-watch-cache: only the leak itself should grow.
