@@ -7,6 +7,7 @@ lab_run doctor kleak doctor
 lab_run doctor-json kleak --json doctor
 lab_run all kleak all
 lab_run json-all kleak --json all
+lab_file /proc/slabinfo slabinfo
 lab_run top kleak top -n 5 --interval 1
 lab_run watch kleak --json watch --interval 1 --count 10
 # CPU per sample: 401 samples back to back less one, over 400 (BusyBox time -p:
