@@ -5,6 +5,8 @@
 
 lab_run doctor kleak doctor
 lab_run doctor-json kleak --json doctor
+lab_run leaks kleak leaks
+lab_run run kleak run --settle 0 -- true
 lab_run all kleak all
 lab_run json-all kleak --json all
 lab_file /proc/slabinfo slabinfo
