@@ -535,10 +535,13 @@ run_qemu() {
 # skip_scenario NAME: true (and prints SKIP) when NAME is not to be run on the
 # selected kernel. "# lab-needs:" words: kleak (the binary), kmemleak (the
 # kernel has CONFIG_DEBUG_KMEMLEAK), any other word a module (leaky: leaky.ko).
+# "# lab-kernels: K..." limits it to those kernels.
 skip_scenario() {
     local name=$1 file=$LAB_DIR/scenarios/$1.sh need why=''
     if [[ -n ${PENDING[$name]:-} && ${KLEAK_LAB_RUN_PENDING:-0} != 1 ]]; then
         why="pending, needs ${PENDING[$name]}"
+    elif [[ -n $(meta "$file" kernels) && " $(meta "$file" kernels) " != *" $KNAME "* ]]; then
+        why="runs on kernel $(meta "$file" kernels) only (# lab-kernels:)"
     elif ((CI_SET)) && [[ $KNAME != "${KERNELS[0]}" && " ${CI_EXTRA_SCENARIOS[*]} " != *" $name "* ]]; then
         why="not in the CI set for kernels other than ${KERNELS[0]} (test --ci)"
     fi
