@@ -51,9 +51,13 @@ declare -A KERNEL_PKG=([6.1]=linux-source-6.1 [6.12]=linux-source-6.12
 declare -A KERNEL_FRAGMENTS=([6.1]="lab.config" [6.12]="lab.config 6.12.config"
     [6.1-slab]="lab.config slab.config" [debian]="")
 declare -A KERNEL_IMAGE=([debian]=linux-image-arm64)
+# A prebuilt kernel's own modules for the initramfs (with what they depend on,
+# in load order, listed in /lab/modules/NAME.deps): zram makes zsmalloc pools,
+# each with caches named zs_handle and zspage.
+declare -A KERNEL_OWN_MODULES=([debian]="zram")
 # `test --ci` (what .ci/run runs, to stay inside its time budget): the first
 # kernel runs every scenario, the others only these (the rest print a SKIP).
-CI_EXTRA_SCENARIOS=(05-doctor 10-run-leak 11-run-clean 12-watch-cache 13-pages
+CI_EXTRA_SCENARIOS=(05-doctor 06-distro-modules 10-run-leak 11-run-clean 12-watch-cache 13-pages
     14-idle-churn 15-env-nonroot 16-env-nodebugfs 17-env-kmemleak-off)
 # Through ccache: kernels from the same source share most objects (preprocessed
 # output, not the .config, is what ccache keys on), so 6.1-slab after 6.1 is
@@ -346,6 +350,7 @@ build_modules() {
     [[ -f $KDIR/.complete ]] || die "no kernel $KNAME built yet: run '$0 kernel --kernel $KNAME'"
     MODULE_KOS=() MODULES_DONE=1
     local dir name work ko
+    mkdir -p "$KDIR/modules"
     for dir in $(module_dirs); do
         name=$(basename "$dir")
         work=$KDIR/modules/$name
@@ -366,11 +371,34 @@ build_modules() {
             log "module $KNAME: $ko ($(stat -c %s "$ko") bytes)"
         done
     done
+    for name in ${KERNEL_OWN_MODULES[$KNAME]:-}; do
+        own_module "$name"
+    done
     ko=$KOUT/samples/kmemleak/kmemleak-test.ko
     if [[ -z $KDEB ]]; then
         [[ -f $ko ]] || die "kernel $KNAME has no $ko (CONFIG_DEBUG_KMEMLEAK_TEST=m / CONFIG_SAMPLE_KMEMLEAK=m?)"
         MODULE_KOS+=("$ko")
     fi
+}
+
+# own_module NAME: the prebuilt kernel's NAME.ko and its dependencies (modinfo
+# depends, recursively) added to MODULE_KOS, and NAME.deps (the load order).
+own_module() {
+    local image=${KDEB%%=*} dir order=()
+    dir=$KDIR/root/lib/modules/${image#linux-image-}
+    own_module_deps() {
+        local ko d
+        ko=$(find "$dir" -name "$1.ko" -print -quit)
+        [[ -n $ko ]] || die "kernel $KNAME has no module $1.ko under $dir"
+        for d in $(modinfo -F depends "$ko" | tr , ' '); do
+            own_module_deps "$d"
+        done
+        [[ " ${order[*]} " == *" $1 "* ]] || { order+=("$1"); MODULE_KOS+=("$ko"); }
+    }
+    own_module_deps "$1"
+    printf '%s\n' "${order[@]}" >"$KDIR/modules/$1.deps"
+    MODULE_KOS+=("$KDIR/modules/$1.deps")
+    log "module $KNAME: its own $1.ko (load order: ${order[*]})"
 }
 
 # has_module NAME: true when NAME.ko is built for the selected kernel.
@@ -550,7 +578,7 @@ skip_scenario() {
         case $need in
         kleak) [[ -n ${KLEAK_BIN:-} ]] || why="no kleak binary (cargo build failed, KLEAK_LAB_ALLOW_NO_KLEAK=1)" ;;
         kmemleak) kernel_has CONFIG_DEBUG_KMEMLEAK || why="needs kmemleak: kernel $KNAME is built without CONFIG_DEBUG_KMEMLEAK" ;;
-        *) has_module "$need" || why="needs $need.ko, which is not built for kernel $KNAME" ;;
+        *) has_module "$need" || why="needs $need.ko, which kernel $KNAME does not have" ;;
         esac
     done
     [[ -z $why ]] && return 1
