@@ -202,8 +202,9 @@ kernel_key() {
     } | sha256sum | cut -c1-16
 }
 
-# Sets KDIR (cache entry), KIMAGE, KCONFIG (its .config) and, for a kernel
-# built here, KSRC (source tree) and KOUT (O= build dir).
+# Sets KDIR (cache entry), KSRC (source tree), KOUT (O= build dir: the kernel,
+# or for a prebuilt one the tree modules build against), KIMAGE, KCONFIG (the
+# kernel's .config) and KDEB (a prebuilt kernel's image package=version).
 kernel_paths() {
     [[ -n ${KDIR:-} ]] && return 0
     [[ -n ${KNAME:-} ]] || select_kernel "${KERNELS[0]}"
