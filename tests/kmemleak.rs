@@ -450,7 +450,7 @@ fn help_for_the_new_commands() {
 
 #[test]
 fn a_drivers_helpers_are_blamed_one_group_per_site() {
-    // The lab's dwbuf.ko (board-scripts/modules/dwbuf): helpers named *_alloc_*, *_create,
+    // The lab's dwbuf.ko (board-scripts/dwbuf): helpers named *_alloc_*, *_create,
     // *_get_buf, a kmemdup, a devm_ allocation, and dwbuf_alloc_desc's two allocator calls.
     let f = fixtures().join("lab/dwbuf-6.1-kmemleak.txt");
     let (code, out, _) = run(&["--json", "leaks", "--input", f.to_str().unwrap()]);

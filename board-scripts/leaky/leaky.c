@@ -68,6 +68,22 @@
 #define LEAKY_FN noinline
 #endif
 
+/*
+ * Our cache must not merge with another, not even with the kleak_leaky a
+ * previous load left behind. A usercopy region prevents merging on 6.1; since
+ * 6.9 only with CONFIG_HARDENED_USERCOPY, so SLAB_NO_MERGE (6.5+) too.
+ */
+#ifdef SLAB_NO_MERGE
+#define LEAKY_NO_MERGE SLAB_NO_MERGE
+#else
+#define LEAKY_NO_MERGE 0
+#endif
+
+/* Global (not static) as before; declared, for 6.12's -Wmissing-prototypes. */
+int leaky_cache_leak(unsigned int n);
+int leaky_heap_leak(unsigned int n, size_t size);
+int leaky_pages_leak(unsigned int n);
+
 static char *cache_name = "kleak_leaky";
 module_param(cache_name, charp, 0444);
 MODULE_PARM_DESC(cache_name, "name of our slab cache");
@@ -333,8 +349,8 @@ static const struct file_operations leaky_stats_fops = {
 static struct kmem_cache *leaky_create_cache(void)
 {
 	strscpy(leaky_cache_name, cache_name, sizeof(leaky_cache_name));
-	return kmem_cache_create_usercopy(leaky_cache_name, LEAKY_OBJ_SIZE, 0, 0,
-					  0, LEAKY_OBJ_SIZE, NULL);
+	return kmem_cache_create_usercopy(leaky_cache_name, LEAKY_OBJ_SIZE, 0,
+					  LEAKY_NO_MERGE, 0, LEAKY_OBJ_SIZE, NULL);
 }
 
 static int __init leaky_init(void)

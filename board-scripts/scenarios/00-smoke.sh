@@ -1,5 +1,5 @@
 # lab-what: kleak's basic commands on a real kernel: all, top, diff, snapshot, --json all
-# lab-needs: kleak
+# lab-needs: kleak leaky
 # lab-timeout: 120
 . /lab/lib.sh
 

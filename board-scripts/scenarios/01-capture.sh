@@ -1,5 +1,8 @@
 # lab-what: capture the lab kernel's /proc files and kmemleak reports into tests/fixtures/lab/ (opt-in: lab.sh test 01-capture)
+# lab-needs: kmemleak leaky kmemleak-test
 # lab-default: no
+# The fixtures are 6.1's (tests/fixtures/lab/*arm64-6.1*): other kernels would overwrite them.
+# lab-kernels: 6.1
 # lab-timeout: 150
 . /lab/lib.sh
 

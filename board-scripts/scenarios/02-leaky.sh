@@ -1,4 +1,5 @@
 # lab-what: lab self-test without kleak: kmemleak is on, leaky.ko leaks what it is told (names in backtraces, its cache row), clean mode leaks nothing, the steady rate works
+# lab-needs: kmemleak leaky
 # lab-timeout: 150
 . /lab/lib.sh
 

@@ -1,5 +1,5 @@
 # lab-what: a steady leak from our cache tops kleak top and kleak diff (live and against a saved snapshot)
-# lab-needs: kleak
+# lab-needs: kleak leaky
 # lab-timeout: 120
 # kmemleak off: it adds a 176-byte kmemleak_object per tracked allocation, so
 # kmemleak_object grows almost as fast as our cache and could top the ranking.

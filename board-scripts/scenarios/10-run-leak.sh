@@ -1,5 +1,5 @@
 # lab-what: issue 3 scenario 1: kleak run -- sh -c 'insmod leaky.ko ...; rmmod leaky' → exit 1, the largest group names leaky_cache_leak [leaky] (resolved after rmmod), kleak_leaky and kmalloc-128 grown
-# lab-needs: kleak
+# lab-needs: kleak kmemleak leaky
 # lab-timeout: 120
 # $LEAK is a list of module parameters, split on purpose.
 # shellcheck disable=SC2086

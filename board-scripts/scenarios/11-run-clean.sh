@@ -1,5 +1,5 @@
 # lab-what: issue 3 scenario 2: kleak run around a no-op and around a clean module (same allocations, all freed at rmmod): exit 0, no groups; KTAP ok 1 command, ok 2 kmemleak
-# lab-needs: kleak
+# lab-needs: kleak kmemleak leaky
 # lab-timeout: 120
 . /lab/lib.sh
 

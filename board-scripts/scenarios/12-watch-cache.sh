@@ -1,5 +1,5 @@
 # lab-what: issue 3 scenario 3: kleak watch while leaky leaks 20 KB/s from its own cache: a leak alert naming kleak_leaky within the window, no slab alert for any other cache
-# lab-needs: kleak
+# lab-needs: kleak leaky
 # lab-timeout: 150
 # lab-parallel: yes
 # kmemleak off: with it on, every tracked allocation adds a kmemleak_object, which

@@ -1,5 +1,5 @@
 # lab-what: issue 3 scenario 6: kmemleak as an unprivileged user: "kmemleak needs root", exit 3; kleak run carries on without it (exit 0, KTAP SKIP)
-# lab-needs: kleak
+# lab-needs: kleak kmemleak
 # lab-timeout: 60
 . /lab/lib.sh
 

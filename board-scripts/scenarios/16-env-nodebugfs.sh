@@ -1,5 +1,5 @@
 # lab-what: issue 3 scenario 6: debugfs not mounted: kleak prints the mount command, exit 3; kleak run goes on without kmemleak; --mount mounts it and kmemleak works again
-# lab-needs: kleak
+# lab-needs: kleak kmemleak
 # lab-timeout: 60
 . /lab/lib.sh
 

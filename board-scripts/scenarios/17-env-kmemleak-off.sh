@@ -1,5 +1,5 @@
 # lab-what: issue 3 scenario 6: booted kmemleak=off: "kmemleak is disabled; boot with kmemleak=on", exit 3; kleak run goes on without it (exit 0, KTAP SKIP)
-# lab-needs: kleak
+# lab-needs: kleak kmemleak
 # lab-timeout: 60
 # lab-append: kmemleak=off
 . /lab/lib.sh

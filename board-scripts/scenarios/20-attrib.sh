@@ -1,10 +1,10 @@
 # lab-what: issue 14: kleak run blames the helper a driver named *_alloc_*, *_create, *_get_buf (dwbuf.ko), one group per allocation site, own cache never called kmalloc-*, slab growth paired with its group
-# lab-needs: kleak
+# lab-needs: kleak kmemleak dwbuf
 # lab-timeout: 150
 . /lab/lib.sh
 
 CTL=/sys/kernel/debug/dwbuf/ctl
-# What dwbuf leaks (see board-scripts/modules/dwbuf/dwbuf.c): desc = one own-cache
+# What dwbuf leaks (see board-scripts/dwbuf/dwbuf.c): desc = one own-cache
 # object (200 B) + one kmalloc(96) from the same function.
 LEAK="echo 'desc 300' >$CTL && echo 'ring 40' >$CTL && echo 'buf 30' >$CTL && echo 'cfg 20' >$CTL && echo 'child 10' >$CTL"
 
