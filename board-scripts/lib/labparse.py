@@ -90,6 +90,19 @@ def extract(lines, name):
     return lines[start + 1:end], rc
 
 
+def join_wrapped(lines):
+    """kleak wraps a long message at 80 columns and indents its continuation lines
+    under the text after `kleak: `: one message per entry again, as tests/common's
+    messages() does."""
+    out = []
+    for line in lines:
+        if out and out[-1].startswith("kleak: ") and line.startswith(" " * 7) and line.strip():
+            out[-1] += " " + line.strip()
+        else:
+            out.append(line)
+    return out
+
+
 class Cmd:
     """One lab_run command: label, argv, stdout and stderr lines, rc, secs."""
 
@@ -155,6 +168,7 @@ class Section:
             elif kw == "stderr" and cmd is not None:
                 target = cmd.stderr
             elif kw == "rc" and cmd is not None:
+                cmd.stderr = join_wrapped(cmd.stderr)
                 parts = rest.split()
                 try:
                     cmd.rc = int(parts[1])
