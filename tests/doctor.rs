@@ -4,12 +4,11 @@ mod common;
 
 use common::{fixtures, json_lines, run};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A tree with everything kleak wants; `without` names pieces to leave out.
-fn tree(tag: &str, without: &[&str]) -> PathBuf {
-    let t = std::env::temp_dir().join(format!("kleak-doctor-{}-{tag}", std::process::id()));
-    let _ = fs::remove_dir_all(&t);
+fn tree(tag: &str, without: &[&str]) -> common::TempDir {
+    let t = common::TempDir::new(&format!("doctor-{tag}"));
     let p = |rel: &str| t.join(rel);
     fs::create_dir_all(p("proc/sys/kernel")).unwrap();
     for f in ["slabinfo", "vmstat", "meminfo", "uptime", "sys/kernel/osrelease"] {
@@ -58,12 +57,11 @@ fn a_tree_with_everything_is_ready() {
     assert!(out.contains("off (slab_nomerge)"), "{out}");
     assert!(out.contains("1 caches, 1 merged names"), "{out}");
     assert!(out.contains("1 caches record allocation call sites"), "{out}");
-    let (code, out, _) = run(&["--root", t.to_str().unwrap(), "--json", "doctor"]);
+    let (code, out, _) = run(&["--root", t.str(), "--json", "doctor"]);
     assert_eq!(code, 0);
     let v = json_lines(&out);
     assert!(v.iter().filter(|o| o["kind"] == "check").all(|o| o["status"] == "ok"));
     assert_eq!(v.last().unwrap()["ready"], true);
-    fs::remove_dir_all(t).unwrap();
 }
 
 #[test]
@@ -82,7 +80,6 @@ fn each_missing_piece_is_named_with_its_fix_and_exit_3() {
         let flat = out.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(flat.contains(fix), "without {piece}: {out}");
         assert!(out.contains("not ready, missing:"), "{out}");
-        fs::remove_dir_all(t).unwrap();
     }
 }
 
@@ -97,5 +94,4 @@ fn optional_pieces_are_warnings_not_failures() {
     assert!(out.contains("slab_nomerge"), "{out}");
     assert!(out.contains("warn    slab aliases"), "{out}");
     assert!(out.contains("warn    alloc traces") && out.contains("slab_debug=U"), "{out}");
-    fs::remove_dir_all(t).unwrap();
 }

@@ -15,12 +15,11 @@ use std::path::{Path, PathBuf};
 
 /// A --root tree: this machine's captured /proc, an empty debugfs directory, and
 /// optionally an (empty) kmemleak file and a kernel scan thread in /proc.
-struct Tree(PathBuf);
+struct Tree(common::TempDir);
 
 impl Tree {
     fn new(name: &str, kmemleak: bool, scan_thread: bool) -> Tree {
-        let t = std::env::temp_dir().join(format!("kleak-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&t);
+        let t = common::TempDir::new(&format!("kmemleak-{name}"));
         std::fs::create_dir_all(t.join("proc")).unwrap();
         for f in ["slabinfo", "vmstat", "meminfo", "uptime"] {
             std::fs::copy(fixtures().join("host-x86_64-6.18/proc").join(f), t.join("proc").join(f)).unwrap();
@@ -36,7 +35,7 @@ impl Tree {
         Tree(t)
     }
     fn root(&self) -> &str {
-        self.0.to_str().unwrap()
+        self.0.str()
     }
     fn kmemleak(&self) -> PathBuf {
         self.0.join("sys/kernel/debug/kmemleak")
@@ -45,12 +44,6 @@ impl Tree {
     fn commands(&self) -> Vec<String> {
         let text = std::fs::read_to_string(self.kmemleak()).unwrap();
         text.lines().filter(|l| !l.is_empty() && !l.starts_with(' ') && !l.contains(' ')).map(String::from).collect()
-    }
-}
-
-impl Drop for Tree {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

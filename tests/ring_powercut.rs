@@ -44,8 +44,7 @@ fn writer(path: &str, size: u64) -> Command {
 
 #[test]
 fn every_record_written_before_a_kill_survives() {
-    let dir = std::env::temp_dir().join(format!("kleak-powercut-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::TempDir::new("powercut");
     let mut seed = 0x2545_f491_4f6c_dd1du64;
     let mut rand = move || {
         seed ^= seed << 13;
@@ -114,5 +113,4 @@ fn every_record_written_before_a_kill_survives() {
         std::fs::remove_file(&path).unwrap();
     }
     assert!(wrapped_trials >= 10, "the trials exercised the wrap: {wrapped_trials}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }

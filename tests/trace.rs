@@ -100,12 +100,9 @@ fn fixture(t: &Target, static_: bool) -> PathBuf {
     out
 }
 
-/// A fresh dump directory for one test.
-fn dump_dir(name: &str) -> PathBuf {
-    let d = tmp().join("trace-dumps").join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh dump directory of one test's own, removed on drop.
+fn dump_dir(name: &str) -> common::TempDir {
+    common::TempDir::new(&format!("trace-{name}"))
 }
 
 /// The command that runs the fixture for `t` with the tracer preloaded by hand.
