@@ -183,24 +183,15 @@ fn check_reclaim_writes_drop_caches_and_says_what_happened() {
 
 #[test]
 fn check_reclaim_needs_root_on_the_live_system() {
-    if unsafe_euid() != 0 {
-        return;
-    }
-    // As root it is accepted; as nobody it is an environment error. setpriv drops root.
-    let bin = env!("CARGO_BIN_EXE_kleak");
-    if std::process::Command::new(bin).arg("--version").output().is_err() {
-        return; // a binary for another architecture (run under qemu-user): setpriv cannot exec it
-    }
-    let o = std::process::Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", bin, "watch", "--check-reclaim", "--count", "1"])
-        .output();
-    let Ok(o) = o else { return };
+    // As nobody it is an environment error (setpriv drops root; under qemu-user for a
+    // binary of another architecture).
+    let mut c = match common::kleak_as_nobody() {
+        Ok(c) => c,
+        Err(why) => return common::skip("alerts::check_reclaim_needs_root_on_the_live_system", why),
+    };
+    let o = c.args(["watch", "--check-reclaim", "--count", "1"]).output().unwrap();
     assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stderr).contains("run kleak as root"));
-}
-
-fn unsafe_euid() -> u32 {
-    std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m)).unwrap_or(1)
 }
 
 #[test]

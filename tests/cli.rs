@@ -191,24 +191,14 @@ fn a_kernel_without_slabinfo_still_gets_totals() {
 #[test]
 fn without_root_kleak_says_so_once_and_shows_totals() {
     // Real permissions on the live /proc/slabinfo (mode 0400): run as nobody.
-    let is_root =
-        std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false);
-    let mut cmd = if is_root {
-        if std::process::Command::new("setpriv").arg("--version").output().is_err() {
-            eprintln!("setpriv missing: skipped");
-            return;
-        }
-        let mut c = std::process::Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
-        c.args(kleak().get_program().to_str().map(|p| vec![p.to_string()]).unwrap());
-        c.args(kleak().get_args());
-        c
-    } else {
-        kleak()
+    const NAME: &str = "cli::without_root_kleak_says_so_once_and_shows_totals";
+    let mut cmd = match common::kleak_as_nobody() {
+        Ok(c) => c,
+        Err(_) if !common::is_root() => kleak(),
+        Err(why) => return common::skip(NAME, why),
     };
     if !std::path::Path::new("/proc/slabinfo").exists() {
-        eprintln!("no /proc/slabinfo here: skipped");
-        return;
+        return common::skip(NAME, "this kernel has no /proc/slabinfo (CONFIG_SLUB_DEBUG)");
     }
     let o = cmd.args(["diff", "--interval", "0.2"]).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);

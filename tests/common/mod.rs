@@ -60,6 +60,27 @@ pub fn reexec(exe: &std::path::Path) -> Command {
     Command::new(exe)
 }
 
+/// Whether the tests run as root (the owner of /proc/self).
+pub fn is_root() -> bool {
+    std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false)
+}
+
+/// kleak run as `nobody` through setpriv (through qemu-user as well when the tests are
+/// built for another architecture, as [`kleak`] is): what a user without root sees.
+/// Err says why that cannot be done here.
+pub fn kleak_as_nobody() -> Result<Command, &'static str> {
+    if !is_root() {
+        return Err("needs root, to become nobody with setpriv");
+    }
+    if Command::new("setpriv").arg("--version").output().is_err() {
+        return Err("setpriv (util-linux) is missing");
+    }
+    let k = kleak();
+    let mut c = Command::new("setpriv");
+    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).arg(k.get_program()).args(k.get_args());
+    Ok(c)
+}
+
 /// Runs kleak with `args`, returns (exit code, stdout, stderr).
 pub fn run(args: &[&str]) -> (i32, String, String) {
     let o: Output = kleak().args(args).output().expect("running kleak");
