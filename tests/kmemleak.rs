@@ -146,11 +146,15 @@ fn commands_are_checked_then_written_one_per_write() {
     let (code, out, _) = run(&["--root", t.root(), "kmemleak", "dump=0x1"]);
     assert_eq!(code, 0);
     assert!(out.contains("the answer is in the kernel log"), "{out}");
+    let started = std::time::Instant::now();
     let (code, out, _) = run(&["--root", t.root(), "--json", "kmemleak", "scan"]);
+    let elapsed = started.elapsed().as_secs_f64();
     assert_eq!(code, 0);
     let v = json_lines(&out);
     assert_eq!((v.len(), &v[0]["kmemleak_command"]), (1, &serde_json::json!("scan")));
-    assert!(v[0]["scan_secs"].as_f64().unwrap() >= 0.0);
+    // The scan took part of kleak's run: no less than nothing, no more than all of it.
+    let scan = v[0]["scan_secs"].as_f64().expect("scan_secs is a number");
+    assert!((0.0..=elapsed).contains(&scan), "scan_secs {scan} of a {elapsed:.3} s run");
 }
 
 #[test]
