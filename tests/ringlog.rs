@@ -397,3 +397,73 @@ fn a_ring_written_on_a_real_kernel_that_wrapped_reads_back_in_order() {
     assert_eq!(recs[12]["record"]["reason"], "count");
     assert_eq!(recs[12]["record"]["samples"], 40);
 }
+
+/// A ring written here from the record format documented in src/ring.rs (and the README),
+/// not by kleak's writer: a 4 KiB ring that wrapped (the newest records at the start, the
+/// older ones after them), one record torn, zeroes at the end. `kleak log` must give the
+/// whole records oldest first, with the times and payloads written, and count the torn one.
+#[test]
+fn a_ring_written_from_the_documented_format_reads_back() {
+    // record (8-byte aligned, little-endian): "KLK1", version u8 (1), kind u8, payload
+    // length u16, seq u64, realtime ms u64, uptime ms u64, CRC-32 (IEEE) of bytes 0..32
+    // and the payload, the payload (one JSON object).
+    fn record(kind: u8, seq: u64, payload: &str) -> Vec<u8> {
+        let mut r = Vec::new();
+        r.extend_from_slice(b"KLK1");
+        r.push(1);
+        r.push(kind);
+        r.extend_from_slice(&(payload.len() as u16).to_le_bytes());
+        r.extend_from_slice(&seq.to_le_bytes());
+        r.extend_from_slice(&(1_795_000_000_000 + seq * 1000).to_le_bytes());
+        r.extend_from_slice(&(60_000 + seq * 1000).to_le_bytes());
+        let mut crc = flate2::Crc::new();
+        crc.update(&r);
+        crc.update(payload.as_bytes());
+        r.extend_from_slice(&crc.sum().to_le_bytes());
+        r.extend_from_slice(payload.as_bytes());
+        r.resize(r.len().next_multiple_of(8), 0);
+        r
+    }
+    let (stop, alert, sample, note) = (2, 3, 5, 7);
+    let payload = |seq: u64| format!(r#"{{"kind":"x","n":{seq}}}"#);
+    let mut ring = Vec::new();
+    // The newest, written after the wrap: 7, 8 and the stop 9.
+    ring.extend(record(sample, 7, &payload(7)));
+    ring.extend(record(alert, 8, r#"{"kind":"alert","source":"slab","name":"kmalloc-128","state":"suspect"}"#));
+    ring.extend(record(stop, 9, r#"{"kind":"stop","reason":"count","samples":6}"#));
+    // The older ones the wrap has not reached: 3 (its start overwritten by 9, so only a
+    // tail of it is left, without its magic), 4, a torn 5, 6.
+    ring.extend(&record(sample, 3, &payload(3))[24..]);
+    ring.extend(record(sample, 4, &payload(4)));
+    let mut torn = record(sample, 5, &payload(5));
+    let last = torn.iter().rposition(|&b| b == b'5').unwrap();
+    torn[last] = b'6';
+    ring.extend(torn);
+    ring.extend(record(note, 6, r#"{"kind":"note","error":"ENOSPC","records_lost":2}"#));
+    ring.resize(4096, 0);
+    let dir = common::TempDir::new("ringlog-spec");
+    let path = dir.join("spec.ring");
+    std::fs::write(&path, &ring).unwrap();
+    let (v, summary) = records(&path);
+    let seqs: Vec<u64> = v.iter().map(|r| r["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, [4, 6, 7, 8, 9], "{v:#?}");
+    assert_eq!((&summary["records"], &summary["torn"]), (&5.into(), &1.into()), "{summary}");
+    let types: Vec<&str> = v.iter().map(|r| r["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["sample", "note", "sample", "alert", "stop"]);
+    for r in &v {
+        let seq = r["seq"].as_u64().unwrap();
+        assert_eq!(r["time_ms"], 1_795_000_000_000 + seq * 1000, "{r}");
+        assert_eq!(r["uptime_ms"], 60_000 + seq * 1000, "{r}");
+    }
+    assert_eq!(v[0]["record"]["n"], 4);
+    assert_eq!(v[1]["record"]["records_lost"], 2);
+    assert_eq!(v[3]["record"]["name"], "kmalloc-128");
+    assert_eq!(v[4]["record"]["reason"], "count");
+    // And kleak's own writer continues such a ring after its newest record.
+    let t = tree("spec");
+    let (code, _, err) = run(&["--root", s(&t), "watch", "--interval", "0", "--count", "1", "--log", s(&path)]);
+    assert_eq!(code, 0, "{err}");
+    let (v, _) = records(&path);
+    let start_at = v.iter().position(|r| r["type"] == "start").expect("a start record");
+    assert_eq!(v[start_at]["seq"], 10, "{v:#?}");
+}
