@@ -315,15 +315,21 @@ fn a_log_on_a_full_file_system_resumes_when_space_comes_back() {
 fn run_log_keeps_the_section_and_its_samples() {
     let t = tree("run");
     let ring = t.join("run.ring");
-    let (code, _, err) =
-        run(&["--root", s(&t), "run", "--settle", "0", "--log", s(&ring), "--log-every", "0.1", "--", "sleep", "0.5"]);
+    // The command runs until the ring holds 3 samples (their JSON is plain text in the
+    // file), not for a time a slow machine may not sample in; at most 60 s, against a hang.
+    let wait = r#"i=0; while [ "$(grep -ao 'kind":"sample' "$1" | wc -l)" -lt 3 ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done"#;
+    let (code, _, err) = run(&["--root", s(&t), "run", "--settle", "0", "--log", s(&ring), "--log-every", "0.1"]
+        .into_iter()
+        .chain(["--", "sh", "-c", wait, "sh", s(&ring)])
+        .collect::<Vec<_>>());
     assert_eq!(code, 0, "{err}");
     let (v, summary) = records(&ring);
     assert_eq!(summary["torn"], 0);
     let kinds: Vec<&str> = v.iter().map(|r| r["record"]["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds.first(), Some(&"start"));
-    assert_eq!(v[0]["record"]["cmd"], "sleep 0.5");
-    assert!(kinds.iter().filter(|k| **k == "sample").count() >= 4, "samples while it ran: {kinds:?}");
+    assert!(v[0]["record"]["cmd"].as_str().unwrap().starts_with("sh -c i=0;"), "{}", v[0]);
+    let ran = kinds.iter().position(|k| *k == "run").expect("a run record");
+    assert!(kinds[..ran].iter().filter(|k| **k == "sample").count() >= 3, "samples while it ran: {kinds:?}");
     let end = &kinds[kinds.len() - 3..];
     assert_eq!(end, ["run", "sample", "stop"], "{kinds:?}");
     assert_eq!(v[v.len() - 3]["record"]["verdict"], "unknown", "no kmemleak in the tree");
