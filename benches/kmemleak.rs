@@ -5,6 +5,9 @@
 //! and the file read through `read_lines` as `kleak leaks --input` reads it. Target
 //! ≥ 200 MB/s. Run: `cargo bench --bench kmemleak`.
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use kleak::leaks::Groups;
 use kleak::sample::read_lines;
 use kleak::sys::{File, Mode};
@@ -48,7 +51,8 @@ fn main() {
     );
     println!("parse and group, lines from memory: {:.0} MB/s (best of {ROUNDS})", mb / best);
 
-    let path = std::env::temp_dir().join(format!("kleak-bench-kmemleak-{}", std::process::id()));
+    let dir = common::TempDir::new("bench-kmemleak");
+    let path = dir.join("report");
     std::fs::write(&path, &big).unwrap();
     let mut buf = vec![0u8; kleak::limits::READ_BUF_BYTES];
     let mut best = f64::MAX;
@@ -60,6 +64,5 @@ fn main() {
         g.finish();
         best = best.min(t.elapsed().as_secs_f64());
     }
-    std::fs::remove_file(&path).unwrap();
     println!("read, parse and group from a file (as leaks --input): {:.0} MB/s (best of {ROUNDS})", mb / best);
 }

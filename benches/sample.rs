@@ -6,6 +6,9 @@
 //! median ratio is reported. Then the cost of `--log` (at its defaults) and `--procs` over
 //! the plain loop. Run: `cargo bench --bench sample` (as root for slabinfo).
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use kleak::cmd::watch::Watch;
 use kleak::fake::FakeRoot;
 use kleak::kmsg::Kmsg;
@@ -124,8 +127,7 @@ fn main() {
     // watch --log at its defaults (a record a minute, so per sample: one look at
     // /dev/kmsg), and watch --procs (every user process's statm, and the /proc scan),
     // alternated with the plain loop like the bare one above.
-    let dir = std::env::temp_dir().join(format!("kleak-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::TempDir::new("bench-sample");
     let opts = LogOpts {
         path: dir.join("ring").to_str().unwrap().into(),
         size: LogOpts::SIZE,
@@ -152,7 +154,7 @@ fn main() {
     log_ratios.sort_by(f64::total_cmp);
     procs_us.sort_by(f64::total_cmp);
     let procs = pw.procs.as_ref().map_or(0, |p| p.entries().iter().filter(|e| e.alive).count());
-    std::fs::remove_dir_all(&dir).unwrap();
+    drop(dir);
     let n = (ROUNDS * SAMPLES) as f64;
     println!("files read per sample: {} (slabinfo with {caches} caches: {})", files.len(), files.len() == 3);
     println!(

@@ -145,11 +145,11 @@ mod test {
 
     #[test]
     fn a_stand_in_file_gives_its_lines_whole_across_reads() {
-        let path = std::env::temp_dir().join(format!("kleak-kmsg-{}", std::process::id()));
-        std::fs::create_dir_all(path.join("dev")).unwrap();
-        let log = path.join("dev/kmsg");
+        let dir = crate::tempdir::TempDir::new("kmsg");
+        std::fs::create_dir_all(dir.join("dev")).unwrap();
+        let log = dir.join("dev/kmsg");
         std::fs::write(&log, "6,1,1,-;before kleak\n").unwrap();
-        let mut k = Kmsg::open(path.to_str().unwrap()).unwrap();
+        let mut k = Kmsg::open(dir.str()).unwrap();
         let mut got = Vec::new();
         assert_eq!(k.drain(8, |t| got.push(t.to_vec())), 0, "opened at the end");
         assert!(k.at_eof);
@@ -160,6 +160,5 @@ mod test {
         f.write_all(b"ond\n").unwrap();
         assert_eq!(k.drain(8, |t| got.push(t.to_vec())), 1);
         assert_eq!(got, [b"first".to_vec(), b"second".to_vec()]);
-        std::fs::remove_dir_all(&path).unwrap();
     }
 }

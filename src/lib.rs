@@ -86,6 +86,12 @@ pub mod table;
 pub mod trend;
 pub mod verdict;
 
+/// One test's own temporary directory, removed on drop: the integration tests' helper.
+#[cfg(test)]
+#[path = "../tests/common/tempdir.rs"]
+#[allow(dead_code)]
+pub(crate) mod tempdir;
+
 use core::fmt;
 
 /// kleak's exit codes, documented in the README.

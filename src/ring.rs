@@ -513,10 +513,11 @@ impl Ring {
 mod test {
     use super::*;
 
-    fn tmp(name: &str) -> String {
-        let p = std::env::temp_dir().join(format!("kleak-ring-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_file(&p);
-        p.to_str().unwrap().to_string()
+    /// A ring path in a directory of the test's own (removed with the returned guard).
+    fn tmp(name: &str) -> (crate::tempdir::TempDir, String) {
+        let d = crate::tempdir::TempDir::new(&format!("ring-{name}"));
+        let p = d.join("ring").to_str().unwrap().to_string();
+        (d, p)
     }
 
     #[test]
@@ -528,7 +529,7 @@ mod test {
 
     #[test]
     fn records_come_back_in_order_across_reopening_and_wrapping() {
-        let path = tmp("order");
+        let (_dir, path) = tmp("order");
         let mut r = Ring::open(&path, 4096).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 4096, "created at full size");
         for i in 0..10 {
@@ -549,19 +550,17 @@ mod test {
         assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "contiguous: {seqs:?}");
         assert_eq!(*seqs.last().unwrap(), 210);
         assert!(seqs.len() >= 25, "a full ring of the newest records: {}", seqs.len());
-        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]
     fn a_file_that_is_not_a_ring_is_never_overwritten() {
-        let path = tmp("foreign");
+        let (_dir, path) = tmp("foreign");
         std::fs::write(&path, "root:x:0:0:root:/root:/bin/sh\n").unwrap();
         assert_eq!(Ring::open(&path, 4096).err(), Some(Errno(libc::EEXIST)));
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "root:x:0:0:root:/root:/bin/sh\n");
         // An all-zero file (a ring that never got a record) is a ring.
         std::fs::write(&path, [0u8; 8192]).unwrap();
         assert_eq!(Ring::open(&path, 4096).unwrap().size(), 8192);
-        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]
@@ -572,7 +571,7 @@ mod test {
 
     #[test]
     fn torn_and_zeroed_records_are_skipped_and_counted() {
-        let path = tmp("torn");
+        let (_dir, path) = tmp("torn");
         let mut r = Ring::open(&path, 8192).unwrap();
         let mut offs = Vec::new();
         for i in 0..20 {
@@ -589,6 +588,5 @@ mod test {
         assert_eq!(seqs.len(), 17);
         assert!(!seqs.contains(&4) && !seqs.contains(&8) && !seqs.contains(&12));
         assert_eq!(s.torn, 2, "the flipped byte and the torn length; the zeroed record has no magic");
-        std::fs::remove_file(&path).unwrap();
     }
 }

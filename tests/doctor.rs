@@ -61,7 +61,7 @@ fn a_tree_with_everything_is_ready() {
     assert!(out.contains("off (slab_nomerge)"), "{out}");
     assert!(out.contains("1 caches, 1 merged names"), "{out}");
     assert!(out.contains("1 caches record allocation call sites"), "{out}");
-    let (code, out, _) = run(&["--root", t.to_str().unwrap(), "--json", "doctor"]);
+    let (code, out, _) = run(&["--root", t.str(), "--json", "doctor"]);
     assert_eq!(code, 0);
     let v = json_lines(&out);
     assert!(v.iter().filter(|o| o["kind"] == "check").all(|o| o["status"] == "ok"));

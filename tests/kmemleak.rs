@@ -15,12 +15,11 @@ use std::path::{Path, PathBuf};
 
 /// A --root tree: this machine's captured /proc, an empty debugfs directory, and
 /// optionally an (empty) kmemleak file and a kernel scan thread in /proc.
-struct Tree(PathBuf);
+struct Tree(common::TempDir);
 
 impl Tree {
     fn new(name: &str, kmemleak: bool, scan_thread: bool) -> Tree {
-        let t = std::env::temp_dir().join(format!("kleak-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&t);
+        let t = common::TempDir::new(&format!("kmemleak-{name}"));
         std::fs::create_dir_all(t.join("proc")).unwrap();
         for f in ["slabinfo", "vmstat", "meminfo", "uptime"] {
             std::fs::copy(fixtures().join("host-x86_64-6.18/proc").join(f), t.join("proc").join(f)).unwrap();
@@ -36,7 +35,7 @@ impl Tree {
         Tree(t)
     }
     fn root(&self) -> &str {
-        self.0.to_str().unwrap()
+        self.0.str()
     }
     fn kmemleak(&self) -> PathBuf {
         self.0.join("sys/kernel/debug/kmemleak")
@@ -45,12 +44,6 @@ impl Tree {
     fn commands(&self) -> Vec<String> {
         let text = std::fs::read_to_string(self.kmemleak()).unwrap();
         text.lines().filter(|l| !l.is_empty() && !l.starts_with(' ') && !l.contains(' ')).map(String::from).collect()
-    }
-}
-
-impl Drop for Tree {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -155,28 +148,27 @@ fn commands_are_checked_then_written_one_per_write() {
     let (code, out, _) = run(&["--root", t.root(), "kmemleak", "dump=0x1"]);
     assert_eq!(code, 0);
     assert!(out.contains("the answer is in the kernel log"), "{out}");
+    let started = std::time::Instant::now();
     let (code, out, _) = run(&["--root", t.root(), "--json", "kmemleak", "scan"]);
+    let elapsed = started.elapsed().as_secs_f64();
     assert_eq!(code, 0);
     let v = json_lines(&out);
     assert_eq!((v.len(), &v[0]["kmemleak_command"]), (1, &serde_json::json!("scan")));
-    assert!(v[0]["scan_secs"].as_f64().unwrap() >= 0.0);
+    // The scan took part of kleak's run: no less than nothing, no more than all of it.
+    let scan = v[0]["scan_secs"].as_f64().expect("scan_secs is a number");
+    assert!((0.0..=elapsed).contains(&scan), "scan_secs {scan} of a {elapsed:.3} s run");
 }
 
 #[test]
 fn a_user_without_root_is_told_kmemleak_needs_root() {
     // debugfs is root's: opening the control file fails with EACCES. Real permissions on a
     // file of mode 0600, as `nobody`.
-    let is_root =
-        std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false);
-    if !is_root || std::process::Command::new("setpriv").arg("--version").output().is_err() {
-        eprintln!("needs root and setpriv: skipped");
-        return;
-    }
+    let mut c = match common::kleak_as_nobody() {
+        Ok(c) => c,
+        Err(why) => return common::skip("kmemleak::a_user_without_root_is_told_kmemleak_needs_root", why),
+    };
     let t = Tree::new("noroot", true, false);
     std::fs::set_permissions(t.kmemleak(), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-    let mut c = std::process::Command::new("setpriv");
-    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
-    c.arg(kleak().get_program()).args(kleak().get_args());
     let o = c.args(["--root", t.root(), "leaks"]).output().unwrap();
     assert_eq!(o.status.code(), Some(3));
     assert_eq!(String::from_utf8_lossy(&o.stderr), "kleak: kmemleak needs root (/sys/kernel/debug is root's)\n");

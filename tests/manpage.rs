@@ -1,6 +1,8 @@
 //! The manual page `kleak.1` is generated from `kleak --help` and every command's
 //! `--help`, so the two never disagree. When help changes, this test fails; regenerate
-//! with `KLEAK_BLESS=1 cargo test --test manpage` and commit kleak.1.
+//! with `KLEAK_BLESS=1 cargo test --test manpage` and commit kleak.1. A second test reads
+//! the page as text, apart from the generator, and finds every command, every option and
+//! its description of the help in it (blessing a broken generator cannot pass that one).
 
 mod common;
 
@@ -120,4 +122,77 @@ fn manual_page_matches_help() {
     }
     let have = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(have == want, "kleak.1 is out of date with --help: run KLEAK_BLESS=1 cargo test --test manpage");
+}
+
+/// Whitespace runs as one space.
+fn flat(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The options of one `--help` text, read directly (not through [`generate`]): each
+/// item of its "Options:" section, as (flags like `-n` and `--n`, description).
+fn help_options(text: &str) -> Vec<(Vec<String>, String)> {
+    let mut v: Vec<(Vec<String>, String)> = Vec::new();
+    let section = text.split("\nOptions:\n").nth(1).unwrap_or("");
+    for l in section.lines().take_while(|l| l.starts_with(' ')) {
+        if let Some(item) = l.strip_prefix("  ").filter(|i| !i.starts_with(' ')) {
+            let (names, desc) = item.split_once("  ").unwrap_or((item, ""));
+            let flags = names.split(", ").filter(|n| n.starts_with('-')).map(str::to_string).collect();
+            v.push((flags, desc.trim().to_string()));
+        } else if let Some(last) = v.last_mut() {
+            last.1 = flat(&format!("{} {}", last.1, l));
+        }
+    }
+    v
+}
+
+/// kleak.1 read as a reader's man would: for each scope (`""` for kleak itself, then each
+/// `.SS kleak CMD`), the text of the page, unescaped and flattened.
+fn man_scopes(page: &str) -> Vec<(String, String)> {
+    let mut v = vec![(String::new(), String::new())];
+    for l in page.lines() {
+        if let Some(cmd) = l.strip_prefix(".SS kleak ") {
+            v.push((cmd.to_string(), String::new()));
+            continue;
+        }
+        let text = l.strip_prefix(".B ").unwrap_or(l);
+        if !text.starts_with('.') {
+            let text = text.replace("\\-", "-").replace("\\&", "").replace("\\e", "\\");
+            let s = &mut v.last_mut().unwrap().1;
+            s.push(' ');
+            s.push_str(&text);
+        }
+    }
+    v.into_iter().map(|(k, s)| (k, flat(&s))).collect()
+}
+
+#[test]
+fn the_manual_page_documents_every_command_and_option_of_the_help() {
+    let page = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("kleak.1")).unwrap();
+    let scopes = man_scopes(&page);
+    let top = help(&["--help"]);
+    let commands: Vec<String> = top
+        .split("\nCommands:\n")
+        .nth(1)
+        .expect("kleak --help lists its commands")
+        .lines()
+        .take_while(|l| l.starts_with(' '))
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
+    assert!(commands.len() >= 10, "{commands:?}");
+    let mut checked = 0;
+    for cmd in std::iter::once(String::new()).chain(commands) {
+        let text = if cmd.is_empty() { top.clone() } else { help(&[&cmd, "--help"]) };
+        let (_, man) = scopes.iter().find(|(k, _)| *k == cmd).unwrap_or_else(|| panic!("kleak.1 has no kleak {cmd}"));
+        for (flags, desc) in help_options(&text) {
+            assert!(!flags.is_empty() && !desc.is_empty(), "kleak {cmd} --help: {flags:?} {desc:?}");
+            for f in &flags {
+                assert!(man.contains(&format!(" {f}")), "kleak.1, kleak {cmd}: {f} is not documented");
+            }
+            assert!(man.contains(&desc), "kleak.1, kleak {cmd}: {flags:?} lacks its description {desc:?}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 40, "only {checked} options found in the help texts");
 }

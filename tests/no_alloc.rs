@@ -120,9 +120,8 @@ fn leaky_samples() -> Vec<(Vec<u8>, Vec<u8>)> {
 /// Everything issue 6 and 7 add to a watch: a ring log that writes a record every sample
 /// and flushes every other second, a stand-in /dev/kmsg, a Prometheus file, CSV rows, and
 /// processes (`--procs` scans /proc when `pids` is empty). Returns the temporary directory.
-fn outfit<R: Root + Clone>(w: &mut Watch<R>, name: &str, procs_root: Option<(R, &[u32])>) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("kleak-noalloc-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+fn outfit<R: Root + Clone>(w: &mut Watch<R>, name: &str, procs_root: Option<(R, &[u32])>) -> common::TempDir {
+    let dir = common::TempDir::new(&format!("noalloc-{name}"));
     std::fs::create_dir_all(dir.join("dev")).unwrap();
     std::fs::write(dir.join("dev/kmsg"), "").unwrap();
     let opts =
@@ -169,7 +168,6 @@ fn logging_exporting_and_following_processes_allocate_nothing() {
     assert!(log.records >= 300 && log.syncs >= 100 && log.ooms == 1, "{} {} {}", log.records, log.syncs, log.ooms);
     assert!(w.procs.as_ref().unwrap().entries().len() > 1);
     assert!(dir.join("kleak.prom").exists());
-    std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(n, 0);
 }
 
@@ -232,7 +230,6 @@ fn alerts_allocate(json: bool) -> (u64, kleak::verdict::Tally) {
         .collect();
     assert!(payloads.iter().any(|p| p.contains(r#""source":"process","name":"leakyd[100] rss","state":"suspect""#)));
     assert!(!payloads.iter().any(|p| p.contains("steady[200] ") && p.contains(r#""kind":"alert""#)));
-    std::fs::remove_dir_all(&dir).unwrap();
     (n, w.verdicts.tally)
 }
 
@@ -262,11 +259,11 @@ fn kmemleak_dances_in_watch_allocate_nothing_after_start() {
     // A captured tree whose kmemleak file (a regular file) holds a real report: every dance
     // scans (appends to the file), reads and groups the report, and prints nothing new after
     // the first.
-    let dir = std::env::temp_dir().join(format!("kleak-noalloc-km-{}", std::process::id()));
+    let dir = common::TempDir::new("noalloc-km");
     std::fs::create_dir_all(dir.join("sys/kernel/debug")).unwrap();
     let report = common::corpus().join("kmemleak/syzbot-email_10.txt");
     std::fs::copy(report, dir.join("sys/kernel/debug/kmemleak")).unwrap();
-    let root = FsRoot::tree(dir.to_str().unwrap());
+    let root = FsRoot::tree(dir.str());
     let session = kleak::kmemleak::session(&root, false).unwrap();
     let mut w = kleak::cmd::leaks::LeakWatch::start(session, 10.0, 0.0);
     let mut out = Out::new(Target::Null, Style::default());
@@ -285,7 +282,6 @@ fn kmemleak_dances_in_watch_allocate_nothing_after_start() {
         }
     });
     assert_eq!(w.groups.objects(), 21, "the report is read and grouped each dance");
-    std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(n, 0);
 }
 

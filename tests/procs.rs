@@ -78,50 +78,91 @@ fn every_corpus_statm_and_status_parses() {
 }
 
 /// A helper process, this test binary started again: `grow` touches 1 MiB more every
-/// 100 ms (up to 200 MiB), `steady` holds 16 MiB and sleeps, `brief` exits after 1 s.
+/// 100 ms (up to 200 MiB), `steady` holds 16 MiB and sleeps, `brief` exits when its stdin
+/// is closed. Each prints `ready` once it holds what it starts with. Not a test: [`helper`]
+/// runs it (ignored, so a plain run does not count it as passed).
 #[test]
+#[ignore = "a helper process the watch_* tests start, with KLEAK_PROCS_HELPER set"]
 fn helper_child() {
-    let Ok(role) = std::env::var("KLEAK_PROCS_HELPER") else { return };
+    use std::io::{Read, Write};
+    let Ok(role) = std::env::var("KLEAK_PROCS_HELPER") else {
+        return common::skip("procs::helper_child", "a helper process, not a test: KLEAK_PROCS_HELPER is unset");
+    };
     let mut held: Vec<Vec<u8>> = Vec::new();
-    let start = std::time::Instant::now();
+    let mut ready = false;
     loop {
         match role.as_str() {
             "grow" if held.len() < 200 => held.push(vec![0x5a; 1 << 20]),
             "steady" if held.is_empty() => held.push(vec![0x5a; 16 << 20]),
-            "brief" if start.elapsed().as_secs_f64() > 1.0 => return,
+            "brief" => {
+                println!("ready");
+                std::io::stdout().flush().unwrap();
+                let _ = std::io::stdin().read_to_end(&mut Vec::new());
+                return;
+            }
             _ => {}
         }
         std::hint::black_box(&held);
+        if !ready {
+            println!("ready");
+            std::io::stdout().flush().unwrap();
+            ready = true;
+        }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
 
-fn helper(role: &str) -> std::process::Child {
+/// A running [`helper_child`], killed when dropped (also when a test fails).
+struct Helper(std::process::Child);
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts a [`helper_child`] in `role` and waits for its `ready` (however slowly an
+/// emulator starts it).
+fn helper(role: &str) -> Helper {
+    use std::io::BufRead;
+    use std::process::Stdio;
     let exe = std::env::current_exe().unwrap();
-    common::reexec(&exe)
-        .args(["--exact", "helper_child", "--nocapture", "--test-threads=1"])
+    let mut child = common::reexec(&exe)
+        .args(["--exact", "helper_child", "--ignored", "--nocapture", "--test-threads=1"])
         .env("KLEAK_PROCS_HELPER", role)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
-        .unwrap()
+        .unwrap();
+    // (libtest writes first: "test helper_child ... " then "ready" on the same line)
+    let mut lines = std::io::BufReader::new(child.stdout.as_mut().unwrap()).lines();
+    assert!(lines.any(|l| l.unwrap().ends_with("ready")), "helper {role} ended before it was ready");
+    Helper(child)
 }
 
 #[test]
 fn watch_pid_flags_a_growing_process_once_and_not_a_steady_one() {
-    let (mut grow, mut steady, mut brief) = (helper("grow"), helper("steady"), helper("brief"));
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let pids = [grow.id(), steady.id(), brief.id()].map(|p| p.to_string());
-    let o = common::kleak()
+    use std::io::BufRead;
+    let (grow, steady, mut brief) = (helper("grow"), helper("steady"), helper("brief"));
+    let pids = [&grow, &steady, &brief].map(|h| h.0.id().to_string());
+    let mut kleak = common::kleak()
         .args(["--json", "watch", "--interval", "0.2", "--count", "30", "--window", "4s", "--min-growth", "4M"])
         .args(["--pid", &pids[0], "--pid", &pids[1], "--pid", &pids[2]])
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
-    for c in [&mut grow, &mut steady, &mut brief] {
-        let _ = c.kill();
-        let _ = c.wait();
+    // The brief one ends once kleak has sampled it (its second sample), not after a time.
+    let mut out = String::new();
+    let mut stdout = std::io::BufReader::new(kleak.stdout.take().unwrap());
+    while out.matches(r#"{"kind":"sample""#).count() < 2 {
+        assert!(stdout.read_line(&mut out).unwrap() > 0, "kleak ended early: {out}");
     }
-    let out = String::from_utf8_lossy(&o.stdout);
+    drop(brief.0.stdin.take());
+    std::io::Read::read_to_string(&mut stdout, &mut out).unwrap();
+    let o = kleak.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let v = common::json_lines(&out);
     let alerts: Vec<_> = v.iter().filter(|o| o["kind"] == "alert" && o["source"] == "process").collect();
@@ -136,15 +177,18 @@ fn watch_pid_flags_a_growing_process_once_and_not_a_steady_one() {
     // The brief one's exit, once.
     let exits: Vec<_> = v.iter().filter(|o| o["kind"] == "process-event").collect();
     assert_eq!(exits.len(), 1, "{exits:#?}");
-    assert_eq!((&exits[0]["event"], &exits[0]["pid"]), (&"exited".into(), &brief.id().into()));
-    // Per-sample objects for the processes: the growing one's RSS rises.
-    let rss: Vec<i64> = v
+    assert_eq!((&exits[0]["event"], &exits[0]["pid"]), (&"exited".into(), &brief.0.id().into()));
+    // Per-sample objects for the processes: the growing one's RSS rises, by at least the
+    // --min-growth that made it a suspect, and by no more than it can: 1 MiB per 100 ms
+    // of the time kleak measured (plus one step), however slow the machine.
+    let (secs, rss): (Vec<f64>, Vec<i64>) = v
         .iter()
-        .filter(|o| o["kind"] == "process" && o["pid"] == grow.id())
-        .map(|o| o["rss_bytes"].as_i64().unwrap())
-        .collect();
+        .filter(|o| o["kind"] == "process" && o["pid"] == grow.0.id())
+        .map(|o| (o["elapsed_secs"].as_f64().unwrap(), o["rss_bytes"].as_i64().unwrap()))
+        .unzip();
     assert_eq!(rss.len(), 30);
-    assert!(rss[29] - rss[0] >= 40 << 20, "{rss:?}");
+    let most = ((secs[29] - secs[0]) / 0.1).ceil() as i64 + 1;
+    assert!((4 << 20..=(most + 1) << 20).contains(&(rss[29] - rss[0])), "{rss:?} over {secs:?}");
     assert_eq!(v.last().unwrap()["processes"], 2);
 }
 
@@ -152,18 +196,15 @@ fn watch_pid_flags_a_growing_process_once_and_not_a_steady_one() {
 fn watch_procs_shows_the_growing_process_within_80_columns() {
     // Every user process of this machine is followed; others may grow faster than the
     // helper, so it is looked for among the 32 shown.
-    let mut grow = helper("grow");
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    let grow = helper("grow");
     let o = common::kleak()
         .args(["--json", "watch", "--interval", "0.3", "--count", "8", "--procs", "32"])
         .output()
         .unwrap();
     let t = common::kleak().args(["watch", "--interval", "0.3", "--count", "4", "--procs", "32"]).output().unwrap();
-    let _ = grow.kill();
-    let _ = grow.wait();
     assert_eq!(o.status.code(), Some(0));
     let v = common::json_lines(&String::from_utf8_lossy(&o.stdout));
-    let seen = v.iter().filter(|o| o["kind"] == "process" && o["pid"] == grow.id()).count();
+    let seen = v.iter().filter(|o| o["kind"] == "process" && o["pid"] == grow.0.id()).count();
     assert!(seen >= 6, "shown in {seen} of 8 samples");
     assert!(v.iter().filter(|o| o["kind"] == "process").all(|o| o["grown_rss_bytes"].as_i64().unwrap() > 0));
     let out = String::from_utf8_lossy(&t.stdout);

@@ -9,6 +9,45 @@ cd "$(dirname "$0")/.."
 step() { printf '\n== %s\n' "$*"; }
 die() { printf 'tests/run.sh: %s\n' "$*" >&2; exit 1; }
 
+# Every suite runs to its end (--no-fail-fast): one failing test binary must not hide the
+# rest. Their output is kept, and the run ends (however it ends) with each failing test
+# by name, then every test that skipped itself and why (tests/common: skip()).
+work=$(mktemp -d /tmp/kleak-run.XXXXXX)
+export KLEAK_SKIPS
+failed=0
+suite() { # suite NAME COMMAND...: runs a test command, notes its failures under NAME
+    local name=$1
+    shift
+    KLEAK_SKIPS=$work/skips.$name
+    : >"$KLEAK_SKIPS"
+    "$@" 2>&1 | tee "$work/log.$name" || failed=1
+}
+summary() {
+    local rc=$? name
+    for log in "$work"/log.*; do
+        [ -e "$log" ] || continue
+        name=${log##*/log.}
+        # libtest: "     Running tests/cli.rs (target/...)", then "test NAME ... FAILED";
+        # cargo names a binary that failed without a FAILED line (a crash) at the end.
+        awk -v suite="$name" '
+            /^ +Running / { bin = $2 }
+            / \.\.\. FAILED$/ { sub(/^test /, ""); sub(/ \.\.\. FAILED$/, ""); print "FAILED " suite ": " bin ": " $0 }
+            /^error: test failed, to rerun pass/ { print "FAILED " suite ": " $0 }
+        ' "$log"
+    done | tee "$work/failures"
+    if [ -n "$(cat "$work"/skips.* 2>/dev/null)" ]; then
+        printf '\n== tests that did not run here, and why\n'
+        sort "$work"/skips.* | uniq -c | awk '{ n = $1; $1 = ""; print substr($0, 2) (n > 1 ? " (" n " suites)" : "") }'
+    fi
+    if [ -s "$work/failures" ] || [ "$failed" != 0 ]; then
+        printf 'tests/run.sh: tests failed (above)\n' >&2
+        rc=1
+    fi
+    rm -rf "$work"
+    exit "$rc"
+}
+trap summary EXIT
+
 step "dependencies"
 bash tests/deps.sh
 
@@ -27,11 +66,11 @@ warnings=$(groff -man -Tascii -ww -z kleak.1 2>&1)
 [ -z "$warnings" ] || die "kleak.1: $warnings"
 
 step "tests on the host ($(uname -m))"
-cargo test
-cargo test -p kleak-trace
+suite host cargo test --no-fail-fast
+suite trace cargo test --no-fail-fast -p kleak-trace
 
 step "tests built for aarch64-unknown-linux-musl, run under qemu-aarch64-static"
-cargo test --target aarch64-unknown-linux-musl
+suite aarch64 cargo test --no-fail-fast --target aarch64-unknown-linux-musl
 
 step "static release binaries"
 for target in aarch64-unknown-linux-musl x86_64-unknown-linux-musl; do
@@ -57,4 +96,5 @@ for lib in $(bash trace/build.sh); do
     printf '%s: %s bytes\n' "$lib" "$(stat -c %s "$lib")"
 done
 
+[ "$failed" = 0 ] || die "tests failed; each is named below"
 step "all tests passed"

@@ -100,12 +100,9 @@ fn fixture(t: &Target, static_: bool) -> PathBuf {
     out
 }
 
-/// A fresh dump directory for one test.
-fn dump_dir(name: &str) -> PathBuf {
-    let d = tmp().join("trace-dumps").join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh dump directory of one test's own, removed on drop.
+fn dump_dir(name: &str) -> common::TempDir {
+    common::TempDir::new(&format!("trace-{name}"))
 }
 
 /// The command that runs the fixture for `t` with the tracer preloaded by hand.
@@ -254,6 +251,66 @@ fn host_kleak_trace_runs_the_program_and_names_the_leaking_functions() {
     for l in out.lines().chain(err.lines()) {
         assert!(l.chars().count() <= 80, "wider than 80 columns: {l:?}");
     }
+}
+
+/// What a user types: plain `cargo build --release` (build.rs puts the library beside
+/// kleak), then `kleak trace`, with no KLEAK_TRACE_LIB. The host pass builds for the host
+/// and traces the host program; the aarch64 pass makes the board build
+/// (`--target aarch64-unknown-linux-musl`), finds `libkleak_trace-musl.so` beside the board
+/// kleak, preloads it under QEMU into the musl program (as `kleak trace` does on a board;
+/// QEMU cannot run a foreign program that kleak starts) and reports with that kleak. The
+/// build directory is kept in target/tmp, so later runs only rebuild what changed.
+#[test]
+fn the_release_build_a_user_makes_traces_with_no_setup() {
+    let target_dir = tmp().join("user-build");
+    let board = cfg!(target_arch = "aarch64");
+    let mut c = Command::new("cargo");
+    c.args(["build", "--release", "--quiet"]).current_dir(repo()).env("CARGO_TARGET_DIR", &target_dir);
+    if board {
+        c.args(["--target", "aarch64-unknown-linux-musl"]);
+    }
+    // A limit only against a hang: a cold LTO build of kleak on a busy 2-core machine.
+    let o = run_bounded(c, 1800);
+    assert!(o.status.success(), "cargo build --release: {}", String::from_utf8_lossy(&o.stderr));
+    let dumps_dir = dump_dir("user-build");
+    let d = dumps_dir.to_str().unwrap();
+    if !board {
+        let kleak = target_dir.join("release/kleak");
+        assert!(target_dir.join("release/libkleak_trace.so").exists(), "the library is beside kleak");
+        let o = Command::new(&kleak)
+            .args(["trace", "--interval", "0", "-o", d, "-n", "50", "--"])
+            .arg(fixture(&HOST, false))
+            .arg("leaks")
+            .env_remove("KLEAK_TRACE_LIB")
+            .output()
+            .unwrap();
+        let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        assert_eq!(o.status.code(), Some(0), "{err}");
+        check_leaks_report(&out);
+        return;
+    }
+    let release = target_dir.join("aarch64-unknown-linux-musl/release");
+    let lib = release.join("libkleak_trace-musl.so");
+    let elf = kleak::elf::Elf::open(&[lib.to_str().unwrap().as_bytes()]).expect("libkleak_trace-musl.so beside kleak");
+    assert_eq!(elf.machine, kleak::elf::EM_AARCH64);
+    let o = Command::new(MUSL.runner[0])
+        .arg(fixture(&MUSL, false))
+        .arg("leaks")
+        .env("LD_PRELOAD", &lib)
+        .env("KLEAK_TRACE_DIR", d)
+        .env("KLEAK_TRACE_INTERVAL", "0")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let dump = dumps(&dumps_dir, 0).pop().expect("an exit dump");
+    let o = Command::new(MUSL.runner[0])
+        .arg(release.join("kleak"))
+        .args(["trace", "report", "-n", "200"])
+        .arg(&dump)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    check_leaks_report(&String::from_utf8_lossy(&o.stdout));
 }
 
 #[test]

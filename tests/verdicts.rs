@@ -487,15 +487,17 @@ fn flags(s: &Stationary, seed: u64) -> Vec<String> {
     others(&sim, &[])
 }
 
-/// The false-alarm rate per kind of stationary series, over 1,000 runs of 30 minutes each:
+/// The false-alarm rate per kind of stationary series, over 1,000 runs of 30 minutes each,
+/// held to what the README promises (Verdicts: "What it cannot tell apart"):
 /// `cargo test --release --test verdicts -- --ignored --nocapture false_alarm_rates`.
 #[test]
-#[ignore]
+#[ignore = "7,000 half-hour series: minutes in a debug build; run by hand in --release"]
 fn false_alarm_rates() {
     let ar = |phi_pct| move |_| Stationary::Ar1 { level: 1 << 30, amp: 1 << 20, phi_pct };
     type Make = Box<dyn Fn(u64) -> Stationary>;
-    let classes: [(&str, Make); 7] = [
-        ("i.i.d. noise, 1-8 MiB", Box::new(|k| Stationary::Noise { level: 1 << 30, amp: (1 << 20) << (k % 4) })),
+    // (class, its series, the most runs in 1,000 the README allows to be flagged)
+    let classes: [(&str, Make, u32); 7] = [
+        ("i.i.d. noise, 1-8 MiB", Box::new(|k| Stationary::Noise { level: 1 << 30, amp: (1 << 20) << (k % 4) }), 0),
         (
             "saw-tooth, 8 MiB, periods 10 s-5 min",
             Box::new(|k| Stationary::Saw {
@@ -505,14 +507,16 @@ fn false_alarm_rates() {
                 phase: (k % 60) as u32,
                 noise: 1 << 16,
             }),
+            0,
         ),
-        ("AR(1) phi 0.5", Box::new(ar(50))),
-        ("AR(1) phi 0.7", Box::new(ar(70))),
-        ("AR(1) phi 0.8", Box::new(ar(80))),
-        ("AR(1) phi 0.9", Box::new(ar(90))),
-        ("AR(1) phi 0.95", Box::new(ar(95))),
+        ("AR(1) phi 0.5", Box::new(ar(50)), 0),
+        ("AR(1) phi 0.7", Box::new(ar(70)), 0),
+        ("AR(1) phi 0.8", Box::new(ar(80)), 1),
+        ("AR(1) phi 0.9", Box::new(ar(90)), 14),
+        ("AR(1) phi 0.95", Box::new(ar(95)), 64),
     ];
-    for (name, mk) in classes.iter() {
+    let mut over = Vec::new();
+    for (name, mk, allowed) in classes.iter() {
         let mut flagged = 0;
         let n = 1000u64;
         for k in 1..=n {
@@ -521,6 +525,10 @@ fn false_alarm_rates() {
                 flagged += 1;
             }
         }
-        println!("{name}: {flagged} of {n} runs flagged");
+        println!("{name}: {flagged} of {n} runs flagged (README: {allowed})");
+        if flagged > *allowed {
+            over.push(format!("{name}: {flagged} > {allowed}"));
+        }
     }
+    assert!(over.is_empty(), "more false alarms than the README states: {over:?}");
 }

@@ -900,12 +900,12 @@ mod test {
                     --- sites address count bytes oldest_secs\n0x5000 1 100 1.0\n0x7f0000001010 2 200 2.0\n0x9 1 1 0\n\
                     --- maps\n4000-6000 r-xp 00001000 fe:00 1 /bin/prog\n7f0000000000-7f0000002000 r-xp 00000000 fe:00 2 /lib/libc.so\n\
                     --- end\n";
-        let path = std::env::temp_dir().join(format!("kleak-test-{}.kleak-trace", std::process::id()));
+        let dir = crate::tempdir::TempDir::new("trace-sites");
+        let path = dir.join("7.1.0.kleak-trace");
         std::fs::write(&path, dump).unwrap();
         let mut m = Modules::new();
         let mut buf = vec![0u8; 4096];
         let d = load(&Arg::from(path.to_str().unwrap()), &mut m, &mut buf, false).unwrap();
-        std::fs::remove_file(&path).unwrap();
         assert!(d.complete);
         assert_eq!((m.path(d.sites[0].module), d.sites[0].off), ("/bin/prog", 0x2000));
         assert_eq!((m.path(d.sites[1].module), d.sites[1].off), ("/lib/libc.so", 0x1010));

@@ -2,58 +2,14 @@
 #![allow(dead_code)]
 
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-/// A fresh, empty directory of one test's own, removed when dropped. Its name holds the
-/// test's `name`, the process id and a per-process counter, so two tests (or two calls in
-/// one test) never share one, whatever the thread count; nothing is removed but its own.
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    pub fn new(name: &str) -> Self {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let d = std::env::temp_dir().join(format!("kleak-{name}-{}-{n}", std::process::id()));
-        std::fs::create_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display()));
-        TempDir(d)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-
-    /// The directory as a str (test paths are ASCII).
-    pub fn str(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-
-    pub fn join(&self, p: impl AsRef<Path>) -> PathBuf {
-        self.0.join(p)
-    }
-}
-
-impl std::ops::Deref for TempDir {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl AsRef<Path> for TempDir {
-    fn as_ref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod tempdir;
+pub use tempdir::TempDir;
 
 /// tests/corpus: real captures by other people (see its SOURCES.md), copied into the
 /// repository so a clone tests alone.
@@ -102,6 +58,27 @@ pub fn reexec(exe: &std::path::Path) -> Command {
         return c;
     }
     Command::new(exe)
+}
+
+/// Whether the tests run as root (the owner of /proc/self).
+pub fn is_root() -> bool {
+    std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false)
+}
+
+/// kleak run as `nobody` through setpriv (through qemu-user as well when the tests are
+/// built for another architecture, as [`kleak`] is): what a user without root sees.
+/// Err says why that cannot be done here.
+pub fn kleak_as_nobody() -> Result<Command, &'static str> {
+    if !is_root() {
+        return Err("needs root, to become nobody with setpriv");
+    }
+    if Command::new("setpriv").arg("--version").output().is_err() {
+        return Err("setpriv (util-linux) is missing");
+    }
+    let k = kleak();
+    let mut c = Command::new("setpriv");
+    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).arg(k.get_program()).args(k.get_args());
+    Ok(c)
 }
 
 /// Runs kleak with `args`, returns (exit code, stdout, stderr).
