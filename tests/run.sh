@@ -83,7 +83,7 @@ done
 # The board binary's size guard. The target is 512 KiB; kleak misses it (652,552 bytes)
 # partly because Rust's std links its panic backtrace symbolizer (~120 KiB: gimli,
 # addr2line, demangler, inflate) into every binary and only a nightly build-std can drop
-# it; see the README's benchmarks. This guard keeps the binary from growing unnoticed. It
+# it; see docs/BENCHMARKS.md. This guard keeps the binary from growing unnoticed. It
 # was 576 KiB; kmemleak attribution with the gzip decoder (+17.9 KB), the board farm
 # (watch --listen, the metrics renderer, kleak plot's SVG: +31.7 KB), arguments as bytes
 # and the hardening (signals, kernel state, bounded reads: +26 KB) raised it to 640 KiB.
