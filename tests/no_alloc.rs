@@ -16,7 +16,6 @@ use kleak::sys::{File, Mode};
 use kleak::trend::Policy;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::fmt::Write as _;
 
 struct Counting;
 
@@ -98,19 +97,10 @@ fn leaky_samples() -> Vec<(Vec<u8>, Vec<u8>)> {
         if (i / 100) % 2 == 0 {
             leaked += 500;
         }
-        let mut slab = String::from(
-            "slabinfo - version: 2.1\n# name <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>\n",
-        );
-        for (k, name) in ["leak_a", "leak_b", "leak_c", "leak_d_with_a_rather_long_name_for_a_cache"].iter().enumerate()
-        {
-            let n = 1000 + leaked * (k as u64 + 1);
-            writeln!(slab, "{name} {n} {n} 64 64 1 : tunables 0 0 0 : slabdata {0} {0} 0", n / 64 + 1).unwrap();
-        }
-        let churn = 5000 + (i % 20) * 400;
-        writeln!(slab, "dentry {churn} {churn} 192 21 1 : tunables 0 0 0 : slabdata 1 1 0").unwrap();
-        let mem = format!(
-            "MemTotal: 4000000 kB\nMemFree: {} kB\nCached: 100000 kB\nSlab: 5000 kB\nSUnreclaim: 5000 kB\n",
-            3_000_000 - leaked / 2
+        let (slab, mem) = common::leaking_proc(
+            &["leak_a", "leak_b", "leak_c", "leak_d_with_a_rather_long_name_for_a_cache"],
+            leaked,
+            i,
         );
         v.push((slab.into_bytes(), mem.into_bytes()));
     }

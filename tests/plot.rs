@@ -13,7 +13,6 @@ use kleak::out::{Out, Style, Target};
 use kleak::sample::Sampler;
 use kleak::sys::{File, Mode};
 use kleak::trend::Policy;
-use std::fmt::Write as _;
 use std::process::{Command, Stdio};
 
 /// A soak written to a ring log by watch's own loop: two caches leak for 100 s, rest
@@ -22,20 +21,7 @@ fn soak(dir: &TempDir) -> String {
     let root = FakeRoot::new();
     let sample = |i: u64| {
         let leaked = (0..=i).filter(|k| (k / 100) % 2 == 0).count() as u64 * 500;
-        let mut slab = String::from(
-            "slabinfo - version: 2.1\n# name <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>\n",
-        );
-        for (k, name) in ["leak_a", "leak_b_<&>"].iter().enumerate() {
-            let n = 1000 + leaked * (k as u64 + 1);
-            writeln!(slab, "{name} {n} {n} 64 64 1 : tunables 0 0 0 : slabdata {0} {0} 0", n / 64 + 1).unwrap();
-        }
-        let churn = 5000 + (i % 20) * 400;
-        writeln!(slab, "dentry {churn} {churn} 192 21 1 : tunables 0 0 0 : slabdata 1 1 0").unwrap();
-        let mem = format!(
-            "MemTotal: 4000000 kB\nMemFree: {} kB\nCached: 100000 kB\nSlab: 5000 kB\nSUnreclaim: 5000 kB\n",
-            3_000_000 - leaked / 2
-        );
-        (slab, mem)
+        common::leaking_proc(&["leak_a", "leak_b_<&>"], leaked, i)
     };
     let (slab, mem) = sample(0);
     root.set("/proc/slabinfo", slab.as_bytes());

@@ -188,3 +188,24 @@ pub fn messages(stderr: &str) -> Vec<String> {
     }
     v
 }
+
+/// One sample of a fake /proc in which the caches `leakers` leak (cache k has gained
+/// `leaked * (k + 1)` objects) and `dentry` only churns (step `i`), with `Unaccounted`
+/// growing alongside: (slabinfo, meminfo).
+pub fn leaking_proc(leakers: &[&str], leaked: u64, i: u64) -> (String, String) {
+    use std::fmt::Write as _;
+    let mut slab = String::from(
+        "slabinfo - version: 2.1\n# name <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>\n",
+    );
+    for (k, name) in leakers.iter().enumerate() {
+        let n = 1000 + leaked * (k as u64 + 1);
+        writeln!(slab, "{name} {n} {n} 64 64 1 : tunables 0 0 0 : slabdata {0} {0} 0", n / 64 + 1).unwrap();
+    }
+    let churn = 5000 + (i % 20) * 400;
+    writeln!(slab, "dentry {churn} {churn} 192 21 1 : tunables 0 0 0 : slabdata 1 1 0").unwrap();
+    let mem = format!(
+        "MemTotal: 4000000 kB\nMemFree: {} kB\nCached: 100000 kB\nSlab: 5000 kB\nSUnreclaim: 5000 kB\n",
+        3_000_000 - leaked / 2
+    );
+    (slab, mem)
+}
