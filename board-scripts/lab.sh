@@ -54,7 +54,9 @@ declare -A KERNEL_IMAGE=([debian]=linux-image-arm64)
 # A prebuilt kernel's own modules for the initramfs (with what they depend on,
 # in load order, listed in /lab/modules/NAME.deps): zram makes zsmalloc pools,
 # each with caches named zs_handle and zspage.
-declare -A KERNEL_OWN_MODULES=([debian]="zram")
+# virtio_mmio and virtio_net (with failover, net_failover) give Debian's kernel
+# the NIC of QEMU's user network, for the "# lab-needs: net" scenarios.
+declare -A KERNEL_OWN_MODULES=([debian]="zram virtio_mmio virtio_net")
 # Scenario columns that fail for a reason kleak has not fixed yet: skipped by name with
 # that reason (KLEAK_LAB_RUN_PENDING=1 runs them), so the matrix stays an honest record.
 declare -A KNOWN_WRONG=(
@@ -63,7 +65,7 @@ declare -A KNOWN_WRONG=(
 # `test --ci` (what .ci/run runs, to stay inside its time budget): the first
 # kernel runs every scenario, the others only these (the rest print a SKIP).
 CI_EXTRA_SCENARIOS=(05-doctor 06-distro-modules 10-run-leak 11-run-clean 12-watch-cache 13-pages
-    14-idle-churn 15-env-nonroot 16-env-nodebugfs 17-env-kmemleak-off)
+    14-idle-churn 15-env-nonroot 16-env-nodebugfs 17-env-kmemleak-off 21-listen-hostfwd)
 # Through ccache: kernels from the same source share most objects (preprocessed
 # output, not the .config, is what ccache keys on), so 6.1-slab after 6.1 is
 # mostly cache hits.
@@ -551,12 +553,18 @@ list_scenarios() {
     done
 }
 
+# QEMU's network for a "# lab-needs: net" scenario (boot_scenario sets it);
+# every other boot has none.
+QEMU_NET=()
+# The guest port a net scenario's kleak listens on, forwarded from the host.
+GUEST_PORT=9447
+
 # run_qemu APPEND TIMEOUT LOG: boot the lab kernel non-interactively, console to LOG.
 run_qemu() {
     local append=$1 timeout=$2 consolelog=$3 rc=0
     local cmd=(qemu-system-aarch64 -M virt -cpu "$QEMU_CPU" -smp "$QEMU_SMP" -m "$QEMU_MEM"
         -nographic -no-reboot -kernel "$KIMAGE" -initrd "$INITRAMFS"
-        -append "$BASE_APPEND $append ${KLEAK_LAB_APPEND:-}")
+        -append "$BASE_APPEND $append ${KLEAK_LAB_APPEND:-}" "${QEMU_NET[@]}")
     echo "${cmd[*]}" >"$consolelog.cmd"
     if [[ ${KLEAK_LAB_VERBOSE:-0} == 1 ]]; then
         timeout -k 5 "$timeout" "${cmd[@]}" </dev/null 2>&1 | tee "$consolelog" || rc=${PIPESTATUS[0]}
@@ -566,9 +574,24 @@ run_qemu() {
     return "$rc"
 }
 
+# has_net: the selected kernel has IPv4 and a virtio-net NIC on virtio-mmio
+# (-M virt's transport), each built in or as a module the initramfs carries.
+has_net() {
+    kernel_has CONFIG_INET || return 1
+    kernel_has CONFIG_VIRTIO_NET || has_module virtio_net || return 1
+    kernel_has CONFIG_VIRTIO_MMIO || has_module virtio_mmio
+}
+
+# free_port: a TCP port free on the host's 127.0.0.1 (the kernel's pick).
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # skip_scenario NAME: true (and prints SKIP) when NAME is not to be run on the
 # selected kernel. "# lab-needs:" words: kleak (the binary), kmemleak (the
-# kernel has CONFIG_DEBUG_KMEMLEAK), any other word a module (leaky: leaky.ko).
+# kernel has CONFIG_DEBUG_KMEMLEAK), net (IPv4 + virtio-net: the boot gets QEMU's
+# user network, see boot_scenario), prometheus (the host's binary), any other
+# word a module (leaky: leaky.ko).
 # "# lab-kernels: K..." limits it to those kernels.
 skip_scenario() {
     local name=$1 file=$LAB_DIR/scenarios/$1.sh need why=''
@@ -586,6 +609,8 @@ skip_scenario() {
         case $need in
         kleak) [[ -n ${KLEAK_BIN:-} ]] || why="no kleak binary (cargo build failed, KLEAK_LAB_ALLOW_NO_KLEAK=1)" ;;
         kmemleak) kernel_has CONFIG_DEBUG_KMEMLEAK || why="needs kmemleak: kernel $KNAME is built without CONFIG_DEBUG_KMEMLEAK" ;;
+        net) has_net || why="needs net: kernel $KNAME has no IPv4 and virtio-net (the lab's tinyconfig kernels are built without CONFIG_NET)" ;;
+        prometheus) command -v prometheus >/dev/null || why="needs Debian's prometheus on the host (apt-get install prometheus)" ;;
         *) has_module "$need" || why="needs $need.ko, which kernel $KNAME does not have" ;;
         esac
     done
@@ -614,13 +639,40 @@ scenario_timeout() {
 # boot_scenario NAME: one QEMU boot for it. Leaves KRUN/NAME.console.log, and
 # NAME.qrc and NAME.secs (QEMU's exit code, the boot's seconds): it also runs in
 # the background, where it cannot set variables.
+#
+# A "# lab-needs: net" scenario boots with QEMU's user network (restrict=on: the
+# guest reaches nothing outside; hostfwd still comes in): a virtio-net NIC
+# (the guest is 10.0.2.15) and its GUEST_PORT forwarded from a free port of the
+# host's 127.0.0.1 (in NAME.hostport). Its NAME.host, if any, runs on the host
+# during the boot (LAB_HOSTPORT, LAB_HOST_OUT=NAME.host.json for the checker),
+# bounded by the scenario's timeout and stopped when QEMU has ended.
 boot_scenario() {
-    local name=$1 append qrc=0 t0
+    local name=$1 append qrc=0 t0 hostport host=$LAB_DIR/scenarios/$1.host hpid='' timeout
+    local QEMU_NET=()
     append="kleak_lab=$name $(meta "$LAB_DIR/scenarios/$name.sh" append)"
+    timeout=$(scenario_timeout "$name")
+    rm -f "$KRUN/$name.hostport" "$KRUN/$name.host.json" "$KRUN/$name.host.log"
+    if [[ " $(meta "$LAB_DIR/scenarios/$name.sh" needs) " == *" net "* ]]; then
+        hostport=$(free_port)
+        echo "$hostport" >"$KRUN/$name.hostport"
+        QEMU_NET=(-netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$hostport-:$GUEST_PORT"
+            -device "virtio-net-device,netdev=n0")
+        if [[ -f $host ]]; then
+            LAB_HOSTPORT=$hostport LAB_HOST_OUT=$KRUN/$name.host.json \
+                PYTHONPATH=$LAB_DIR/lib${PYTHONPATH:+:$PYTHONPATH} \
+                timeout -k 5 "$timeout" python3 "$host" >"$KRUN/$name.host.log" 2>&1 &
+            hpid=$!
+        fi
+    fi
     t0=$(now)
-    run_qemu "$append" "$(scenario_timeout "$name")" "$KRUN/$name.console.log" || qrc=$?
+    run_qemu "$append" "$timeout" "$KRUN/$name.console.log" || qrc=$?
     echo "$qrc" >"$KRUN/$name.qrc"
     since "$t0" >"$KRUN/$name.secs"
+    if [[ -n $hpid ]]; then
+        # The guest is gone: the host side has nothing more to wait for.
+        kill -TERM "$hpid" 2>/dev/null || true
+        wait "$hpid" || true
+    fi
 }
 
 # check_scenario NAME: after boot_scenario, cut the scenario's section out of the
