@@ -142,6 +142,7 @@ mod test {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "reads a fixture file, which miri's isolation refuses")]
     fn the_lab_kernels_config_has_kmemleak() {
         // tests/fixtures/gzip/lab-6.1.config.gz: the lab's 6.1 arm64 build, gzip -9n.
         let gz = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/gzip/lab-6.1.config.gz")).unwrap();

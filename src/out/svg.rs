@@ -88,7 +88,8 @@ const TIME_STEPS: [f64; 19] = [
 ];
 
 fn byte_steps() -> impl Iterator<Item = f64> {
-    (0..40).map(|i| [1.0, 2.0, 5.0][i % 3] * 1024f64.powi(i as i32 / 9) * 10f64.powi((i as i32 % 9) / 3))
+    // Integers, then one conversion: powi's precision is unspecified (miri varies it).
+    (0..40u32).map(|i| ([1u64, 2, 5][i as usize % 3] * 1024u64.pow(i / 9) * 10u64.pow((i % 9) / 3)) as f64)
 }
 
 /// Writes the picture: `title` and `subtitle` on top, the panels one under the other over
