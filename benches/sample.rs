@@ -9,7 +9,7 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use kleak::cmd::watch::Watch;
+use kleak::engine::watch::Watch;
 use kleak::fake::FakeRoot;
 use kleak::kmsg::Kmsg;
 use kleak::out::ringlog::{LogOpts, RingLog};

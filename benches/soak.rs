@@ -4,7 +4,7 @@
 //!
 //! `cargo bench --bench soak` (`-- N` for another number of samples).
 
-use kleak::cmd::watch::Watch;
+use kleak::engine::watch::Watch;
 use kleak::fake::FakeRoot;
 use kleak::out::{Out, Style, Target};
 use kleak::sample::{Sampler, Source};

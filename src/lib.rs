@@ -64,6 +64,7 @@ pub mod arg;
 pub mod cli;
 pub mod cmd;
 pub mod elf;
+pub mod engine;
 pub mod fake;
 pub mod figures;
 pub mod harness;

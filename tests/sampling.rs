@@ -219,7 +219,7 @@ fn counters_going_backwards_are_not_negative_rates() {
         kleak::out::Target::Memory(Vec::new()),
         kleak::out::Style { json: true, ..Default::default() },
     );
-    kleak::cmd::diff::show(&mut out, &s.tables, kleak::out::view::Span::Interval, "diff", false).unwrap();
+    kleak::out::view::changes(&mut out, &s.tables, kleak::figures::Span::Interval, "diff", false).unwrap();
     let text = String::from_utf8(out.memory().to_vec()).unwrap();
     assert!(!text.contains("pgfault"), "a counter that went backwards (reset) gets no rate: {text}");
     assert!(text.contains("\"name\":\"nr_free_pages\""), "{text}");

@@ -2,6 +2,7 @@
 //! cut left the file in.
 
 use crate::cli::Ctx;
+use crate::figures::FIGURES;
 use crate::out::fmt::{Dur, Size, Utc};
 use crate::out::jsonread::{field, members, num, text};
 use crate::out::{Closed, Out};
@@ -190,7 +191,7 @@ fn readable(out: &mut Out, kind: Kind, json: &str) -> Result<(), Closed> {
         }
         Kind::Sample => {
             let _ = write!(out.line(), "sample at {}:", Dur(num(json, "elapsed_secs")));
-            for (label, key, dkey) in SAMPLE_FIGURES {
+            for (label, key, dkey) in FIGURES {
                 if field(json, key).is_some() {
                     let (v, d) = (num(json, key) as i64, num(json, dkey) as i64);
                     let _ = write!(out.line(), " {label} {} {}", Size::of(v, h), Size::delta(d, h));
@@ -230,14 +231,6 @@ fn readable(out: &mut Out, kind: Kind, json: &str) -> Result<(), Closed> {
     }
     out.emit()
 }
-
-/// The figures of a logged sample, as a watch line labels them.
-const SAMPLE_FIGURES: [(&str, &str, &str); 4] = [
-    ("slab", "Slab", "d_Slab"),
-    ("unrecl", "SUnreclaim", "d_SUnreclaim"),
-    ("unacct", "Unaccounted", "d_Unaccounted"),
-    ("avail", "MemAvailable", "d_MemAvailable"),
-];
 
 fn record(out: &mut Out, rec: &RecordHead, payload: &[u8]) -> Result<(), Closed> {
     let text = core::str::from_utf8(payload).unwrap_or("(not UTF-8)");

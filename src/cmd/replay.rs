@@ -6,12 +6,13 @@
 //! starts over. Reclaimable caches are told by name (a snapshot has no sysfs), and
 //! nothing is written (`--check-reclaim` needs the live machine).
 
-use super::summary;
+use super::VerdictOpts;
 use crate::arg::Arg;
 use crate::cli::{parse_duration, parse_minutes, parse_size, Ctx};
-use crate::limits::{MAX_ALERTS_SHOWN, READ_BUF_BYTES};
+use crate::limits::READ_BUF_BYTES;
 use crate::out::alert::Batch;
 use crate::out::fmt::{Dur, Fit};
+use crate::out::summary;
 use crate::out::{note, Closed};
 use crate::outln;
 use crate::sample::{FsRoot, Tables};
@@ -62,12 +63,14 @@ pub fn run(ctx: &mut Ctx, args: &ReplayArgs) -> Result<Exit, Error> {
     if args.files.is_empty() {
         return Err(Error::usage("replay: name the snapshots to judge (kleak replay SNAPSHOT...)"));
     }
-    if args.window < 1.0 {
-        return Err(Error::usage("--window must be at least 1s"));
+    let policy = VerdictOpts {
+        window: args.window,
+        min_growth: args.min_growth,
+        min_rate: args.min_rate,
+        remind: args.remind,
+        max_alerts: args.max_alerts,
     }
-    if args.max_alerts == 0 || args.max_alerts > MAX_ALERTS_SHOWN {
-        return Err(Error::usage(format_args!("--max-alerts must be 1 to {MAX_ALERTS_SHOWN}")));
-    }
+    .check()?;
     let mut buf = vec![0u8; READ_BUF_BYTES];
     let mut order = Vec::with_capacity(args.files.len());
     for f in &args.files {
@@ -81,7 +84,6 @@ pub fn run(ctx: &mut Ctx, args: &ReplayArgs) -> Result<Exit, Error> {
     let key = |h: &Header| if by_wall { h.time.unwrap_or(0.0) } else { h.uptime.or(h.time).unwrap_or(0.0) };
     crate::table::sort_by(&mut order, |a, b| key(&a.0) < key(&b.0));
 
-    let policy = Policy::new(args.window, args.min_growth, args.min_rate, args.remind);
     let mut verdicts = Verdicts::new(policy, false);
     let mut tables = Tables::default();
     tables.slab.set_matcher(ctx.matcher.clone());

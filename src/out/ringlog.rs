@@ -15,7 +15,7 @@
 //! that gets through is a note saying how many were lost.
 
 use super::{note, Json, Line};
-use crate::figures::UNACCOUNTED;
+use crate::figures::{movers, FIGURES};
 use crate::kmsg::{self, Kmsg};
 use crate::limits::{MAX_CACHES, OOM_MAX_LINES};
 use crate::ring::{Kind, Ring};
@@ -45,17 +45,6 @@ impl LogOpts {
     pub const SYNC_SECS: f64 = 300.0;
 }
 
-/// meminfo figures a logged sample keeps, and the name of their change.
-const TOTALS: [(&str, &str); 4] = [
-    ("Slab", "d_Slab"),
-    ("SUnreclaim", "d_SUnreclaim"),
-    (UNACCOUNTED, "d_Unaccounted"),
-    ("MemAvailable", "d_MemAvailable"),
-];
-
-/// Caches a logged sample names.
-const MOVERS: usize = 4;
-
 /// Seconds after an OOM line in which the kernel's next lines still belong to its report.
 const OOM_QUIET_SECS: f64 = 2.0;
 
@@ -84,7 +73,7 @@ pub struct RingLog {
     next_sample: f64,
     /// Bytes of each cache when the latest sample was logged.
     logged: Vec<i64>,
-    logged_totals: [i64; TOTALS.len()],
+    logged_totals: [i64; FIGURES.len()],
     logged_at: f64,
     /// Samples taken when the latest sample was logged (0: none logged yet).
     logged_samples: u32,
@@ -123,7 +112,7 @@ impl RingLog {
             synced_at: now,
             next_sample: now,
             logged: vec![0; MAX_CACHES],
-            logged_totals: [0; TOTALS.len()],
+            logged_totals: [0; FIGURES.len()],
             logged_at: now,
             logged_samples: 0,
             oom_until: f64::NEG_INFINITY,
@@ -264,25 +253,11 @@ impl RingLog {
                 logged[i]
             }
         };
-        // The MOVERS largest changes either way, by insertion.
-        let mut movers: heapless::Vec<(u16, i64), MOVERS> = heapless::Vec::new();
-        for (i, e) in entries.iter().enumerate() {
-            let d = e.cur.bytes() as i64 - before(i, &self.logged);
-            if d == 0 {
-                continue;
-            }
-            let pos = movers.iter().position(|m| m.1.unsigned_abs() < d.unsigned_abs()).unwrap_or(movers.len());
-            if pos < MOVERS {
-                if movers.is_full() {
-                    movers.pop();
-                }
-                let _ = movers.insert(pos, (i as u16, d));
-            }
-        }
+        let movers = movers(entries.len(), |i| entries[i].cur.bytes() as i64 - before(i, &self.logged));
         let mut l = Line::default();
         let mut j = l.json("sample");
         j.u64("seq", t.samples as u64).f64("elapsed_secs", t.times.elapsed()).f64("span_secs", now - self.logged_at);
-        for (k, (key, dkey)) in TOTALS.iter().enumerate() {
+        for (k, (_, key, dkey)) in FIGURES.iter().enumerate() {
             if let Some(g) = t.meminfo.get(key) {
                 let was = if first { g.base } else { self.logged_totals[k] };
                 j.i64(key, g.cur).i64(dkey, g.cur - was);
