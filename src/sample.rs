@@ -330,6 +330,19 @@ impl FileStatus {
     }
 }
 
+/// A cache's `/sys/kernel/slab/<name>/reclaim_account` flag under `root` (SLUB, root
+/// only), or `None` where it cannot be read.
+pub fn reclaim_account<R: Root>(root: &R, name: &str) -> Option<bool> {
+    let mut path = heapless::String::<{ crate::limits::NAME_BYTES + 48 }>::new();
+    path.push_str("/sys/kernel/slab/").ok()?;
+    path.push_str(name).ok()?;
+    path.push_str("/reclaim_account").ok()?;
+    let mut f = root.open(&path).ok()?;
+    let mut buf = [0u8; 8];
+    let n = f.read_at(&mut buf, 0).ok()?;
+    crate::parse::trim(&buf[..n]).first().map(|&b| b == b'1')
+}
+
 /// Monotonic times of the samples, in seconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Times {
@@ -624,6 +637,8 @@ impl<R: Root> Sampler<R> {
             self.tables.end_source(src, complete);
             self.status_changed[i] = first || self.status[i] != before;
         }
+        let root = &self.root;
+        self.tables.slab.read_flags(&mut |name| reclaim_account(root, name));
         self.tables.end(now);
     }
 

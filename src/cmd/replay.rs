@@ -15,7 +15,7 @@ use crate::out::fmt::{Dur, Fit};
 use crate::out::summary;
 use crate::out::{note, Closed};
 use crate::outln;
-use crate::sample::{FsRoot, Tables};
+use crate::sample::Tables;
 use crate::snapshot::{self, Header};
 use crate::trend::Policy;
 use crate::verdict::{Alert, Verdicts};
@@ -119,7 +119,7 @@ pub fn run(ctx: &mut Ctx, args: &ReplayArgs) -> Result<Exit, Error> {
             let mut printed = false;
             let mut r = Ok(());
             let json = out.style.json;
-            verdicts.update::<FsRoot>(&tables, None, t, &mut |a: &Alert| {
+            verdicts.update(&tables, t, &mut |a: &Alert| {
                 if !json && !printed {
                     printed = true;
                     r = r.and(outln!(out, "at {} ({}):", Dur(t - t0), Fit::cut(&path.to_string(), 60)));

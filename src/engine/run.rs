@@ -29,6 +29,7 @@ use crate::figures::{grown_caches, Span};
 use crate::kmemleak::{self, Command, Control, Dance, Unavailable};
 use crate::kmsg::Kmsg;
 use crate::leaks::Groups;
+use crate::limits::KMSG_MAX_READS;
 use crate::modsyms::ModSyms;
 use crate::out::fmt::Dur;
 use crate::out::leaks::{group_json, notes, scans, show, show_pairs};
@@ -286,7 +287,13 @@ impl Logged {
     /// when the kernel prints an OOM report (copied as it comes).
     fn tick(&mut self, s: &mut Sampler<FsRoot>) {
         let now = sys::monotonic_secs();
-        let oom = self.kmsg.as_mut().is_some_and(|k| self.log.kernel(k, now).new_report);
+        let oom = self.kmsg.as_mut().is_some_and(|k| {
+            self.log
+                .kernel(now, |f| {
+                    k.drain(KMSG_MAX_READS, f);
+                })
+                .new_report
+        });
         if oom || self.log.sample_due(now) {
             s.sample(now);
             report_status(s);

@@ -8,7 +8,7 @@ use super::leaks::LeakWatch;
 use super::{report_skipped, report_status};
 use crate::figures::{movers, top_growers, Rank, Span, FIGURES, LINE_FIGURES, MOVERS, UNACCOUNTED};
 use crate::kmsg::Kmsg;
-use crate::limits::{HTTP_MAX_CONNS, MAX_PROCS_SHOWN, NAME_BYTES};
+use crate::limits::{HTTP_MAX_CONNS, KMSG_MAX_READS, MAX_PROCS_SHOWN, NAME_BYTES};
 use crate::out::export::{csv_header, csv_process, csv_sample, prometheus, Extra, PromFile};
 use crate::out::fmt::{Dur, Fit, Size};
 use crate::out::http::Server;
@@ -49,6 +49,8 @@ pub struct Watch<R: Root> {
     /// A suspect leak of unreclaimable memory was reported (for `--exit-on-leak`).
     pub leak_seen: bool,
     reclaim_error_told: bool,
+    /// A process table overflow was told.
+    procs_overflow_told: bool,
     /// The ring log (`--log`).
     pub log: Option<RingLog>,
     /// The kernel log, read for OOM reports while there is a ring log to copy them to.
@@ -105,6 +107,7 @@ impl<R: Root> Watch<R> {
             batch: alert::Batch::new(4),
             leak_seen: false,
             reclaim_error_told: false,
+            procs_overflow_told: false,
             log: None,
             kmsg: None,
             csv: None,
@@ -119,8 +122,9 @@ impl<R: Root> Watch<R> {
             sample_secs: 0.0,
             leak_groups: heapless::Vec::new(),
         };
-        let (t, root) = (&w.sampler.tables, w.sampler.root());
-        w.verdicts.update(t, Some(root), t.times.cur, &mut |_: &Alert| {});
+        let t = &w.sampler.tables;
+        w.verdicts.update(t, t.times.cur, &mut |_: &Alert| {});
+        w.drop_caches();
         w
     }
 
@@ -146,6 +150,18 @@ impl<R: Root> Watch<R> {
         report_status(&mut self.sampler);
         if let Some(p) = self.procs.as_mut() {
             p.sample(self.sampler.tables.page_size);
+            if !self.procs_overflow_told && (p.untracked + p.unlisted + p.events_dropped) > 0 {
+                self.procs_overflow_told = true;
+                note(format_args!(
+                    "--procs: {} processes not tracked (MAX_PROCS {}), {} PIDs not looked at (MAX_PIDS_LISTED {}), {} events dropped (PROC_EVENTS {}): tables full, see src/limits.rs",
+                    p.untracked,
+                    crate::limits::MAX_PROCS,
+                    p.unlisted,
+                    crate::limits::MAX_PIDS_LISTED,
+                    p.events_dropped,
+                    crate::limits::PROC_EVENTS
+                ));
+            }
         }
         // Events are told for the processes shown before this sample; rows and lines show
         // the ones shown now.
@@ -173,12 +189,13 @@ impl<R: Root> Watch<R> {
             }
             r = core::mem::replace(&mut r, Ok(())).and(batch.add(out, a));
         };
-        verdicts.update(&sampler.tables, Some(sampler.root()), now, &mut sink);
+        verdicts.update(&sampler.tables, now, &mut sink);
         if let Some(p) = procs.as_ref() {
             verdicts.update_procs(p.entries(), p.samples() - 1, now, &mut sink);
         }
+        self.drop_caches();
         r?;
-        if let Some(e) = verdicts.reclaim_error.filter(|_| !self.reclaim_error_told) {
+        if let Some(e) = self.verdicts.reclaim_error.filter(|_| !self.reclaim_error_told) {
             self.reclaim_error_told = true;
             note(format_args!("--check-reclaim: writing /proc/sys/vm/drop_caches failed: {e}; not checking again"));
         }
@@ -186,11 +203,25 @@ impl<R: Root> Watch<R> {
         batch.flush(out, |out, a| kmemleak_groups_for(out, a, leak_groups))
     }
 
+    /// Writes drop_caches when the verdicts ask for it (`--check-reclaim`) and tells them
+    /// how it went.
+    fn drop_caches(&mut self) {
+        if self.verdicts.drop_caches_wanted() {
+            let r = self.sampler.root().write("/proc/sys/vm/drop_caches", b"2");
+            self.verdicts.drop_caches_done(r);
+        }
+    }
+
     /// Reads the kernel log (with a ring log only): an OOM report is copied into the log
     /// as it is printed, followed by a sample, and flushed.
     pub fn kernel(&mut self, now: f64) {
         let (Some(k), Some(log)) = (self.kmsg.as_mut(), self.log.as_mut()) else { return };
-        if log.kernel(k, now).new_report {
+        if log
+            .kernel(now, |f| {
+                k.drain(KMSG_MAX_READS, f);
+            })
+            .new_report
+        {
             let procs = self.procs.as_ref();
             let shown = &self.shown;
             log.sample(&self.sampler.tables, now, &mut |j| proc_fields(j, procs, shown));

@@ -8,13 +8,11 @@
 use super::{Closed, Out};
 use crate::arg::Arg;
 use crate::leaks::Groups;
+use crate::limits::PROM_BUF_BYTES as PROM_BUF;
 use crate::sample::Tables;
 use crate::sys::{self, Errno, File, Mode};
 use crate::table::Unit;
 use core::fmt::Write;
-
-/// Bytes of the buffer a Prometheus file is built in before each write.
-const PROM_BUF: usize = 64 * 1024;
 
 /// A Prometheus textfile, rewritten atomically each sample.
 pub struct PromFile {

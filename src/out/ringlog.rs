@@ -16,8 +16,8 @@
 
 use super::{note, Json, Line};
 use crate::figures::{movers, FIGURES};
-use crate::kmsg::{self, Kmsg};
-use crate::limits::{MAX_CACHES, OOM_MAX_LINES};
+use crate::kmsg;
+use crate::limits::{MAX_CACHES, OOM_MAX_LINES, OOM_RECORD_BYTES};
 use crate::ring::{Kind, Ring};
 use crate::sample::Tables;
 use crate::sys::Errno;
@@ -47,9 +47,6 @@ impl LogOpts {
 
 /// Seconds after an OOM line in which the kernel's next lines still belong to its report.
 const OOM_QUIET_SECS: f64 = 2.0;
-
-/// Raw bytes of kernel lines one `oom` record carries (escaped, they fit one [`Line`]).
-const OOM_RECORD_BYTES: usize = 800;
 
 /// True for the errors of storage that may come back: kleak waits and tries again.
 pub fn is_storage_fault(e: Errno) -> bool {
@@ -279,12 +276,16 @@ impl RingLog {
         self.append(Kind::Sample, l.as_bytes(), now);
     }
 
-    /// Reads what the kernel logged since the last look. An OOM report (from its first
-    /// line to [`OOM_MAX_LINES`] or two quiet seconds) is copied into the log as it comes
-    /// and flushed at once; the caller then logs a sample (`new_report`).
-    pub fn kernel(&mut self, k: &mut Kmsg, now: f64) -> KernelLines {
+    /// Takes what the kernel logged since the last look: `drain` hands each line's text
+    /// to the function it is given (the engine reads /dev/kmsg: [`Kmsg::drain`]). An OOM
+    /// report (from its first line to [`OOM_MAX_LINES`] or two quiet seconds) is copied
+    /// into the log as it comes and flushed at once; the caller then logs a sample
+    /// (`new_report`).
+    ///
+    /// [`Kmsg::drain`]: crate::kmsg::Kmsg::drain
+    pub fn kernel(&mut self, now: f64, drain: impl FnOnce(&mut dyn FnMut(&[u8]))) -> KernelLines {
         let mut found = KernelLines::default();
-        k.drain(64, |text| {
+        drain(&mut |text| {
             let in_report = now < self.oom_until;
             if !in_report && !kmsg::is_oom(text) {
                 return;
