@@ -15,8 +15,9 @@ use kleak::kmsg::Kmsg;
 use kleak::out::ringlog::{LogOpts, RingLog};
 use kleak::out::{Out, Style, Target};
 use kleak::procs::Procs;
-use kleak::sample::{FsRoot, Sampler, Source};
+use kleak::sample::{FsRoot, Sampler};
 use kleak::sys::{self, File, Mode};
+use kleak::tables::Source;
 
 const ROUNDS: usize = 9;
 

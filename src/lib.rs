@@ -84,6 +84,7 @@ pub mod sample;
 pub mod snapshot;
 pub mod sys;
 pub mod table;
+pub mod tables;
 pub mod trend;
 pub mod verdict;
 

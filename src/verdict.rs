@@ -33,8 +33,8 @@
 
 use crate::limits::{MAX_PROCS, NAME_BYTES, SPARK_COLS, TREND_SLOTS};
 use crate::procs::{Footprint, Proc};
-use crate::sample::Tables;
 use crate::table::Name;
+use crate::tables::Tables;
 use crate::trend::{Change, Engine, Event, Policy, State};
 
 /// Where an alert's amount comes from (the JSON `source`).

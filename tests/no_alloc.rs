@@ -257,7 +257,7 @@ fn kmemleak_dances_in_watch_allocate_nothing_after_start() {
     let session = kleak::kmemleak::session(&root, false).unwrap();
     let mut w = kleak::engine::leaks::LeakWatch::start(session, 10.0, 0.0);
     let mut out = Out::new(Target::Null, Style::default());
-    let tables = kleak::sample::Tables::default();
+    let tables = kleak::tables::Tables::default();
     // The first dance (warm-up) prints the report's groups.
     let mut t = 0.0;
     while w.dances == 0 {

@@ -5,8 +5,9 @@
 mod common;
 
 use kleak::fake::{FakeRoot, Faults};
-use kleak::sample::{FileStatus, Sampler, Source, Tables};
+use kleak::sample::{FileStatus, Sampler};
 use kleak::sys::Errno;
+use kleak::tables::{Source, Tables};
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(common::fixtures().join("host-x86_64-6.18/proc").join(name)).unwrap()

@@ -6,7 +6,7 @@
 //! 256 KiB, 64 B/s) and a sample every 5 s unless said otherwise. `cargo test --test
 //! verdicts -- --nocapture eval_table` prints the README's evaluation table.
 
-use kleak::sample::{Source, Tables};
+use kleak::tables::{Source, Tables};
 use kleak::trend::{Change, Policy};
 use kleak::verdict::{Alert, Severity, Verdicts};
 use proptest::prelude::*;

@@ -7,8 +7,8 @@ use crate::engine::{report_skipped, report_status, start};
 use crate::figures::Span;
 use crate::limits::READ_BUF_BYTES;
 use crate::out::view::changes as show;
-use crate::sample::Tables;
 use crate::snapshot;
+use crate::tables::Tables;
 use crate::{sys, Error, Exit};
 use argh::FromArgs;
 

@@ -11,8 +11,9 @@ use crate::out::fmt::Size;
 use crate::out::{Color, Out, Paint};
 use crate::outln;
 use crate::parse::{trim, Tokens};
-use crate::sample::{read_small, FileStatus, FsRoot, PageSizeFrom, Root, Sampler, Source};
+use crate::sample::{read_small, FileStatus, FsRoot, Root, Sampler};
 use crate::sys::{self, Errno, Mode};
+use crate::tables::{PageSizeFrom, Source};
 use crate::{Error, Exit};
 use argh::FromArgs;
 

@@ -12,7 +12,7 @@ use crate::out::summary;
 use crate::out::view;
 use crate::out::{Closed, Out};
 use crate::outln;
-use crate::sample::Tables;
+use crate::tables::Tables;
 use crate::trend::{Engine, Policy};
 use crate::verdict::Spark;
 use crate::{sys, Error, Exit};

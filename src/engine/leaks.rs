@@ -96,7 +96,7 @@ impl<C: Control> LeakWatch<C> {
         out: &mut Out,
         elapsed: f64,
         now: f64,
-        tables: &crate::sample::Tables,
+        tables: &crate::tables::Tables,
     ) -> Result<(), Closed> {
         if self.failed.is_some() {
             return Ok(());
@@ -133,7 +133,7 @@ impl<C: Control> LeakWatch<C> {
         self.print_new(out, elapsed, tables)
     }
 
-    fn print_new(&mut self, out: &mut Out, elapsed: f64, tables: &crate::sample::Tables) -> Result<(), Closed> {
+    fn print_new(&mut self, out: &mut Out, elapsed: f64, tables: &crate::tables::Tables) -> Result<(), Closed> {
         let pairs = crate::leaks::pair(&self.groups, crate::figures::grown_caches(&tables.slab));
         for &i in self.groups.ranked().iter() {
             let g = &self.groups.all()[i as usize];
@@ -199,7 +199,7 @@ mod test {
         let fake = FakeKmemleak { reports: vec![(2, LEAK.into())], ..FakeKmemleak::default() };
         let s = Session::start(fake, true, 1).unwrap();
         let mut w = LeakWatch::start(s, 30.0, 100.0);
-        let tables = crate::sample::Tables::default();
+        let tables = crate::tables::Tables::default();
         let mut out = Out::new(Target::Memory(Vec::new()), Style::default());
         // Samples every 2 s: scan at 100, aged scan at >= 105.5, confirm one second later.
         let mut t = 100.0;
@@ -246,7 +246,7 @@ mod test {
         let fake = FakeKmemleak::default();
         let s = Session::start(fake, false, 1).unwrap();
         let mut w = LeakWatch::start(s, 10.0, 0.0);
-        let tables = crate::sample::Tables::default();
+        let tables = crate::tables::Tables::default();
         w.session.ctl.command_error = Some(Errno::EPERM);
         let mut out = Out::new(Target::Memory(Vec::new()), Style::default());
         w.poll(&mut out, 0.0, 0.0, &tables).unwrap();

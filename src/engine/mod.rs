@@ -10,7 +10,8 @@ pub mod watch;
 
 use crate::cli::Ctx;
 use crate::out::note;
-use crate::sample::{FileStatus, Root, Sampler, Source, Tables};
+use crate::sample::{FileStatus, Root, Sampler};
+use crate::tables::{Source, Tables};
 use crate::{sys, Error};
 
 /// Opens the sampler on the command's root and takes the first sample. Fails with an

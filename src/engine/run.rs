@@ -37,8 +37,9 @@ use crate::out::ringlog::{LogOpts, RingLog};
 use crate::out::{note, Closed, Line, Out};
 use crate::outln;
 use crate::ring::Kind;
-use crate::sample::{FsRoot, Sampler, Tables};
+use crate::sample::{FsRoot, Sampler};
 use crate::sys::{self, ChildExit, Errno};
+use crate::tables::Tables;
 use crate::{Error, Exit};
 use core::fmt::Write;
 

@@ -569,7 +569,7 @@ pub fn note(args: core::fmt::Arguments<'_>) {
 pub fn summary(
     out: &mut Out,
     command: &str,
-    t: &crate::sample::Tables,
+    t: &crate::tables::Tables,
     extra: impl FnOnce(&mut Json<'_>),
 ) -> Result<(), Closed> {
     let present = t.slab.entries().iter().filter(|e| e.presence.now && e.shown).count();

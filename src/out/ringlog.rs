@@ -19,8 +19,8 @@ use crate::figures::{movers, FIGURES};
 use crate::kmsg;
 use crate::limits::{MAX_CACHES, OOM_MAX_LINES, OOM_RECORD_BYTES};
 use crate::ring::{Kind, Ring};
-use crate::sample::Tables;
 use crate::sys::Errno;
+use crate::tables::Tables;
 use crate::verdict::Alert;
 
 /// What `--log`, `--log-size`, `--log-every` and `--sync-secs` ask for.

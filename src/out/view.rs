@@ -6,8 +6,8 @@ use super::{Closed, Out};
 use crate::figures::{before, gauge_before, is_new, Span};
 use crate::limits::MAX_CACHES;
 use crate::outln;
-use crate::sample::Tables;
 use crate::table::{Gauge, SlabEntry, Unit};
+use crate::tables::Tables;
 use crate::Exit;
 use core::fmt::Write;
 
