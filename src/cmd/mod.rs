@@ -2,6 +2,92 @@
 //! ([`crate::engine`]) or the tables, and its exit code. No command imports another; what
 //! several share (option groups and their checks) is here.
 
+/// Declares a command's argh struct with the option groups it shares with other commands,
+/// written once here since argh has no flatten. In the struct's body, where the group's
+/// options go in `--help`:
+/// - `verdict_options!("help of --max-alerts"),`: `--window`, `--min-growth`,
+///   `--min-rate`, `--remind`, `--max-alerts`, and `fn verdict(&self) -> VerdictOpts`;
+/// - `log_options!("help of --log-every"),`: `--log`, `--log-size`, `--log-every`,
+///   `--sync-secs`, and `fn log(&self) -> LogArgs`.
+macro_rules! command_args {
+    (@munch $meta:tt $name:ident [$($fields:tt)*] [$($impls:tt)*]) => {
+        command_args!(@emit $meta $name [$($fields)*] [$($impls)*]);
+    };
+    (@munch $meta:tt $name:ident [$($fields:tt)*] [$($impls:tt)*] verdict_options!($max_alerts:literal), $($rest:tt)*) => {
+        command_args!(@munch $meta $name [$($fields)*
+            /// history a verdict looks at: 90s, 10m, 1h or plain seconds (default 10m)
+            #[argh(option, default = "crate::trend::Policy::WINDOW_SECS", from_str_fn(parse_duration))]
+            pub window: f64,
+            /// growth over the window worth an alert: 256K, 4M or plain bytes (default 256K)
+            #[argh(option, default = "crate::trend::Policy::MIN_GROWTH", from_str_fn(parse_size))]
+            pub min_growth: u64,
+            /// growth per second worth an alert, e.g. 1K (default 64 bytes/s)
+            #[argh(option, default = "crate::trend::Policy::MIN_RATE as u64", from_str_fn(parse_size))]
+            pub min_rate: u64,
+            /// time between reminders while an entry stays suspect: minutes, or 90s, 1h (default 30)
+            #[argh(option, default = "crate::trend::Policy::REMIND_SECS", from_str_fn(parse_minutes))]
+            pub remind: f64,
+            #[doc = $max_alerts]
+            #[argh(option, default = "4")]
+            pub max_alerts: usize,
+        ] [$($impls)*
+            /// The verdict options.
+            pub fn verdict(&self) -> $crate::cmd::VerdictOpts {
+                $crate::cmd::VerdictOpts {
+                    window: self.window,
+                    min_growth: self.min_growth,
+                    min_rate: self.min_rate,
+                    remind: self.remind,
+                    max_alerts: self.max_alerts,
+                }
+            }
+        ] $($rest)*);
+    };
+    (@munch $meta:tt $name:ident [$($fields:tt)*] [$($impls:tt)*] log_options!($log_every:literal), $($rest:tt)*) => {
+        command_args!(@munch $meta $name [$($fields)*
+            /// keep a ring log in FILE that survives power cuts (read it: kleak log FILE)
+            #[argh(option, arg_name = "FILE")]
+            pub log: Option<$crate::arg::Arg>,
+            /// size of a new ring log, e.g. 1M (default 256K); it never grows
+            #[argh(option, default = "crate::out::ringlog::LogOpts::SIZE", from_str_fn(parse_size))]
+            pub log_size: u64,
+            #[doc = $log_every]
+            #[argh(option, default = "crate::out::ringlog::LogOpts::EVERY_SECS", from_str_fn(parse_duration))]
+            pub log_every: f64,
+            /// seconds between flushes of logged samples to storage (default 300)
+            #[argh(option, default = "crate::out::ringlog::LogOpts::SYNC_SECS", from_str_fn(parse_duration))]
+            pub sync_secs: f64,
+        ] [$($impls)*
+            /// The ring log options.
+            pub fn log(&self) -> $crate::cmd::LogArgs<'_> {
+                $crate::cmd::LogArgs { log: &self.log, size: self.log_size, every: self.log_every, sync: self.sync_secs }
+            }
+        ] $($rest)*);
+    };
+    // A field's type is matched by its tokens, not as a `ty` fragment: argh reads the
+    // type (`bool`, `Option<_>`, `Vec<_>`) to know a switch, an optional or a repeated
+    // option, and cannot see into an opaque fragment.
+    (@munch $meta:tt $name:ident [$($fields:tt)*] [$($impls:tt)*] $(#[$fmeta:meta])* pub $field:ident : $ty:ident, $($rest:tt)*) => {
+        command_args!(@munch $meta $name [$($fields)* $(#[$fmeta])* pub $field: $ty,] [$($impls)*] $($rest)*);
+    };
+    (@munch $meta:tt $name:ident [$($fields:tt)*] [$($impls:tt)*] $(#[$fmeta:meta])* pub $field:ident : $w:ident<$($inner:ident)::+>, $($rest:tt)*) => {
+        command_args!(@munch $meta $name [$($fields)* $(#[$fmeta])* pub $field: $w<$($inner)::+>,] [$($impls)*] $($rest)*);
+    };
+    (@emit [$(#[$meta:meta])*] $name:ident [$($fields:tt)*] [$($impls:tt)*]) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($fields)*
+        }
+
+        impl $name {
+            $($impls)*
+        }
+    };
+    ($(#[$meta:meta])* pub struct $name:ident { $($body:tt)* }) => {
+        command_args!(@munch [$(#[$meta])*] $name [] [] $($body)*);
+    };
+}
+
 pub mod all;
 pub mod diff;
 pub mod doctor;

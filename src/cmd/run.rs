@@ -1,13 +1,12 @@
 //! `kleak run -- CMD`: the kmemleak documentation's "test a section" flow, automated
 //! ([`crate::engine::run`] runs it).
 
-use super::LogArgs;
 use crate::cli::{parse_duration, parse_size, Ctx};
 use crate::engine::run::Plan;
-use crate::out::ringlog::LogOpts;
 use crate::{Error, Exit};
 use argh::FromArgs;
 
+command_args! {
 /// run a command and report the kernel memory it leaked (kmemleak, slab, meminfo)
 #[derive(FromArgs, Debug)]
 #[argh(
@@ -32,21 +31,11 @@ pub struct RunArgs {
     /// mount debugfs if it is not mounted (root)
     #[argh(switch)]
     pub mount: bool,
-    /// keep a ring log in FILE that survives power cuts (read it: kleak log FILE)
-    #[argh(option, arg_name = "FILE")]
-    pub log: Option<crate::arg::Arg>,
-    /// size of a new ring log, e.g. 1M (default 256K); it never grows
-    #[argh(option, default = "LogOpts::SIZE", from_str_fn(parse_size))]
-    pub log_size: u64,
-    /// seconds between samples logged while CMD runs (default 60)
-    #[argh(option, default = "LogOpts::EVERY_SECS", from_str_fn(parse_duration))]
-    pub log_every: f64,
-    /// seconds between flushes of logged samples to storage (default 300)
-    #[argh(option, default = "LogOpts::SYNC_SECS", from_str_fn(parse_duration))]
-    pub sync_secs: f64,
+    log_options!("seconds between samples logged while CMD runs (default 60)"),
     /// the command and its arguments, after --
     #[argh(positional, greedy, arg_name = "CMD")]
     pub cmd: Vec<crate::arg::Arg>,
+}
 }
 
 /// Runs `kleak run`.
@@ -60,7 +49,7 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Exit, Error> {
     if args.ktap && ctx.out.style.json {
         return Err(Error::usage("run: --ktap or --json, not both"));
     }
-    let log = LogArgs { log: &args.log, size: args.log_size, every: args.log_every, sync: args.sync_secs }.check()?;
+    let log = args.log().check()?;
     let plan = Plan {
         cmd: &args.cmd,
         repeat: args.repeat,

@@ -1,7 +1,6 @@
 //! `kleak watch`: sample until stopped, one compact line per sample, leak alerts between
 //! the lines, a summary at the end. The loop is [`crate::engine::watch::Watch`].
 
-use super::{LogArgs, VerdictOpts};
 use crate::arg::Arg;
 use crate::cli::{parse_duration, parse_minutes, parse_size, Ctx};
 use crate::engine::leaks::LeakWatch;
@@ -17,10 +16,11 @@ use crate::out::{note, Out, Target};
 use crate::procs::{Event as ProcEvent, Procs};
 use crate::ring::Kind;
 use crate::sample::Root;
-use crate::trend::{Policy, MIN_POINTS};
+use crate::trend::MIN_POINTS;
 use crate::{sys, Error, Exit};
 use argh::FromArgs;
 
+command_args! {
 /// sample until stopped (Ctrl-C), one line per sample; the default command
 #[derive(FromArgs, Debug)]
 #[argh(
@@ -39,21 +39,7 @@ pub struct WatchArgs {
     /// stop after N samples (default: until Ctrl-C or SIGTERM)
     #[argh(option)]
     pub count: Option<u64>,
-    /// history a verdict looks at: 90s, 10m, 1h or plain seconds (default 10m)
-    #[argh(option, default = "Policy::WINDOW_SECS", from_str_fn(parse_duration))]
-    pub window: f64,
-    /// growth over the window worth an alert: 256K, 4M or plain bytes (default 256K)
-    #[argh(option, default = "Policy::MIN_GROWTH", from_str_fn(parse_size))]
-    pub min_growth: u64,
-    /// growth per second worth an alert, e.g. 1K (default 64 bytes/s)
-    #[argh(option, default = "Policy::MIN_RATE as u64", from_str_fn(parse_size))]
-    pub min_rate: u64,
-    /// time between reminders while an entry stays suspect: minutes, or 90s, 1h (default 30)
-    #[argh(option, default = "Policy::REMIND_SECS", from_str_fn(parse_minutes))]
-    pub remind: f64,
-    /// alert lines per sample at most, the rest summed up as "+N more" (default 4)
-    #[argh(option, default = "4")]
-    pub max_alerts: usize,
+    verdict_options!("alert lines per sample at most, the rest summed up as \"+N more\" (default 4)"),
     /// stop at the first suspect leak and exit with code 1
     #[argh(switch)]
     pub exit_on_leak: bool,
@@ -63,18 +49,7 @@ pub struct WatchArgs {
     /// also run the kmemleak scan dance every S seconds; print leaks not seen before
     #[argh(option, from_str_fn(parse_duration))]
     pub kmemleak_every: Option<f64>,
-    /// keep a ring log in FILE that survives power cuts (read it: kleak log FILE)
-    #[argh(option, arg_name = "FILE")]
-    pub log: Option<Arg>,
-    /// size of a new ring log, e.g. 1M (default 256K); it never grows
-    #[argh(option, default = "LogOpts::SIZE", from_str_fn(parse_size))]
-    pub log_size: u64,
-    /// seconds between samples kept in the log (default 60; 0: every sample)
-    #[argh(option, default = "LogOpts::EVERY_SECS", from_str_fn(parse_duration))]
-    pub log_every: f64,
-    /// seconds between flushes of logged samples to storage (default 300)
-    #[argh(option, default = "LogOpts::SYNC_SECS", from_str_fn(parse_duration))]
-    pub sync_secs: f64,
+    log_options!("seconds between samples kept in the log (default 60; 0: every sample)"),
     /// print CSV rows instead of lines (other lines go to stderr)
     #[argh(switch)]
     pub csv: bool,
@@ -91,23 +66,6 @@ pub struct WatchArgs {
     #[argh(option, arg_name = "[ADDR:]PORT", from_str_fn(parse_listen))]
     pub listen: Option<std::net::SocketAddr>,
 }
-
-impl WatchArgs {
-    /// The verdict options.
-    pub fn verdict(&self) -> VerdictOpts {
-        VerdictOpts {
-            window: self.window,
-            min_growth: self.min_growth,
-            min_rate: self.min_rate,
-            remind: self.remind,
-            max_alerts: self.max_alerts,
-        }
-    }
-
-    /// The ring log options.
-    pub fn log(&self) -> LogArgs<'_> {
-        LogArgs { log: &self.log, size: self.log_size, every: self.log_every, sync: self.sync_secs }
-    }
 }
 
 impl Default for WatchArgs {
@@ -209,6 +167,7 @@ pub fn run(ctx: &mut Ctx, args: &WatchArgs) -> Result<Exit, Error> {
 #[cfg(test)]
 mod test {
     use super::*;
+    use crate::trend::Policy;
 
     #[test]
     fn the_defaults_are_argh_s() {

@@ -494,10 +494,7 @@ impl<R: Root> Watch<R> {
             let v = self.verdicts.tally;
             return summary(out, "watch", t, |j| {
                 j.f64("elapsed_secs", t.times.elapsed());
-                j.u64("alerts_suspect", v.suspect as u64)
-                    .u64("alerts_reminder", v.reminder as u64)
-                    .u64("alerts_recovered", v.recovered as u64)
-                    .u64("leaks", v.leaks as u64);
+                alert::tally_json(j, &v);
                 for (_, key, dkey) in &FIGURES[..LINE_FIGURES] {
                     if let Some(g) = t.meminfo.get(key) {
                         j.i64(key, g.cur).i64(dkey, g.cur - g.base);
@@ -536,14 +533,7 @@ impl<R: Root> Watch<R> {
         outln!(out, "{since}")?;
         let v = self.verdicts.tally;
         if v.suspect + v.recovered > 0 {
-            outln!(
-                out,
-                "alerts: {} suspect ({} leaks), {} reminders, {} recovered",
-                v.suspect,
-                v.leaks,
-                v.reminder,
-                v.recovered
-            )?;
+            alert::tally_line(out, &v)?;
         }
         if let Some(l) = &self.log {
             let lost = l.lost;

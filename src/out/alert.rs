@@ -19,7 +19,7 @@ use super::fmt::{Count, Dur, Fit, Size};
 use super::{Closed, Line, Out, Style};
 use crate::limits::MAX_ALERTS_SHOWN;
 use crate::trend::Change;
-use crate::verdict::{state_str, Alert, Reclaim, Severity, Spark};
+use crate::verdict::{state_str, Alert, Reclaim, Severity, Spark, Tally};
 use core::fmt::{self, Display, Formatter, Write};
 
 /// Sparkline blocks, lowest to highest.
@@ -248,6 +248,27 @@ impl Batch {
         self.more = 0;
         r
     }
+}
+
+/// How the judging went, in a summary object: `alerts_suspect`, `alerts_reminder`,
+/// `alerts_recovered`, `leaks`.
+pub fn tally_json(j: &mut super::Json<'_>, v: &Tally) {
+    j.u64("alerts_suspect", v.suspect as u64)
+        .u64("alerts_reminder", v.reminder as u64)
+        .u64("alerts_recovered", v.recovered as u64)
+        .u64("leaks", v.leaks as u64);
+}
+
+/// How the judging went, in one closing line.
+pub fn tally_line(out: &mut Out, v: &Tally) -> Result<(), Closed> {
+    crate::outln!(
+        out,
+        "alerts: {} suspect ({} leaks), {} reminders, {} recovered",
+        v.suspect,
+        v.leaks,
+        v.reminder,
+        v.recovered
+    )
 }
 
 /// Columns a text line takes (sparkline characters are one column each).
