@@ -14,7 +14,7 @@
 //! a log that could not be opened is tried again every `--sync-secs`, and the first record
 //! that gets through is a note saying how many were lost.
 
-use super::{note, Json, Line};
+use super::{jsonread, note, Json, Line};
 use crate::figures::{movers, FIGURES};
 use crate::kmsg;
 use crate::limits::{MAX_CACHES, OOM_MAX_LINES, OOM_RECORD_BYTES};
@@ -330,5 +330,85 @@ impl RingLog {
         j.close_list().end();
         self.oom_buf.clear();
         self.append(Kind::Oom, l.as_bytes(), now);
+    }
+}
+
+/// A logged sample read back: what [`RingLog::sample`] wrote.
+#[derive(Clone, Copy, Debug)]
+pub struct LoggedSample<'a> {
+    json: &'a str,
+}
+
+impl<'a> LoggedSample<'a> {
+    /// The sample in a `sample` record's payload.
+    pub fn new(json: &'a str) -> Self {
+        LoggedSample { json }
+    }
+
+    /// Seconds since the run started.
+    pub fn elapsed_secs(&self) -> f64 {
+        jsonread::num(self.json, "elapsed_secs")
+    }
+
+    /// Seconds since the sample logged before.
+    pub fn span_secs(&self) -> f64 {
+        jsonread::num(self.json, "span_secs")
+    }
+
+    /// A meminfo figure of [`FIGURES`] by its key: its value and its change since the
+    /// sample logged before, if the sample holds it.
+    pub fn figure(&self, key: &str, delta_key: &str) -> Option<(i64, i64)> {
+        Some((self.value(key)?, jsonread::num(self.json, delta_key) as i64))
+    }
+
+    /// A meminfo figure's value by its key, if the sample holds it.
+    pub fn value(&self, key: &str) -> Option<i64> {
+        jsonread::field(self.json, key)?;
+        Some(jsonread::num(self.json, key) as i64)
+    }
+
+    /// The caches that moved most (name, change in bytes).
+    pub fn movers(&self) -> impl Iterator<Item = (&'a str, i64)> {
+        named(self.json, "movers")
+    }
+
+    /// The shown processes' RSS (`comm[pid]`, bytes), if any were logged.
+    pub fn rss(&self) -> impl Iterator<Item = (&'a str, i64)> {
+        named(self.json, "rss")
+    }
+}
+
+/// The `"name":bytes` members of `key`'s object.
+fn named<'a>(json: &'a str, key: &str) -> impl Iterator<Item = (&'a str, i64)> {
+    jsonread::members(json, key).map(|m| {
+        let (name, v) = m.rsplit_once(':').unwrap_or((m, "0"));
+        (name.trim_matches('"'), crate::parse::parse_i64(v.as_bytes()).unwrap_or(0))
+    })
+}
+
+/// An `oom` record read back: the report's number and its kernel lines, raw (JSON
+/// strings: [`unescape`] shows one).
+pub fn oom_record(json: &str) -> (&str, impl Iterator<Item = &str>) {
+    (jsonread::text(json, "report"), jsonread::members(json, "lines"))
+}
+
+/// One kernel line of an `oom` record as it was printed.
+pub fn unescape(raw: &str, w: &mut impl core::fmt::Write) {
+    let mut esc = false;
+    for c in raw.trim_matches('"').chars() {
+        if !core::mem::take(&mut esc) && c == '\\' {
+            esc = true;
+        } else {
+            let _ = w.write_char(c);
+        }
+    }
+}
+
+/// Records a `note` record says the writer lost to storage faults (0 for other notes).
+pub fn lost_records(note: &str) -> u64 {
+    if note.contains("\"storage fault\"") {
+        jsonread::num(note, "records_lost") as u64
+    } else {
+        0
     }
 }
