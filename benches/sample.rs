@@ -9,14 +9,15 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use kleak::cmd::watch::Watch;
+use kleak::engine::watch::Watch;
 use kleak::fake::FakeRoot;
 use kleak::kmsg::Kmsg;
 use kleak::out::ringlog::{LogOpts, RingLog};
 use kleak::out::{Out, Style, Target};
 use kleak::procs::Procs;
-use kleak::sample::{FsRoot, Sampler, Source};
+use kleak::sample::{FsRoot, Sampler};
 use kleak::sys::{self, File, Mode};
+use kleak::tables::Source;
 
 const ROUNDS: usize = 9;
 

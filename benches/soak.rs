@@ -4,11 +4,12 @@
 //!
 //! `cargo bench --bench soak` (`-- N` for another number of samples).
 
-use kleak::cmd::watch::Watch;
+use kleak::engine::watch::Watch;
 use kleak::fake::FakeRoot;
 use kleak::out::{Out, Style, Target};
-use kleak::sample::{Sampler, Source};
+use kleak::sample::Sampler;
 use kleak::sys;
+use kleak::tables::Source;
 
 /// A `Vm…:` figure of /proc/self/status in KiB, read without allocating (the measurement
 /// must not touch new memory itself).

@@ -8,7 +8,8 @@
 //! | `use %`         | `active_objs / num_objs`                                |
 //! | `Unaccounted`   | see [`UNACCOUNTED_TERMS`]                               |
 
-use crate::table::{GaugeTable, SlabStats};
+use crate::limits::MAX_CACHES;
+use crate::table::{Gauge, GaugeTable, SlabEntry, SlabStats, SlabTable};
 
 impl SlabStats {
     /// Memory held by the cache's objects: `num_objs × objsize`.
@@ -34,6 +35,124 @@ impl SlabStats {
             self.active_objs as f64 * 100.0 / self.num_objs as f64
         }
     }
+}
+
+/// The meminfo figures a watch line and a logged sample follow: (label on the line,
+/// meminfo key, JSON key of its change). A watch line shows the first
+/// [`LINE_FIGURES`]; a logged sample keeps all of them.
+pub const FIGURES: [(&str, &str, &str); 4] = [
+    ("slab", "Slab", "d_Slab"),
+    ("unrecl", "SUnreclaim", "d_SUnreclaim"),
+    ("unacct", UNACCOUNTED, "d_Unaccounted"),
+    ("avail", "MemAvailable", "d_MemAvailable"),
+];
+
+/// How many of [`FIGURES`] a watch line (and watch's summary) shows.
+pub const LINE_FIGURES: usize = 3;
+
+/// Caches a watch line and a logged sample name as the ones that moved most.
+pub const MOVERS: usize = 4;
+
+/// The [`MOVERS`] largest changes either way, largest first, as (index, change): `delta`
+/// gives entry `i`'s change (0: not a mover).
+pub fn movers(n: usize, delta: impl Fn(usize) -> i64) -> heapless::Vec<(u16, i64), MOVERS> {
+    let mut best: heapless::Vec<(u16, i64), MOVERS> = heapless::Vec::new();
+    for i in 0..n {
+        let d = delta(i);
+        if d == 0 {
+            continue;
+        }
+        // Keep the MOVERS largest, sorted, by insertion.
+        let pos = best.iter().position(|m| m.1.unsigned_abs() < d.unsigned_abs()).unwrap_or(best.len());
+        if pos < MOVERS {
+            if best.is_full() {
+                best.pop();
+            }
+            let _ = best.insert(pos, (i as u16, d));
+        }
+    }
+    best
+}
+
+/// Which values of an entry a row compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Span {
+    /// No comparison: the latest values.
+    Now,
+    /// Latest against the sample before.
+    Interval,
+    /// Latest against the first sample.
+    SinceStart,
+}
+
+/// The value an entry is compared against for `span`.
+pub fn before(e: &SlabEntry, span: Span) -> SlabStats {
+    match span {
+        Span::Now => e.cur,
+        Span::Interval => e.prev,
+        Span::SinceStart => e.base,
+    }
+}
+
+/// The gauge value a row is compared against for `span`.
+pub fn gauge_before(g: &Gauge, span: Span) -> i64 {
+    match span {
+        Span::Now => g.cur,
+        Span::Interval => g.prev,
+        Span::SinceStart => g.base,
+    }
+}
+
+/// True if the cache appeared during `span` (it counts as grown from zero).
+pub fn is_new(e: &SlabEntry, span: Span) -> bool {
+    match span {
+        Span::Now => false,
+        Span::Interval => e.presence.appeared(),
+        Span::SinceStart => e.presence.first_sample > 0,
+    }
+}
+
+/// What growth counts: bytes (`kleak top`) or objects (the original tool's `-top N`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rank {
+    /// Growth in bytes (`kleak top`).
+    Bytes,
+    /// Growth in objects (the original tool's `-top N`).
+    Objs,
+}
+
+/// Growth of a cache's bytes (or objects) over `span`: the one definition of growth.
+pub fn growth(e: &SlabEntry, span: Span, rank: Rank) -> i64 {
+    let b = before(e, span);
+    match rank {
+        Rank::Bytes => e.cur.bytes() as i64 - b.bytes() as i64,
+        Rank::Objs => e.cur.num_objs as i64 - b.num_objs as i64,
+    }
+}
+
+/// The indices of the (at most) `n` caches that grew most over `span`, largest first.
+pub fn top_growers(slab: &SlabTable, n: usize, rank: Rank, span: Span) -> heapless::Vec<u16, MAX_CACHES> {
+    let entries = slab.entries();
+    let mut order: heapless::Vec<u16, MAX_CACHES> = heapless::Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        if e.shown && growth(e, span, rank) > 0 {
+            let _ = order.push(i as u16);
+        }
+    }
+    let g = |i: u16| growth(&entries[i as usize], span, rank);
+    crate::table::sort_by(&mut order, |&a, &b| g(a) > g(b));
+    order.truncate(n);
+    order
+}
+
+/// Each slab cache that grew since the first sample: name, object size, objects grown (a
+/// cache that appeared grew from zero). For [`crate::leaks::pair`].
+pub fn grown_caches(slab: &SlabTable) -> impl Iterator<Item = (&str, u64, u64)> + Clone {
+    slab.entries().iter().filter(|e| e.presence.now).filter_map(|e| {
+        let base = if is_new(e, Span::SinceStart) { 0 } else { before(e, Span::SinceStart).active_objs };
+        let grown = e.cur.active_objs.saturating_sub(base);
+        (grown > 0).then_some((e.name.as_str(), e.cur.objsize as u64, grown))
+    })
 }
 
 /// The meminfo figures subtracted from `MemTotal` to give `Unaccounted`: memory the kernel

@@ -9,9 +9,10 @@ use crate::fake::{FakeRoot, Faults};
 use crate::parse::meminfo::MeminfoParser;
 use crate::parse::slabinfo::SlabinfoParser;
 use crate::parse::vmstat::VmstatParser;
-use crate::sample::{Root, Sampler, Source, Tables};
+use crate::sample::{Root, Sampler};
 use crate::snapshot;
 use crate::table::SlabStats;
+use crate::tables::{Source, Tables};
 
 /// Every line parser (slabinfo, vmstat, meminfo, statm, stat, status, /dev/kmsg records)
 /// over `data`.

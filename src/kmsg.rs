@@ -12,11 +12,8 @@
 //! number of lines, maybe cut in the middle, and end of file instead of EAGAIN: lines are
 //! carried over between reads, and [`Kmsg::at_eof`] says that poll(2) would not wait.
 
+use crate::limits::KMSG_BUF_BYTES;
 use crate::sys::{Errno, File, Mode};
-
-/// Bytes of the read buffer: the kernel refuses (EINVAL) a read too small for a record,
-/// and its records are at most 8 KiB (`CONSOLE_EXT_LOG_MAX`) with their dictionary.
-const KMSG_BUF_BYTES: usize = 8192;
 
 /// The kernel log, opened at its end.
 pub struct Kmsg {

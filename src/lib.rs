@@ -1,61 +1,89 @@
 //! kleak finds kernel memory leaks from user space, on a board with a serial console.
 //!
-//! # How bytes flow
+//! # The layers
+//!
+//! Each layer uses only the layers above it; nothing reaches back up.
 //!
 //! ```text
-//!  /proc/slabinfo ─┐                                     ┌─ tables (all, diff, top)
-//!  /proc/vmstat   ─┼─ sys ─ sample ─ parse ─ table ──────┼─ watch lines, JSON
-//!  /proc/meminfo  ─┘  pread   read_lines  records  base/ │
-//!                                           prev/cur   trend ─ verdict ─ alerts
+//!  sys            sys.rs (the only unsafe) · arg.rs · sample.rs (Root, read_lines, Sampler)
+//!   │             procs.rs · kmsg.rs · kmemleak.rs · ring.rs · snapshot.rs · fake.rs
+//!   ▼
+//!  parse          parse/ (slabinfo, vmstat, meminfo, proc_pid, kmemleak, tracedump)
+//!   │             inflate.rs · kconfig.rs · elf.rs · modsyms.rs
+//!   ▼
+//!  table+figures  table.rs · tables.rs (Tables) · figures.rs (every derived figure once)
+//!   │             matcher.rs · allocator.rs · leaks.rs (kmemleak groups)
+//!   ▼
+//!  trend/verdict  trend.rs · verdict.rs — pure: values in, alerts and requests out
+//!   ▼
+//!  engines        engine/ (watch, run, leaks): own the loop, do the I/O verdicts request
+//!   ▼
+//!  out            out/ (lines, JSON, views, alerts, kmemleak groups, CSV and Prometheus,
+//!   │             the ring log's records, HTTP, SVG)
+//!   ▼
+//!  cmd            cli.rs · cmd/: argh structs, a call into an engine, an exit code
 //! ```
 //!
-//! - [`sys`] is the only module that talks to the kernel and the only `unsafe` code: open
-//!   once, `pread` from offset 0 into a caller's buffer, clocks, signals, writes.
-//! - [`sample`] re-reads each file into one fixed buffer, piece by piece, and hands whole
-//!   lines to the parsers; [`sample::Root`] is where files come from (the live system, a
-//!   `--root` tree, a fault injector in tests).
-//! - [`parse`] turns a line into a record that borrows from the buffer; a line that makes
-//!   no sense is counted, never a panic.
-//! - [`table`] holds fixed-capacity tables; each entry keeps its first, previous and
-//!   current values, so a diff is a subtraction and needs no second copy.
-//! - [`trend`] keeps, per entry, a bounded ring of low-water marks over the window and
-//!   judges it (Mann–Kendall, Theil–Sen, churn guards, hysteresis); it knows nothing of slab.
-//! - [`verdict`] feeds it slab caches and kernel-memory figures, knows what is reclaimable,
-//!   and turns its events into [`verdict::Alert`]s ([`out::alert`] renders them).
-//! - [`figures`] defines every derived figure once (cache bytes, slab memory, the
-//!   `Unaccounted` remainder of meminfo).
-//! - [`out`] formats lines into a fixed buffer and writes each one whole; its exports
-//!   ([`out::export`]: CSV rows, the Prometheus textfile) and the ring log's records
-//!   ([`out::ringlog`]) are built the same way. `watch --listen` serves that Prometheus body
-//!   over HTTP ([`out::http`]: no thread; the wait between samples is one `poll` on the
-//!   socket and the kernel log), and [`out::svg`] draws a ring log for `kleak plot`.
+//! - **sys**: [`sys`] talks to the kernel (open once, `pread` from offset 0 into a
+//!   caller's buffer, clocks, signals, writes). [`sample`] re-reads each /proc file into
+//!   one fixed buffer and hands whole lines on; [`sample::Root`] is where files come from
+//!   (the live system, a `--root` tree, [`fake`]'s fault injector). [`procs`] keeps each
+//!   followed process's statm open; [`kmsg`] reads /dev/kmsg without blocking;
+//!   [`kmemleak`] is its control file and scan dance; [`ring`] is the power-cut-safe file
+//!   of the ring log; [`snapshot`] the snapshot file.
+//! - **parse**: [`parse`] turns a line into a record that borrows from the buffer; a line
+//!   that makes no sense is counted, never a panic. [`inflate`] and [`kconfig`] read
+//!   /proc/config.gz, [`elf`] symbol tables (`kleak trace`), [`modsyms`] the symbols of
+//!   modules `kleak run`'s command loaded.
+//! - **table + figures**: [`table`] holds fixed-capacity tables whose entries keep first,
+//!   previous and current values, so a diff is a subtraction; [`tables::Tables`] holds one
+//!   run's tables. [`figures`] defines every derived figure once (cache bytes, growth,
+//!   movers, `Unaccounted`). [`leaks`] groups kmemleak's objects by allocation site
+//!   ([`allocator`] says which frames are the allocator's); [`matcher`] is `--match`.
+//! - **trend/verdict**: [`trend`] keeps a bounded ring of low-water marks per entry and
+//!   judges it (Mann–Kendall, Theil–Sen, churn guards, hysteresis); [`verdict`] feeds it
+//!   caches, kernel-memory figures and processes and turns its events into
+//!   [`verdict::Alert`]s. Neither does I/O: the reclaimable flag comes in with the table
+//!   entry, and `--check-reclaim`'s drop_caches is a request the engine carries out.
+//! - **engines**: [`engine::watch::Watch`] samples, judges, prints, logs, exports and
+//!   serves; [`engine::run`] runs a command between samples and kmemleak's scans;
+//!   [`engine::leaks::LeakWatch`] paces kmemleak's scans inside a watch.
+//! - **out**: [`out`] formats lines into a fixed buffer and writes each one whole;
+//!   [`out::alert`], [`out::view`], [`out::leaks`], [`out::export`] (CSV, Prometheus),
+//!   [`out::ringlog`] (what the ring log keeps), [`out::http`] (`watch --listen`),
+//!   [`out::svg`] (`kleak plot`).
+//! - **cmd**: [`cli`] parses arguments (bytes: [`arg`]); each [`cmd`] module is an argh
+//!   struct, its checks, a call and an exit code. No command imports another.
 //!
-//! Processes take the same road as caches: [`procs`] keeps each followed process's
-//! `/proc/PID/statm` open and re-reads it with `pread` ([`parse::proc_pid`] parses it),
-//! and [`verdict`] judges RSS, data and VmSize with a third trend engine. The ring log is
-//! [`ring`] (the power-cut-safe file: whole records, CRC, scan) under [`out::ringlog`]
-//! (what is kept, when it is flushed, storage faults); while logging, [`kmsg`] reads
-//! /dev/kmsg without blocking so an OOM report reaches the ring at once.
+//! # One sample, from `pread` to an alert line
 //!
-//! kmemleak's report takes the same road: [`kmemleak`] is its control file (commands, the
-//! errors that mean "not mounted", "not built", "disabled", "not root") and the scan dance;
-//! [`parse::kmemleak`] turns report lines into events that borrow the buffer; [`leaks`]
-//! groups objects by allocation site in a fixed table ([`allocator`] says which frames
-//! are the kernel's allocator, dropped before the site); [`modsyms`] names the raw
-//! frames of modules that `kleak run`'s command loaded and unloaded.
-//! `kleak doctor` also reads what the kernel was built with before debugfs is mounted:
-//! [`kconfig`] takes /proc/config.gz, decoded by [`inflate`] (gzip in fixed memory), and
-//! /proc/kallsyms.
-//! - [`cmd`] holds one module per subcommand; [`cli`] parses arguments, which are bytes
-//!   ([`arg`]: a path or a command's argument need not be UTF-8).
+//! 1. [`engine::watch::Watch::step`] calls [`sample::Sampler::sample`], which for each
+//!    file calls [`sample::read_lines`]: [`sys::File::pread`] fills the buffer from offset
+//!    0, and each whole line goes to [`tables::Tables::known`] (a line unchanged since the
+//!    sample before is skipped at the bytes by [`table::SlabTable::known`]) or
+//!    [`tables::Tables::line`].
+//! 2. [`tables::Tables::line`] hands the line to [`parse::slabinfo::SlabinfoParser::line`],
+//!    whose record goes to [`table::SlabTable::update`]: `prev` ← `cur`, `cur` ← record.
+//!    Then [`table::SlabTable::read_flags`] reads a new cache's sysfs reclaim flag once
+//!    ([`sample::reclaim_account`]), and [`tables::Tables::end`] closes the sample.
+//! 3. [`engine::watch::Watch::line`] prints the sample's line: [`figures::FIGURES`] from
+//!    meminfo and the caches [`figures::movers`] picks, through [`out::Out::emit`].
+//! 4. [`engine::watch::Watch::judge`] calls [`verdict::Verdicts::update`]: each cache's
+//!    active bytes go to [`trend::Engine::feed`]; when a window closes,
+//!    [`trend::Engine::judge`] returns an event that the verdicts turn into a
+//!    [`verdict::Alert`] (reclaimable or not from [`verdict::is_reclaimable`]).
+//! 5. The alert goes to [`out::alert::Batch::add`] and the ring log; the watch writes
+//!    drop_caches if [`verdict::Verdicts::drop_caches_wanted`] says so; then
+//!    [`out::alert::Batch::flush`] formats the alert line ([`out::alert::text`]) and
+//!    [`out::Out::emit`] writes it whole with one `write(2)`.
 //!
 //! `kleak trace` follows the same flow for a user-space program's heap: the preload
 //! library (`trace/`, a second crate) writes text dumps; [`parse::tracedump`] reads them
-//! line by line like a /proc file; [`elf`] names the call sites from the symbol tables of
-//! the files the process had mapped, read in pieces; [`cmd::trace`] prints them.
+//! line by line like a /proc file; [`elf`] names the call sites; [`cmd::trace`] prints
+//! them (its engine parts move out of cmd/ with issue 19).
 //!
-//! A module never reaches back up the chain. Capacities live in [`limits`]. Nothing
-//! allocates once sampling has started: tables and the read buffer are allocated once.
+//! Capacities live in [`limits`]. Nothing allocates once sampling has started: tables and
+//! the read buffer are allocated once.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -64,6 +92,7 @@ pub mod arg;
 pub mod cli;
 pub mod cmd;
 pub mod elf;
+pub mod engine;
 pub mod fake;
 pub mod figures;
 pub mod harness;
@@ -83,6 +112,7 @@ pub mod sample;
 pub mod snapshot;
 pub mod sys;
 pub mod table;
+pub mod tables;
 pub mod trend;
 pub mod verdict;
 

@@ -70,6 +70,39 @@ pub const MAX_WATCH_PIDS: usize = 32;
 /// Kernel threads remembered between scans so their stat is not read again.
 pub const MAX_KTHREADS: usize = 1024;
 
+/// PIDs one scan of /proc lists (`watch --procs`). A board runs a few hundred processes
+/// and kernel threads; PIDs past this are counted ("N processes not looked at") and
+/// looked at in no later scan either while the list stays full.
+pub const MAX_PIDS_LISTED: usize = 4096;
+
+/// Process events (exits, reused PIDs, PIDs not found) kept per sample; the rest are
+/// counted.
+pub const PROC_EVENTS: usize = 32;
+
+/// Bytes of the buffer a process's `/proc/PID/statm` and `stat` are read into.
+pub const PROC_READ_BYTES: usize = 1024;
+
+/// Bytes of the buffer /dev/kmsg is read into: the kernel refuses (EINVAL) a read too
+/// small for a record, and its records are at most 8 KiB (`CONSOLE_EXT_LOG_MAX`) with
+/// their dictionary.
+pub const KMSG_BUF_BYTES: usize = 8192;
+
+/// Reads of /dev/kmsg per look at most: a kernel that logs without pause must not keep
+/// kleak there.
+pub const KMSG_MAX_READS: u32 = 64;
+
+/// Bytes of the buffer a Prometheus textfile (`--prom`) is built in before each write.
+pub const PROM_BUF_BYTES: usize = 64 * 1024;
+
+/// Largest payload of one ring log record; a longer one is cut.
+pub const RING_PAYLOAD_BYTES: usize = 4096;
+
+/// Raw bytes of kernel lines one `oom` ring record carries (escaped, they fit one line).
+pub const OOM_RECORD_BYTES: usize = 800;
+
+/// Bytes `kleak doctor` reads of a small file (a sysfs flag, a boot command line).
+pub const DOCTOR_FILE_BYTES: usize = 4096;
+
 /// kmemleak groups (distinct backtrace fingerprints) kept from one report. A board after
 /// boot shows a few dozen; syzbot's largest reports ~20. Objects of groups beyond this are
 /// counted ("N objects in groups not tracked: table full") and skipped.

@@ -8,7 +8,7 @@
 //! threads are skipped (PF_KTHREAD). A process that exits is reported once; a PID that a
 //! new process reuses is told apart by its start time (`/proc/PID/stat` field 22).
 
-use crate::limits::{MAX_KTHREADS, MAX_PROCS, MAX_WATCH_PIDS};
+use crate::limits::{MAX_KTHREADS, MAX_PIDS_LISTED, MAX_PROCS, MAX_WATCH_PIDS, PROC_EVENTS, PROC_READ_BYTES};
 use crate::parse::parse_u64;
 use crate::parse::proc_pid::{self, Statm};
 use crate::sample::{ReadAt, Root};
@@ -100,13 +100,16 @@ pub struct Procs<R: Root> {
     kthreads: heapless::Vec<u32, MAX_KTHREADS>,
     missing_reported: heapless::Vec<u32, MAX_WATCH_PIDS>,
     sample: u32,
-    buf: [u8; 1024],
+    buf: [u8; PROC_READ_BYTES],
     /// Events of the latest sample (drain them with [`Procs::take_events`]).
-    events: heapless::Vec<Event, 32>,
+    events: heapless::Vec<Event, PROC_EVENTS>,
     /// Events that did not fit in one sample.
     pub events_dropped: u32,
     /// User processes found but not tracked in the latest sample: table full.
     pub untracked: u32,
+    /// PIDs of the latest scan of /proc past [`MAX_PIDS_LISTED`]: not looked at (the
+    /// processes already tracked are still read).
+    pub unlisted: u32,
 }
 
 impl<R: Root> Procs<R> {
@@ -127,6 +130,7 @@ impl<R: Root> Procs<R> {
             events: heapless::Vec::new(),
             events_dropped: 0,
             untracked: 0,
+            unlisted: 0,
         }
     }
 
@@ -161,6 +165,7 @@ impl<R: Root> Procs<R> {
     pub fn sample(&mut self, page_size: u64) {
         self.events.clear();
         self.untracked = 0;
+        self.unlisted = 0;
         for e in self.entries.iter_mut() {
             e.prev = e.cur;
             e.seen = false;
@@ -187,10 +192,13 @@ impl<R: Root> Procs<R> {
     }
 
     fn scan(&mut self, page_size: u64) {
-        let mut pids: heapless::Vec<u32, 4096> = heapless::Vec::new();
+        let mut pids: heapless::Vec<u32, MAX_PIDS_LISTED> = heapless::Vec::new();
+        let mut unlisted = 0;
         let _ = self.root.list("/proc", &mut |name| {
             if let Some(pid) = parse_u64(name).and_then(|p| u32::try_from(p).ok()) {
-                let _ = pids.push(pid);
+                if pids.push(pid).is_err() {
+                    unlisted += 1;
+                }
             }
         });
         // Forget kernel threads that are gone, so a new process with their PID is seen.
@@ -198,6 +206,16 @@ impl<R: Root> Procs<R> {
         for &pid in &pids {
             if !self.kthreads.contains(&pid) {
                 self.visit(pid, page_size);
+            }
+        }
+        self.unlisted = unlisted;
+        if unlisted > 0 {
+            // The list was cut: a tracked process past it has not exited.
+            for i in 0..self.entries.len() {
+                let (pid, look) = (self.entries[i].pid, self.entries[i].alive && !self.entries[i].seen);
+                if look {
+                    self.visit(pid, page_size);
+                }
             }
         }
     }

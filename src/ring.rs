@@ -37,8 +37,8 @@ pub const MAGIC: [u8; 4] = *b"KLK1";
 pub const VERSION: u8 = 1;
 /// Bytes before the payload.
 pub const HEADER: usize = 36;
-/// Largest payload of one record.
-pub const MAX_PAYLOAD: usize = 4096;
+/// Largest payload of one record ([`crate::limits::RING_PAYLOAD_BYTES`]).
+pub const MAX_PAYLOAD: usize = crate::limits::RING_PAYLOAD_BYTES;
 /// Smallest ring kleak creates.
 pub const MIN_SIZE: u64 = 4096;
 

@@ -22,8 +22,9 @@
 
 use crate::arg::Arg;
 use crate::parse::{parse_f64, parse_u64, str_prefix, trim};
-use crate::sample::{read_lines, Host, PageSizeFrom, ReadAt, Root, Sampler, Source, Tables};
+use crate::sample::{read_lines, Host, ReadAt, Root, Sampler};
 use crate::sys::{self, Errno};
+use crate::tables::{PageSizeFrom, Source, Tables};
 use crate::Error;
 use core::fmt::Display;
 

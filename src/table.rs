@@ -250,6 +250,12 @@ pub struct SlabEntry {
     /// Chosen by `--match`: shown in tables, judged, exported. Caches not chosen are
     /// still sampled (so an unchanged row is still skipped, not parsed).
     pub shown: bool,
+    /// Its `/sys/kernel/slab/<name>/reclaim_account` flag, read once by the sampler when
+    /// the cache is first seen ([`SlabTable::read_flags`]); `None` where it cannot be read
+    /// (not root, no SLUB sysfs, a snapshot).
+    pub reclaim_account: Option<bool>,
+    /// The flag was looked for.
+    flag_read: bool,
     /// The row it was last parsed from, after the name.
     tail: Tail<SLAB_TAIL_BYTES>,
 }
@@ -389,6 +395,15 @@ impl Default for SlabTable {
 }
 
 impl SlabTable {
+    /// Sets each present cache's [`SlabEntry::reclaim_account`] from `read`, once per
+    /// cache: the sampler's look at sysfs.
+    pub fn read_flags(&mut self, read: &mut dyn FnMut(&str) -> Option<bool>) {
+        for e in self.entries.iter_mut().filter(|e| e.presence.now && !e.flag_read) {
+            e.flag_read = true;
+            e.reclaim_account = read(e.name.as_str());
+        }
+    }
+
     /// The entries (present and gone).
     pub fn entries(&self) -> &[SlabEntry] {
         &self.entries
@@ -462,6 +477,8 @@ impl SlabTable {
             cur: zero,
             presence: Presence { now: false, before: false, first_sample: sample, last_sample: sample, seen: false },
             shown: self.matcher.shows(raw),
+            reclaim_account: None,
+            flag_read: false,
             tail: Tail::NONE,
         };
         if self.entries.len() < MAX_CACHES {

@@ -33,8 +33,8 @@
 
 use crate::limits::{MAX_PROCS, NAME_BYTES, SPARK_COLS, TREND_SLOTS};
 use crate::procs::{Footprint, Proc};
-use crate::sample::{ReadAt, Root, Tables};
 use crate::table::Name;
+use crate::tables::Tables;
 use crate::trend::{Change, Engine, Event, Policy, State};
 
 /// Where an alert's amount comes from (the JSON `source`).
@@ -280,26 +280,10 @@ pub fn is_reclaimable_name(name: &str) -> bool {
         || (name.ends_with("_inode_cache") && !UNRECLAIMABLE_INODE_CACHES.contains(&name))
 }
 
-/// Whether cache `name` is reclaimable: its `reclaim_account` flag in sysfs under `root`
-/// when readable, else [`is_reclaimable_name`].
-pub fn is_reclaimable<R: Root>(root: Option<&R>, name: &str) -> bool {
-    if let Some(root) = root {
-        let mut path = heapless::String::<{ NAME_BYTES + 48 }>::new();
-        if path.push_str("/sys/kernel/slab/").is_ok()
-            && path.push_str(name).is_ok()
-            && path.push_str("/reclaim_account").is_ok()
-        {
-            if let Ok(mut f) = root.open(&path) {
-                let mut buf = [0u8; 8];
-                if let Ok(n) = f.read_at(&mut buf, 0) {
-                    if let Some(&b) = crate::parse::trim(&buf[..n]).first() {
-                        return b == b'1';
-                    }
-                }
-            }
-        }
-    }
-    is_reclaimable_name(name)
+/// Whether a cache is reclaimable: its `reclaim_account` flag as the sampler read it,
+/// else [`is_reclaimable_name`].
+pub fn is_reclaimable(e: &crate::table::SlabEntry) -> bool {
+    e.reclaim_account.unwrap_or_else(|| is_reclaimable_name(e.name.as_str()))
 }
 
 /// Tag bits the slab adapter keeps per cache in the engine.
@@ -346,6 +330,8 @@ pub struct Verdicts {
     looked: (usize, usize),
     check_reclaim: bool,
     pending: Option<Pending>,
+    /// A drop_caches write asked for by the latest [`Verdicts::update`], and when.
+    request: Option<(Pending, f64)>,
     last_check: Option<f64>,
     start: Option<f64>,
     /// Counts since start.
@@ -367,6 +353,7 @@ impl Verdicts {
             looked: (usize::MAX, usize::MAX),
             check_reclaim,
             pending: None,
+            request: None,
             last_check: None,
             start: None,
             tally: Tally::default(),
@@ -449,14 +436,17 @@ impl Verdicts {
         self.gauge_index = [None; JUDGED.len()];
         self.looked = (usize::MAX, usize::MAX);
         self.pending = None;
+        self.request = None;
         self.start = None;
     }
 
     #[inline(never)]
     /// Judges the sample the tables hold, taken at `now` (seconds); calls `sink` with each
-    /// alert. `root` is where sysfs flags are read and drop_caches is written (`None` for
-    /// snapshots: names decide, and nothing is written).
-    pub fn update<R: Root>(&mut self, t: &Tables, root: Option<&R>, now: f64, sink: &mut dyn FnMut(&Alert)) {
+    /// alert. Nothing is read or written here: a reclaimable suspect under
+    /// `--check-reclaim` is a request ([`Verdicts::drop_caches_wanted`]) that the caller
+    /// carries out and answers with [`Verdicts::drop_caches_done`]; unanswered, it lapses.
+    pub fn update(&mut self, t: &Tables, now: f64, sink: &mut dyn FnMut(&Alert)) {
+        self.request = None;
         let start = *self.start.get_or_insert(now);
         let elapsed = now - start;
         if let Some(p) = self.pending.take() {
@@ -470,7 +460,7 @@ impl Verdicts {
                     let a = self.slab_alert(t, &ev, elapsed);
                     self.emit(&a, sink);
                     if a.state != Change::Recovered && a.severity == Severity::Reclaimable {
-                        self.start_check(root, Source::Slab, i, a.bytes, a.growth_bytes, now);
+                        self.start_check(Source::Slab, i, a.bytes, a.growth_bytes, now);
                     }
                 }
             }
@@ -479,14 +469,14 @@ impl Verdicts {
                     let a = self.gauge_alert(t, &ev, elapsed);
                     self.emit(&a, sink);
                     if a.state != Change::Recovered && a.severity == Severity::Reclaimable {
-                        self.start_check(root, Source::Meminfo, k, a.bytes, a.growth_bytes, now);
+                        self.start_check(Source::Meminfo, k, a.bytes, a.growth_bytes, now);
                     }
                 }
             }
         }
         self.slab.advance();
         self.gauges.advance();
-        self.feed_slab(t, root, elapsed, sink);
+        self.feed_slab(t, elapsed, sink);
         self.feed_gauges(t, elapsed, sink);
     }
 
@@ -502,14 +492,14 @@ impl Verdicts {
         sink(a);
     }
 
-    fn feed_slab<R: Root>(&mut self, t: &Tables, root: Option<&R>, elapsed: f64, sink: &mut dyn FnMut(&Alert)) {
+    fn feed_slab(&mut self, t: &Tables, elapsed: f64, sink: &mut dyn FnMut(&Alert)) {
         for (i, e) in t.slab.entries().iter().enumerate().filter(|(_, e)| e.shown) {
             let p = e.presence;
             if p.now {
                 let fresh = p.appeared() || self.slab.state(i) == crate::trend::State::Idle;
                 self.slab.feed(i, e.cur.active_bytes() as i64, fresh);
                 if fresh {
-                    let tag = if is_reclaimable(root, e.name.as_str()) { TAG_RECLAIMABLE } else { 0 };
+                    let tag = if is_reclaimable(e) { TAG_RECLAIMABLE } else { 0 };
                     self.slab.set_tag(i, tag);
                 }
             } else if p.before {
@@ -575,28 +565,32 @@ impl Verdicts {
         a
     }
 
-    /// Writes drop_caches for a reclaimable suspect, at most once per window.
-    fn start_check<R: Root>(
-        &mut self,
-        root: Option<&R>,
-        source: Source,
-        index: usize,
-        bytes: i64,
-        growth: i64,
-        now: f64,
-    ) {
-        if !self.check_reclaim || self.pending.is_some() || self.reclaim_error.is_some() {
+    /// Asks for a drop_caches write for a reclaimable suspect, at most once per window.
+    fn start_check(&mut self, source: Source, index: usize, bytes: i64, growth: i64, now: f64) {
+        if !self.check_reclaim || self.pending.is_some() || self.request.is_some() || self.reclaim_error.is_some() {
             return;
         }
         if self.last_check.is_some_and(|t| now - t < self.policy.window_secs) {
             return;
         }
-        let Some(root) = root else { return };
-        self.last_check = Some(now);
-        match root.write("/proc/sys/vm/drop_caches", b"2") {
+        self.request = Some((Pending { source, index, bytes_before: bytes, growth }, now));
+    }
+
+    /// True when the latest [`Verdicts::update`] asks for `2` to be written to
+    /// `/proc/sys/vm/drop_caches` (`--check-reclaim`); the next sample tells what it freed.
+    pub fn drop_caches_wanted(&self) -> bool {
+        self.request.is_some()
+    }
+
+    /// How the drop_caches write that was asked for went: the next sample is judged
+    /// against it, or (an error) no check is asked for again.
+    pub fn drop_caches_done(&mut self, r: Result<(), crate::sys::Errno>) {
+        let Some((p, at)) = self.request.take() else { return };
+        self.last_check = Some(at);
+        match r {
             Ok(()) => {
                 self.tally.reclaim_checks += 1;
-                self.pending = Some(Pending { source, index, bytes_before: bytes, growth });
+                self.pending = Some(p);
             }
             Err(e) => self.reclaim_error = Some(e),
         }

@@ -6,8 +6,9 @@ use common::{corpus, manifest};
 use kleak::parse::meminfo::MeminfoParser;
 use kleak::parse::slabinfo::SlabinfoParser;
 use kleak::parse::vmstat::VmstatParser;
-use kleak::sample::{read_lines, Source, Tables};
+use kleak::sample::read_lines;
 use kleak::sys::{File, Mode};
+use kleak::tables::{Source, Tables};
 
 fn lines_of(rel: &str, mut f: impl FnMut(&[u8])) {
     let path = corpus().join(rel);

@@ -211,7 +211,7 @@ fn the_dance_ages_scans_confirms_and_keeps_what_survives() {
     assert_eq!(d.found, 2);
     assert!(calls.iter().any(|&c| c >= 105.5), "the aged scan waits until objects are 5 s old: {calls:?}");
     let mut g = Groups::default();
-    kleak::cmd::leaks::read(&mut s.ctl, &mut s.buf, &mut g).unwrap();
+    kleak::engine::leaks::read(&mut s.ctl, &mut s.buf, &mut g).unwrap();
     assert_eq!(g.all().len(), 1);
     assert_eq!(g.all()[0].site(), "leaky_store [leaky]");
     s.end();

@@ -522,7 +522,7 @@ fn a_real_prometheus_scrapes_kleak_and_sees_the_leak() {
 fn the_prom_file_and_the_endpoint_hold_the_same_metrics() {
     // One renderer for both: after a sample, the --prom file and a scrape are byte for byte
     // the same (driven in process, so both see the very same sample).
-    use kleak::cmd::watch::Watch;
+    use kleak::engine::watch::Watch;
     use kleak::out::export::PromFile;
     use kleak::sample::{FsRoot, Sampler};
     let dir = TempDir::new("listen-same");

@@ -4,7 +4,7 @@
 
 mod common;
 
-use kleak::cmd::watch::Watch;
+use kleak::engine::watch::Watch;
 use kleak::fake::FakeRoot;
 use kleak::kmsg::Kmsg;
 use kleak::out::export::PromFile;
@@ -255,9 +255,9 @@ fn kmemleak_dances_in_watch_allocate_nothing_after_start() {
     std::fs::copy(report, dir.join("sys/kernel/debug/kmemleak")).unwrap();
     let root = FsRoot::tree(dir.str());
     let session = kleak::kmemleak::session(&root, false).unwrap();
-    let mut w = kleak::cmd::leaks::LeakWatch::start(session, 10.0, 0.0);
+    let mut w = kleak::engine::leaks::LeakWatch::start(session, 10.0, 0.0);
     let mut out = Out::new(Target::Null, Style::default());
-    let tables = kleak::sample::Tables::default();
+    let tables = kleak::tables::Tables::default();
     // The first dance (warm-up) prints the report's groups.
     let mut t = 0.0;
     while w.dances == 0 {

@@ -5,7 +5,7 @@
 mod common;
 
 use common::TempDir;
-use kleak::cmd::watch::Watch;
+use kleak::engine::watch::Watch;
 use kleak::fake::FakeRoot;
 use kleak::kmsg::Kmsg;
 use kleak::out::ringlog::{LogOpts, RingLog};

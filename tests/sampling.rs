@@ -5,8 +5,9 @@
 mod common;
 
 use kleak::fake::{FakeRoot, Faults};
-use kleak::sample::{FileStatus, Sampler, Source, Tables};
+use kleak::sample::{FileStatus, Sampler};
 use kleak::sys::Errno;
+use kleak::tables::{Source, Tables};
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(common::fixtures().join("host-x86_64-6.18/proc").join(name)).unwrap()
@@ -219,7 +220,7 @@ fn counters_going_backwards_are_not_negative_rates() {
         kleak::out::Target::Memory(Vec::new()),
         kleak::out::Style { json: true, ..Default::default() },
     );
-    kleak::cmd::diff::show(&mut out, &s.tables, kleak::out::view::Span::Interval, "diff", false).unwrap();
+    kleak::out::view::changes(&mut out, &s.tables, kleak::figures::Span::Interval, "diff", false).unwrap();
     let text = String::from_utf8(out.memory().to_vec()).unwrap();
     assert!(!text.contains("pgfault"), "a counter that went backwards (reset) gets no rate: {text}");
     assert!(text.contains("\"name\":\"nr_free_pages\""), "{text}");

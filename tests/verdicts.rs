@@ -6,7 +6,7 @@
 //! 256 KiB, 64 B/s) and a sample every 5 s unless said otherwise. `cargo test --test
 //! verdicts -- --nocapture eval_table` prints the README's evaluation table.
 
-use kleak::sample::{FsRoot, Source, Tables};
+use kleak::tables::{Source, Tables};
 use kleak::trend::{Change, Policy};
 use kleak::verdict::{Alert, Severity, Verdicts};
 use proptest::prelude::*;
@@ -66,7 +66,7 @@ impl Sim {
         tb.end(t);
         let n = self.samples;
         let alerts = &mut self.alerts;
-        self.verdicts.update::<FsRoot>(&self.tables, None, t, &mut |a: &Alert| alerts.push((n, *a)));
+        self.verdicts.update(&self.tables, t, &mut |a: &Alert| alerts.push((n, *a)));
         self.samples += 1;
     }
 

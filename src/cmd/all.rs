@@ -1,15 +1,19 @@
 //! `kleak all`: every slab cache (slabtop's columns and sort keys), every meminfo figure
 //! with `Unaccounted`, every vmstat value. One sample.
 
-use super::{quiet, report_skipped, start, summary};
+use super::quiet;
 use crate::cli::Ctx;
+use crate::engine::{report_skipped, start};
+use crate::figures::Span;
 use crate::limits::MAX_CACHES;
 use crate::out::fmt::{Fixed, Size};
-use crate::out::view::{self, Span};
+use crate::out::summary;
+use crate::out::view;
 use crate::out::{Closed, Out};
 use crate::outln;
-use crate::sample::{Host, Tables};
+use crate::sample::Host;
 use crate::table::SlabEntry;
+use crate::tables::Tables;
 use crate::{Error, Exit};
 use argh::FromArgs;
 use core::cmp::Ordering;

@@ -11,8 +11,9 @@ use crate::out::fmt::Size;
 use crate::out::{Color, Out, Paint};
 use crate::outln;
 use crate::parse::{trim, Tokens};
-use crate::sample::{read_small, FileStatus, FsRoot, PageSizeFrom, Root, Sampler, Source};
+use crate::sample::{read_small, FileStatus, FsRoot, Root, Sampler};
 use crate::sys::{self, Errno, Mode};
+use crate::tables::{PageSizeFrom, Source};
 use crate::{Error, Exit};
 use argh::FromArgs;
 
@@ -95,7 +96,7 @@ fn at<'a>(root: &'a FsRoot, path: &'a str) -> [&'a [u8]; 2] {
 
 /// The text of a small file under the root, trimmed; empty if unreadable.
 fn text(root: &FsRoot, path: &str) -> String {
-    let mut buf = [0u8; 4096];
+    let mut buf = [0u8; crate::limits::DOCTOR_FILE_BYTES];
     match read_small(root, path, &mut buf) {
         Ok(n) => String::from_utf8_lossy(trim(&buf[..n])).into_owned(),
         Err(_) => String::new(),

@@ -2,15 +2,14 @@
 //! cut left the file in.
 
 use crate::cli::Ctx;
+use crate::figures::FIGURES;
+use crate::out::alert::from_json;
 use crate::out::fmt::{Dur, Size, Utc};
-use crate::out::jsonread::{field, members, num, text};
+use crate::out::ringlog::{lost_records, oom_record, unescape, LoggedSample};
 use crate::out::{Closed, Out};
 use crate::outln;
 use crate::ring::{self, Kind, RecordHead};
 use crate::sys::{self, Errno, File, Mode};
-use crate::table::Name;
-use crate::trend::Change;
-use crate::verdict::{Alert, Reclaim, Severity, Source, Spark};
 use crate::{Error, Exit};
 use argh::FromArgs;
 use core::fmt::Write;
@@ -86,10 +85,7 @@ struct Shown {
 impl Shown {
     fn show(&mut self, out: &mut Out, h: &RecordHead, payload: &[u8]) -> Result<(), Closed> {
         if h.kind == Kind::Note {
-            let text = core::str::from_utf8(payload).unwrap_or("");
-            if text.contains("\"storage fault\"") {
-                self.lost += num(text, "records_lost") as u64;
-            }
+            self.lost += lost_records(core::str::from_utf8(payload).unwrap_or(""));
         }
         self.records += 1;
         self.end = h.offset + ring::footprint(h.len as usize);
@@ -150,76 +146,32 @@ fn readable(out: &mut Out, kind: Kind, json: &str) -> Result<(), Closed> {
     let h = out.style.human;
     match kind {
         Kind::Alert => {
-            let state = match text(json, "state") {
-                "suspect" => Change::Suspect,
-                "reminder" => Change::Reminder,
-                _ => Change::Recovered,
-            };
-            let mut spark = Spark::EMPTY;
-            for (l, d) in spark.levels.iter_mut().zip(text(json, "shape").bytes()) {
-                *l = d.wrapping_sub(b'0').min(7);
-                spark.len += 1;
-            }
-            let int = |k| num(json, k) as i64;
-            let a = Alert {
-                source: Source::Process,
-                name: Name::new(text(json, "name").as_bytes()).0,
-                state,
-                severity: if text(json, "severity") == "leak" { Severity::Leak } else { Severity::Reclaimable },
-                reclaimable: false,
-                growth_bytes: int("growth_bytes"),
-                rate_bytes_per_s: num(json, "rate_bytes_per_s"),
-                window_secs: 0.0,
-                span_secs: num(json, "span_secs"),
-                growth_objs: field(json, "growth_objs").map(|_| int("growth_objs")),
-                bytes: 0,
-                objsize: 0,
-                z: 0.0,
-                suspect_secs: num(json, "suspect_secs"),
-                elapsed_secs: 0.0,
-                gone: field(json, "gone") == Some("true"),
-                reclaim: match text(json, "reclaim") {
-                    "freed" => Reclaim::Freed(int("reclaim_bytes")),
-                    "kept" => Reclaim::Kept(int("reclaim_bytes")),
-                    _ => Reclaim::Unchecked,
-                },
-                spark,
-            };
             let style = out.style;
-            crate::out::alert::text(&a, out.line(), &style);
+            crate::out::alert::text(&from_json(json), out.line(), &style);
         }
         Kind::Sample => {
-            let _ = write!(out.line(), "sample at {}:", Dur(num(json, "elapsed_secs")));
-            for (label, key, dkey) in SAMPLE_FIGURES {
-                if field(json, key).is_some() {
-                    let (v, d) = (num(json, key) as i64, num(json, dkey) as i64);
+            let s = LoggedSample::new(json);
+            let _ = write!(out.line(), "sample at {}:", Dur(s.elapsed_secs()));
+            for (label, key, dkey) in FIGURES {
+                if let Some((v, d)) = s.figure(key, dkey) {
                     let _ = write!(out.line(), " {label} {} {}", Size::of(v, h), Size::delta(d, h));
                 }
             }
-            let _ = write!(out.line(), " in {}", Dur(num(json, "span_secs")));
+            let _ = write!(out.line(), " in {}", Dur(s.span_secs()));
             let mut sep = " |";
-            for (list, signed) in [("movers", true), ("rss", false)] {
-                for m in members(json, list) {
-                    let (name, v) = m.rsplit_once(':').unwrap_or((m, "0"));
-                    let v = crate::parse::parse_i64(v.as_bytes()).unwrap_or(0);
-                    let size = Size { bytes: v, human: h, signed };
-                    let _ = write!(out.line(), "{sep} {size} {}", name.trim_matches('"'));
-                    sep = ",";
-                }
+            let movers = s.movers().map(|(n, v)| (n, v, true));
+            for (name, v, signed) in movers.chain(s.rss().map(|(n, v)| (n, v, false))) {
+                let size = Size { bytes: v, human: h, signed };
+                let _ = write!(out.line(), "{sep} {size} {name}");
+                sep = ",";
             }
         }
         Kind::Oom => {
-            outln!(out, "kernel OOM report {}:", text(json, "report"))?;
-            for l in members(json, "lines") {
+            let (report, lines) = oom_record(json);
+            outln!(out, "kernel OOM report {report}:")?;
+            for l in lines {
                 let _ = write!(out.line(), "    ");
-                let mut esc = false;
-                for c in l.trim_matches('"').chars() {
-                    if !core::mem::take(&mut esc) && c == '\\' {
-                        esc = true;
-                    } else {
-                        let _ = out.line().write_char(c);
-                    }
-                }
+                unescape(l, out.line());
                 out.emit()?;
             }
             return Ok(());
@@ -230,14 +182,6 @@ fn readable(out: &mut Out, kind: Kind, json: &str) -> Result<(), Closed> {
     }
     out.emit()
 }
-
-/// The figures of a logged sample, as a watch line labels them.
-const SAMPLE_FIGURES: [(&str, &str, &str); 4] = [
-    ("slab", "Slab", "d_Slab"),
-    ("unrecl", "SUnreclaim", "d_SUnreclaim"),
-    ("unacct", "Unaccounted", "d_Unaccounted"),
-    ("avail", "MemAvailable", "d_MemAvailable"),
-];
 
 fn record(out: &mut Out, rec: &RecordHead, payload: &[u8]) -> Result<(), Closed> {
     let text = core::str::from_utf8(payload).unwrap_or("(not UTF-8)");

@@ -4,7 +4,8 @@
 
 use crate::cli::Ctx;
 use crate::out::fmt::{Dur, Size};
-use crate::out::jsonread::{members, num, text};
+use crate::out::jsonread::{num, text};
+use crate::out::ringlog::LoggedSample;
 use crate::out::svg::{chart, Marker, Panel, Series};
 use crate::ring::{self, Kind};
 use crate::sys::{self, Errno, File, Mode};
@@ -77,14 +78,13 @@ pub fn read(path: &str) -> Result<Soak, Errno> {
         match rec.kind {
             Kind::Sample => {
                 soak.samples += 1;
+                let sample = LoggedSample::new(json);
                 for (s, key) in soak.totals.iter_mut().zip(TOTALS) {
-                    if crate::out::jsonread::field(json, key).is_some() {
-                        s.points.push((x, num(json, key) as i64));
+                    if let Some(v) = sample.value(key) {
+                        s.points.push((x, v));
                     }
                 }
-                for m in members(json, "movers") {
-                    let (name, v) = m.rsplit_once(':').unwrap_or((m, "0"));
-                    let (name, d) = (name.trim_matches('"'), crate::parse::parse_i64(v.as_bytes()).unwrap_or(0));
+                for (name, d) in sample.movers() {
                     let i = moved.iter().position(|c| c.name == name).unwrap_or_else(|| {
                         moved.push(Series { points: vec![(0.0, 0)], ..series(name) });
                         moved.len() - 1

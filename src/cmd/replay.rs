@@ -6,21 +6,21 @@
 //! starts over. Reclaimable caches are told by name (a snapshot has no sysfs), and
 //! nothing is written (`--check-reclaim` needs the live machine).
 
-use super::summary;
 use crate::arg::Arg;
 use crate::cli::{parse_duration, parse_minutes, parse_size, Ctx};
-use crate::limits::{MAX_ALERTS_SHOWN, READ_BUF_BYTES};
+use crate::limits::READ_BUF_BYTES;
 use crate::out::alert::Batch;
 use crate::out::fmt::{Dur, Fit};
+use crate::out::summary;
 use crate::out::{note, Closed};
 use crate::outln;
-use crate::sample::{FsRoot, Tables};
 use crate::snapshot::{self, Header};
-use crate::trend::Policy;
+use crate::tables::Tables;
 use crate::verdict::{Alert, Verdicts};
 use crate::{Error, Exit};
 use argh::FromArgs;
 
+command_args! {
 /// judge saved snapshots in time order; print the alerts watch would have printed
 #[derive(FromArgs, Debug)]
 #[argh(
@@ -30,24 +30,11 @@ use argh::FromArgs;
     note = "Exit code 1 when a suspect leak of unreclaimable memory was found."
 )]
 pub struct ReplayArgs {
-    /// history a verdict looks at: 90s, 10m, 1h or plain seconds (default 10m)
-    #[argh(option, default = "Policy::WINDOW_SECS", from_str_fn(parse_duration))]
-    pub window: f64,
-    /// growth over the window worth an alert: 256K, 4M or plain bytes (default 256K)
-    #[argh(option, default = "Policy::MIN_GROWTH", from_str_fn(parse_size))]
-    pub min_growth: u64,
-    /// growth per second worth an alert, e.g. 1K (default 64 bytes/s)
-    #[argh(option, default = "Policy::MIN_RATE as u64", from_str_fn(parse_size))]
-    pub min_rate: u64,
-    /// time between reminders while an entry stays suspect: minutes, or 90s, 1h (default 30)
-    #[argh(option, default = "Policy::REMIND_SECS", from_str_fn(parse_minutes))]
-    pub remind: f64,
-    /// alert lines per snapshot at most, the rest summed up as "+N more" (default 4)
-    #[argh(option, default = "4")]
-    pub max_alerts: usize,
+    verdict_options!("alert lines per snapshot at most, the rest summed up as \"+N more\" (default 4)"),
     /// snapshots written by `kleak snapshot` (any order)
     #[argh(positional, arg_name = "SNAPSHOT")]
     pub files: Vec<Arg>,
+}
 }
 
 /// Reads only the header of a snapshot.
@@ -62,12 +49,7 @@ pub fn run(ctx: &mut Ctx, args: &ReplayArgs) -> Result<Exit, Error> {
     if args.files.is_empty() {
         return Err(Error::usage("replay: name the snapshots to judge (kleak replay SNAPSHOT...)"));
     }
-    if args.window < 1.0 {
-        return Err(Error::usage("--window must be at least 1s"));
-    }
-    if args.max_alerts == 0 || args.max_alerts > MAX_ALERTS_SHOWN {
-        return Err(Error::usage(format_args!("--max-alerts must be 1 to {MAX_ALERTS_SHOWN}")));
-    }
+    let policy = args.verdict().check()?;
     let mut buf = vec![0u8; READ_BUF_BYTES];
     let mut order = Vec::with_capacity(args.files.len());
     for f in &args.files {
@@ -81,7 +63,6 @@ pub fn run(ctx: &mut Ctx, args: &ReplayArgs) -> Result<Exit, Error> {
     let key = |h: &Header| if by_wall { h.time.unwrap_or(0.0) } else { h.uptime.or(h.time).unwrap_or(0.0) };
     crate::table::sort_by(&mut order, |a, b| key(&a.0) < key(&b.0));
 
-    let policy = Policy::new(args.window, args.min_growth, args.min_rate, args.remind);
     let mut verdicts = Verdicts::new(policy, false);
     let mut tables = Tables::default();
     tables.slab.set_matcher(ctx.matcher.clone());
@@ -117,7 +98,7 @@ pub fn run(ctx: &mut Ctx, args: &ReplayArgs) -> Result<Exit, Error> {
             let mut printed = false;
             let mut r = Ok(());
             let json = out.style.json;
-            verdicts.update::<FsRoot>(&tables, None, t, &mut |a: &Alert| {
+            verdicts.update(&tables, t, &mut |a: &Alert| {
                 if !json && !printed {
                     printed = true;
                     r = r.and(outln!(out, "at {} ({}):", Dur(t - t0), Fit::cut(&path.to_string(), 60)));
@@ -131,23 +112,12 @@ pub fn run(ctx: &mut Ctx, args: &ReplayArgs) -> Result<Exit, Error> {
         let v = verdicts.tally;
         if out.style.json {
             return summary(out, "replay", &tables, |j| {
-                j.u64("snapshots", order.len() as u64)
-                    .f64("elapsed_secs", span)
-                    .u64("alerts_suspect", v.suspect as u64)
-                    .u64("alerts_reminder", v.reminder as u64)
-                    .u64("alerts_recovered", v.recovered as u64)
-                    .u64("leaks", v.leaks as u64);
+                j.u64("snapshots", order.len() as u64).f64("elapsed_secs", span);
+                crate::out::alert::tally_json(j, &v);
             });
         }
         outln!(out, "kleak replay: {} snapshots over {}", order.len(), Dur(span))?;
-        outln!(
-            out,
-            "alerts: {} suspect ({} leaks), {} reminders, {} recovered",
-            v.suspect,
-            v.leaks,
-            v.reminder,
-            v.recovered
-        )
+        crate::out::alert::tally_line(out, &v)
     })();
     match r {
         Ok(()) | Err(Closed) if verdicts.tally.leaks > 0 => Ok(Exit::Leak),

@@ -1,8 +1,8 @@
 //! `kleak snapshot`: the raw /proc files as read, with a header saying where and when.
 
-use super::start;
 use crate::arg::Arg;
 use crate::cli::Ctx;
+use crate::engine::start;
 use crate::out::note;
 use crate::snapshot;
 use crate::sys::{self, Mode};
@@ -46,7 +46,7 @@ pub fn run(ctx: &mut Ctx, args: &SnapshotArgs) -> Result<Exit, Error> {
     sys::rename(&[tmp.as_bytes()], &[path.as_bytes()]).map_err(|e| Error::env(format_args!("{path}: {e}")))?;
     if ctx.out.style.json {
         let t = &s.tables;
-        let _ = super::summary(&mut ctx.out, "snapshot", t, |j| {
+        let _ = crate::out::summary(&mut ctx.out, "snapshot", t, |j| {
             j.str("file", &path.to_string()).u64("bytes", bytes);
         });
     } else {

@@ -2,15 +2,17 @@
 //! `-top N` ranked them), over an interval, each with the shape of its growth: the interval
 //! is sampled [`SHAPE_SAMPLES`] times through the same trend engine the verdicts use.
 
-use super::{quiet, report_skipped, start, summary};
+use super::quiet;
 use crate::cli::{parse_duration, Ctx};
+use crate::engine::{report_skipped, report_status, start};
+use crate::figures::{top_growers, Rank, Span};
 use crate::limits::{MAX_CACHES, TREND_SLOTS};
 use crate::out::fmt::Dur;
-use crate::out::view::{self, Span};
+use crate::out::summary;
+use crate::out::view;
 use crate::out::{Closed, Out};
 use crate::outln;
-use crate::sample::Tables;
-use crate::table::SlabEntry;
+use crate::tables::Tables;
 use crate::trend::{Engine, Policy};
 use crate::verdict::Spark;
 use crate::{sys, Error, Exit};
@@ -37,15 +39,6 @@ pub struct TopArgs {
     /// how many caches to show, as a word: `kleak top 3`
     #[argh(positional, arg_name = "N")]
     pub number: Option<usize>,
-}
-
-/// What `top` ranks caches by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Rank {
-    /// Growth in bytes (`kleak top`).
-    Bytes,
-    /// Growth in objects (the original tool's `-top N`).
-    Objs,
 }
 
 /// Samples taken over the interval after the first, for the SHAPE column.
@@ -88,7 +81,7 @@ pub fn run(ctx: &mut Ctx, args: &TopArgs) -> Result<Exit, Error> {
             return Ok(Exit::Ok);
         }
         s.sample(sys::monotonic_secs());
-        super::report_status(&mut s);
+        report_status(&mut s);
         feed(&mut shapes, &s.tables, s.tables.times.cur, rank);
     }
     let r = show(&mut ctx.out, &s.tables, n, rank, Span::SinceStart, Some(&shapes));
@@ -96,30 +89,6 @@ pub fn run(ctx: &mut Ctx, args: &TopArgs) -> Result<Exit, Error> {
         report_skipped(&s.tables);
     }
     quiet(r)
-}
-
-/// Growth of a cache's bytes (or objects) over `span`.
-pub fn growth(e: &SlabEntry, span: Span, rank: Rank) -> i64 {
-    let b = view::before(e, span);
-    match rank {
-        Rank::Bytes => e.cur.bytes() as i64 - b.bytes() as i64,
-        Rank::Objs => e.cur.num_objs as i64 - b.num_objs as i64,
-    }
-}
-
-/// The indices of the (at most) `n` caches that grew most over `span`, largest first.
-pub fn top_growers(t: &Tables, n: usize, rank: Rank, span: Span) -> heapless::Vec<u16, MAX_CACHES> {
-    let entries = t.slab.entries();
-    let mut order: heapless::Vec<u16, MAX_CACHES> = heapless::Vec::new();
-    for (i, e) in entries.iter().enumerate() {
-        if e.shown && growth(e, span, rank) > 0 {
-            let _ = order.push(i as u16);
-        }
-    }
-    let g = |i: u16| growth(&entries[i as usize], span, rank);
-    crate::table::sort_by(&mut order, |&a, &b| g(a) > g(b));
-    order.truncate(n);
-    order
 }
 
 /// Prints the top `n` growers over `span`, with their shapes from `shapes` if given.
@@ -135,7 +104,7 @@ pub fn show(
         Span::SinceStart => t.times.elapsed(),
         _ => t.times.interval(),
     };
-    let order = top_growers(t, n, rank, span);
+    let order = top_growers(&t.slab, n, rank, span);
     let entries = t.slab.entries();
     if out.style.json {
         for &i in &order {

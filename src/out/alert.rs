@@ -19,7 +19,7 @@ use super::fmt::{Count, Dur, Fit, Size};
 use super::{Closed, Line, Out, Style};
 use crate::limits::MAX_ALERTS_SHOWN;
 use crate::trend::Change;
-use crate::verdict::{state_str, Alert, Reclaim, Severity, Spark};
+use crate::verdict::{state_str, Alert, Reclaim, Severity, Spark, Tally};
 use core::fmt::{self, Display, Formatter, Write};
 
 /// Sparkline blocks, lowest to highest.
@@ -186,6 +186,47 @@ pub fn json(a: &Alert, line: &mut Line) {
     j.end();
 }
 
+/// An alert read back from the JSON [`json`] wrote (a ring log record): what its console
+/// line shows. Figures the JSON does not hold (window, bytes, z) are zero.
+pub fn from_json(json: &str) -> Alert {
+    use super::jsonread::{field, num, text};
+    let state = match text(json, "state") {
+        "suspect" => Change::Suspect,
+        "reminder" => Change::Reminder,
+        _ => Change::Recovered,
+    };
+    let mut spark = Spark::EMPTY;
+    for (l, d) in spark.levels.iter_mut().zip(text(json, "shape").bytes()) {
+        *l = d.wrapping_sub(b'0').min(7);
+        spark.len += 1;
+    }
+    let int = |k| num(json, k) as i64;
+    Alert {
+        source: crate::verdict::Source::Process,
+        name: crate::table::Name::new(text(json, "name").as_bytes()).0,
+        state,
+        severity: if text(json, "severity") == "leak" { Severity::Leak } else { Severity::Reclaimable },
+        reclaimable: false,
+        growth_bytes: int("growth_bytes"),
+        rate_bytes_per_s: num(json, "rate_bytes_per_s"),
+        window_secs: 0.0,
+        span_secs: num(json, "span_secs"),
+        growth_objs: field(json, "growth_objs").map(|_| int("growth_objs")),
+        bytes: 0,
+        objsize: 0,
+        z: 0.0,
+        suspect_secs: num(json, "suspect_secs"),
+        elapsed_secs: 0.0,
+        gone: field(json, "gone") == Some("true"),
+        reclaim: match text(json, "reclaim") {
+            "freed" => Reclaim::Freed(int("reclaim_bytes")),
+            "kept" => Reclaim::Kept(int("reclaim_bytes")),
+            _ => Reclaim::Unchecked,
+        },
+        spark,
+    }
+}
+
 /// One sample's alerts on their way out: JSON goes out at once (every alert); a console
 /// gets the `max` most severe, then one "+N more" line for the rest.
 pub struct Batch {
@@ -248,6 +289,27 @@ impl Batch {
         self.more = 0;
         r
     }
+}
+
+/// How the judging went, in a summary object: `alerts_suspect`, `alerts_reminder`,
+/// `alerts_recovered`, `leaks`.
+pub fn tally_json(j: &mut super::Json<'_>, v: &Tally) {
+    j.u64("alerts_suspect", v.suspect as u64)
+        .u64("alerts_reminder", v.reminder as u64)
+        .u64("alerts_recovered", v.recovered as u64)
+        .u64("leaks", v.leaks as u64);
+}
+
+/// How the judging went, in one closing line.
+pub fn tally_line(out: &mut Out, v: &Tally) -> Result<(), Closed> {
+    crate::outln!(
+        out,
+        "alerts: {} suspect ({} leaks), {} reminders, {} recovered",
+        v.suspect,
+        v.leaks,
+        v.reminder,
+        v.recovered
+    )
 }
 
 /// Columns a text line takes (sparkline characters are one column each).

@@ -8,13 +8,11 @@
 use super::{Closed, Out};
 use crate::arg::Arg;
 use crate::leaks::Groups;
-use crate::sample::Tables;
+use crate::limits::PROM_BUF_BYTES as PROM_BUF;
 use crate::sys::{self, Errno, File, Mode};
 use crate::table::Unit;
+use crate::tables::Tables;
 use core::fmt::Write;
-
-/// Bytes of the buffer a Prometheus file is built in before each write.
-const PROM_BUF: usize = 64 * 1024;
 
 /// A Prometheus textfile, rewritten atomically each sample.
 pub struct PromFile {
@@ -127,7 +125,7 @@ pub fn prometheus<'a>(w: &mut impl Write, t: &Tables, x: Extra<'a, impl Iterator
         w,
         "# HELP kleak_source_up 1 when the latest sample read this /proc file.\n# TYPE kleak_source_up gauge\n"
     );
-    for (src, have) in crate::sample::Source::ALL.iter().zip(t.have) {
+    for (src, have) in crate::tables::Source::ALL.iter().zip(t.have) {
         let _ = writeln!(w, "kleak_source_up{{file=\"{}\"}} {}", src.path(), u8::from(have));
     }
     let _ = write!(

@@ -9,6 +9,7 @@ pub mod export;
 pub mod fmt;
 pub mod http;
 pub mod jsonread;
+pub mod leaks;
 pub mod ringlog;
 pub mod svg;
 pub mod view;
@@ -562,6 +563,29 @@ pub fn note(args: core::fmt::Arguments<'_>) {
     n.end_word();
     n.push(b"\n");
     sys::write_stderr(&n.out[..n.len]);
+}
+
+/// The closing `{"kind":"summary",…}` object; `extra` adds command-specific fields.
+pub fn summary(
+    out: &mut Out,
+    command: &str,
+    t: &crate::tables::Tables,
+    extra: impl FnOnce(&mut Json<'_>),
+) -> Result<(), Closed> {
+    let present = t.slab.entries().iter().filter(|e| e.presence.now && e.shown).count();
+    let mut j = out.line().json("summary");
+    j.str("command", command)
+        .u64("samples", t.samples as u64)
+        .u64("caches", present as u64)
+        .u64("caches_untracked", t.slab.overflow.untracked as u64)
+        .u64("skipped_lines", t.malformed() as u64)
+        .u64("page_size", t.page_size)
+        .bool("slabinfo", t.have[0])
+        .bool("vmstat", t.have[1])
+        .bool("meminfo", t.have[2]);
+    extra(&mut j);
+    j.end();
+    out.emit()
 }
 
 #[cfg(test)]

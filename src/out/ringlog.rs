@@ -14,13 +14,13 @@
 //! a log that could not be opened is tried again every `--sync-secs`, and the first record
 //! that gets through is a note saying how many were lost.
 
-use super::{note, Json, Line};
-use crate::figures::UNACCOUNTED;
-use crate::kmsg::{self, Kmsg};
-use crate::limits::{MAX_CACHES, OOM_MAX_LINES};
+use super::{jsonread, note, Json, Line};
+use crate::figures::{movers, FIGURES};
+use crate::kmsg;
+use crate::limits::{MAX_CACHES, OOM_MAX_LINES, OOM_RECORD_BYTES};
 use crate::ring::{Kind, Ring};
-use crate::sample::Tables;
 use crate::sys::Errno;
+use crate::tables::Tables;
 use crate::verdict::Alert;
 
 /// What `--log`, `--log-size`, `--log-every` and `--sync-secs` ask for.
@@ -45,22 +45,8 @@ impl LogOpts {
     pub const SYNC_SECS: f64 = 300.0;
 }
 
-/// meminfo figures a logged sample keeps, and the name of their change.
-const TOTALS: [(&str, &str); 4] = [
-    ("Slab", "d_Slab"),
-    ("SUnreclaim", "d_SUnreclaim"),
-    (UNACCOUNTED, "d_Unaccounted"),
-    ("MemAvailable", "d_MemAvailable"),
-];
-
-/// Caches a logged sample names.
-const MOVERS: usize = 4;
-
 /// Seconds after an OOM line in which the kernel's next lines still belong to its report.
 const OOM_QUIET_SECS: f64 = 2.0;
-
-/// Raw bytes of kernel lines one `oom` record carries (escaped, they fit one [`Line`]).
-const OOM_RECORD_BYTES: usize = 800;
 
 /// True for the errors of storage that may come back: kleak waits and tries again.
 pub fn is_storage_fault(e: Errno) -> bool {
@@ -84,7 +70,7 @@ pub struct RingLog {
     next_sample: f64,
     /// Bytes of each cache when the latest sample was logged.
     logged: Vec<i64>,
-    logged_totals: [i64; TOTALS.len()],
+    logged_totals: [i64; FIGURES.len()],
     logged_at: f64,
     /// Samples taken when the latest sample was logged (0: none logged yet).
     logged_samples: u32,
@@ -123,7 +109,7 @@ impl RingLog {
             synced_at: now,
             next_sample: now,
             logged: vec![0; MAX_CACHES],
-            logged_totals: [0; TOTALS.len()],
+            logged_totals: [0; FIGURES.len()],
             logged_at: now,
             logged_samples: 0,
             oom_until: f64::NEG_INFINITY,
@@ -264,25 +250,11 @@ impl RingLog {
                 logged[i]
             }
         };
-        // The MOVERS largest changes either way, by insertion.
-        let mut movers: heapless::Vec<(u16, i64), MOVERS> = heapless::Vec::new();
-        for (i, e) in entries.iter().enumerate() {
-            let d = e.cur.bytes() as i64 - before(i, &self.logged);
-            if d == 0 {
-                continue;
-            }
-            let pos = movers.iter().position(|m| m.1.unsigned_abs() < d.unsigned_abs()).unwrap_or(movers.len());
-            if pos < MOVERS {
-                if movers.is_full() {
-                    movers.pop();
-                }
-                let _ = movers.insert(pos, (i as u16, d));
-            }
-        }
+        let movers = movers(entries.len(), |i| entries[i].cur.bytes() as i64 - before(i, &self.logged));
         let mut l = Line::default();
         let mut j = l.json("sample");
         j.u64("seq", t.samples as u64).f64("elapsed_secs", t.times.elapsed()).f64("span_secs", now - self.logged_at);
-        for (k, (key, dkey)) in TOTALS.iter().enumerate() {
+        for (k, (_, key, dkey)) in FIGURES.iter().enumerate() {
             if let Some(g) = t.meminfo.get(key) {
                 let was = if first { g.base } else { self.logged_totals[k] };
                 j.i64(key, g.cur).i64(dkey, g.cur - was);
@@ -304,12 +276,16 @@ impl RingLog {
         self.append(Kind::Sample, l.as_bytes(), now);
     }
 
-    /// Reads what the kernel logged since the last look. An OOM report (from its first
-    /// line to [`OOM_MAX_LINES`] or two quiet seconds) is copied into the log as it comes
-    /// and flushed at once; the caller then logs a sample (`new_report`).
-    pub fn kernel(&mut self, k: &mut Kmsg, now: f64) -> KernelLines {
+    /// Takes what the kernel logged since the last look: `drain` hands each line's text
+    /// to the function it is given (the engine reads /dev/kmsg: [`Kmsg::drain`]). An OOM
+    /// report (from its first line to [`OOM_MAX_LINES`] or two quiet seconds) is copied
+    /// into the log as it comes and flushed at once; the caller then logs a sample
+    /// (`new_report`).
+    ///
+    /// [`Kmsg::drain`]: crate::kmsg::Kmsg::drain
+    pub fn kernel(&mut self, now: f64, drain: impl FnOnce(&mut dyn FnMut(&[u8]))) -> KernelLines {
         let mut found = KernelLines::default();
-        k.drain(64, |text| {
+        drain(&mut |text| {
             let in_report = now < self.oom_until;
             if !in_report && !kmsg::is_oom(text) {
                 return;
@@ -354,5 +330,85 @@ impl RingLog {
         j.close_list().end();
         self.oom_buf.clear();
         self.append(Kind::Oom, l.as_bytes(), now);
+    }
+}
+
+/// A logged sample read back: what [`RingLog::sample`] wrote.
+#[derive(Clone, Copy, Debug)]
+pub struct LoggedSample<'a> {
+    json: &'a str,
+}
+
+impl<'a> LoggedSample<'a> {
+    /// The sample in a `sample` record's payload.
+    pub fn new(json: &'a str) -> Self {
+        LoggedSample { json }
+    }
+
+    /// Seconds since the run started.
+    pub fn elapsed_secs(&self) -> f64 {
+        jsonread::num(self.json, "elapsed_secs")
+    }
+
+    /// Seconds since the sample logged before.
+    pub fn span_secs(&self) -> f64 {
+        jsonread::num(self.json, "span_secs")
+    }
+
+    /// A meminfo figure of [`FIGURES`] by its key: its value and its change since the
+    /// sample logged before, if the sample holds it.
+    pub fn figure(&self, key: &str, delta_key: &str) -> Option<(i64, i64)> {
+        Some((self.value(key)?, jsonread::num(self.json, delta_key) as i64))
+    }
+
+    /// A meminfo figure's value by its key, if the sample holds it.
+    pub fn value(&self, key: &str) -> Option<i64> {
+        jsonread::field(self.json, key)?;
+        Some(jsonread::num(self.json, key) as i64)
+    }
+
+    /// The caches that moved most (name, change in bytes).
+    pub fn movers(&self) -> impl Iterator<Item = (&'a str, i64)> {
+        named(self.json, "movers")
+    }
+
+    /// The shown processes' RSS (`comm[pid]`, bytes), if any were logged.
+    pub fn rss(&self) -> impl Iterator<Item = (&'a str, i64)> {
+        named(self.json, "rss")
+    }
+}
+
+/// The `"name":bytes` members of `key`'s object.
+fn named<'a>(json: &'a str, key: &str) -> impl Iterator<Item = (&'a str, i64)> {
+    jsonread::members(json, key).map(|m| {
+        let (name, v) = m.rsplit_once(':').unwrap_or((m, "0"));
+        (name.trim_matches('"'), crate::parse::parse_i64(v.as_bytes()).unwrap_or(0))
+    })
+}
+
+/// An `oom` record read back: the report's number and its kernel lines, raw (JSON
+/// strings: [`unescape`] shows one).
+pub fn oom_record(json: &str) -> (&str, impl Iterator<Item = &str>) {
+    (jsonread::text(json, "report"), jsonread::members(json, "lines"))
+}
+
+/// One kernel line of an `oom` record as it was printed.
+pub fn unescape(raw: &str, w: &mut impl core::fmt::Write) {
+    let mut esc = false;
+    for c in raw.trim_matches('"').chars() {
+        if !core::mem::take(&mut esc) && c == '\\' {
+            esc = true;
+        } else {
+            let _ = w.write_char(c);
+        }
+    }
+}
+
+/// Records a `note` record says the writer lost to storage faults (0 for other notes).
+pub fn lost_records(note: &str) -> u64 {
+    if note.contains("\"storage fault\"") {
+        jsonread::num(note, "records_lost") as u64
+    } else {
+        0
     }
 }

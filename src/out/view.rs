@@ -1,49 +1,15 @@
 //! How table entries look: slab rows in slabtop's words, meminfo and vmstat rows, and
 //! their JSON objects. Commands choose which entries to show; this module shows them.
 
-use super::fmt::{Fit, Fixed, Size};
+use super::fmt::{Dur, Fit, Fixed, Size};
 use super::{Closed, Out};
+use crate::figures::{before, gauge_before, is_new, Span};
+use crate::limits::MAX_CACHES;
 use crate::outln;
-use crate::table::{Gauge, SlabEntry, SlabStats, Unit};
+use crate::table::{Gauge, SlabEntry, Unit};
+use crate::tables::Tables;
+use crate::Exit;
 use core::fmt::Write;
-
-/// Which values of an entry a row compares.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Span {
-    /// No comparison: the latest values.
-    Now,
-    /// Latest against the sample before.
-    Interval,
-    /// Latest against the first sample.
-    SinceStart,
-}
-
-/// The value an entry is compared against for `span`.
-pub fn before(e: &SlabEntry, span: Span) -> SlabStats {
-    match span {
-        Span::Now => e.cur,
-        Span::Interval => e.prev,
-        Span::SinceStart => e.base,
-    }
-}
-
-/// The gauge value a row is compared against for `span`.
-pub fn gauge_before(g: &Gauge, span: Span) -> i64 {
-    match span {
-        Span::Now => g.cur,
-        Span::Interval => g.prev,
-        Span::SinceStart => g.base,
-    }
-}
-
-/// True if the cache appeared during `span` (it counts as grown from zero).
-pub fn is_new(e: &SlabEntry, span: Span) -> bool {
-    match span {
-        Span::Now => false,
-        Span::Interval => e.presence.appeared(),
-        Span::SinceStart => e.presence.first_sample > 0,
-    }
-}
 
 /// Width of the name column when `fixed` columns are used by numbers.
 pub fn name_width(out: &Out, fixed: usize) -> usize {
@@ -240,4 +206,103 @@ pub fn gauge_row(out: &mut Out, g: &Gauge, page_size: u64, span: Span) -> Result
 pub fn counter_row(out: &mut Out, g: &Gauge, rate: f64) -> Result<(), Closed> {
     let w = name_width(out, 30);
     outln!(out, "{} {:>14} {:>12}", Fit::left(g.name.as_str(), w.min(32)), g.cur, Fixed(rate, 1))
+}
+
+/// True if a cache's objects changed over `span`, or it came or went; with `grown`, only
+/// if its objects increased or it came.
+pub fn changed(e: &SlabEntry, span: Span, grown: bool) -> bool {
+    let b = before(e, span);
+    if grown {
+        return e.presence.now
+            && (b.num_objs < e.cur.num_objs
+                || b.active_objs < e.cur.active_objs
+                || (span == Span::Interval && e.presence.appeared()));
+    }
+    b.num_objs != e.cur.num_objs
+        || b.active_objs != e.cur.active_objs
+        || (span == Span::Interval && (e.presence.appeared() || e.presence.vanished()))
+}
+
+/// Prints the caches, meminfo figures and vmstat gauges that changed over `span` (with
+/// `grown`, only those that increased), largest change in bytes first, and event counters
+/// as rates.
+pub fn changes(out: &mut Out, t: &Tables, span: Span, command: &str, grown: bool) -> Result<Exit, Closed> {
+    let secs = match span {
+        Span::SinceStart => t.times.elapsed(),
+        _ => t.times.interval(),
+    };
+    let ps = t.page_size;
+    let entries = t.slab.entries();
+    let mut order: heapless::Vec<u16, MAX_CACHES> = heapless::Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        if e.shown && changed(e, span, grown) {
+            let _ = order.push(i as u16);
+        }
+    }
+    let d = |e: &SlabEntry| (e.cur.bytes() as i64 - before(e, span).bytes() as i64).unsigned_abs();
+    crate::table::sort_by(&mut order, |&a, &b| d(&entries[a as usize]) > d(&entries[b as usize]));
+    let gauges = |g: &&crate::table::Gauge| {
+        let b = gauge_before(g, span);
+        !g.is_counter() && if grown { g.cur > b } else { g.cur != b }
+    };
+    let counters = |g: &&crate::table::Gauge| g.is_counter() && g.cur > gauge_before(g, span);
+
+    if out.style.json {
+        for &i in &order {
+            slab_json(out, &entries[i as usize], ps, span, secs)?;
+        }
+        for g in t.meminfo.entries().iter().filter(gauges) {
+            gauge_json(out, "meminfo", g, ps, span, secs)?;
+        }
+        for g in t.vmstat.entries().iter().filter(|g| gauges(g) || counters(g)) {
+            gauge_json(out, "vmstat", g, ps, span, secs)?;
+        }
+        super::summary(out, command, t, |j| {
+            j.f64("interval_secs", secs).u64("caches_changed", order.len() as u64);
+        })?;
+        return Ok(Exit::Ok);
+    }
+    let (what, verb) = if grown { ("increases", "grew") } else { ("changes", "changed") };
+    if secs > 0.0 {
+        outln!(out, "{what} over {} ({} caches {verb})", Dur(secs), order.len())?;
+    } else {
+        outln!(out, "{what} ({} caches {verb})", order.len())?;
+    }
+    if !order.is_empty() {
+        delta_header(out, false, false)?;
+        for &i in &order {
+            delta_row(out, &entries[i as usize], span, 0.0, None)?;
+        }
+    }
+    let mut header = true;
+    for g in t.meminfo.entries().iter().filter(gauges) {
+        if header {
+            outln!(out, "")?;
+            outln!(out, "{:<32} {:>12} {:>8} {:>8}", "MEMINFO", "COUNT", "SIZE", "CHANGE")?;
+            header = false;
+        }
+        gauge_row(out, g, ps, span)?;
+    }
+    header = true;
+    for g in t.vmstat.entries().iter().filter(gauges) {
+        if header {
+            outln!(out, "")?;
+            outln!(out, "{:<32} {:>12} {:>8} {:>8}", "VMSTAT", "VALUE", "SIZE", "CHANGE")?;
+            header = false;
+        }
+        gauge_row(out, g, ps, span)?;
+    }
+    if secs > 0.0 {
+        header = true;
+        for g in t.vmstat.entries().iter().filter(counters) {
+            if header {
+                outln!(out, "")?;
+                outln!(out, "{:<32} {:>14} {:>12}", "VMSTAT EVENTS", "TOTAL", "PER SECOND")?;
+                header = false;
+            }
+            let rate = (g.cur - gauge_before(g, span)) as f64 / secs;
+            counter_row(out, g, rate)?;
+        }
+    }
+    Ok(Exit::Ok)
 }

@@ -275,6 +275,7 @@ struct ScratchCell(UnsafeCell<Scratch>);
 
 // SAFETY: the scratch is only reached through `Dumping`, which exists once at a time
 // (the DUMPING flag below).
+#[allow(unsafe_code)]
 unsafe impl Sync for ScratchCell {}
 
 static SCRATCH: ScratchCell = ScratchCell(UnsafeCell::new(Scratch { sites: Sites::new(), buf: [0; WRITE_BUF] }));
@@ -289,6 +290,7 @@ impl Dumping {
         DUMPING.compare_exchange(false, true, Acquire, Relaxed).is_ok().then_some(Dumping)
     }
 
+    #[allow(unsafe_code)]
     fn scratch(&mut self) -> &mut Scratch {
         // SAFETY: only one Dumping exists at a time (DUMPING was false and we set it), and
         // the borrow is tied to it, so this is the only reference to the scratch.

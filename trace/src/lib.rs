@@ -38,17 +38,20 @@
 //! - **fork**: `pthread_atfork` takes every lock before the fork and releases them after
 //!   it, in parent and child, so the child starts with a consistent table (its own
 //!   outstanding memory is the parent's at the fork) and dumps under its own PID.
-//! - **unsafe** is confined to [`sys`] (system calls), [`shim`] (the exported functions,
-//!   which call the real allocator through function pointers), [`arena`] (the static
-//!   bootstrap memory), [`table`] (one slice over the mapped memory), [`dump`] (the one
-//!   static scratch area) and this file (the settings written once at start-up, the slice
-//!   over the fresh mapping, the panic handler's abort); each block says why it is sound.
+//! - **unsafe** is denied at the crate root (`#![deny(unsafe_code)]`) and allowed in three
+//!   modules: [`sys`] (system calls), [`shim`] (the exported functions, which call the
+//!   real allocator through function pointers) and [`arena`] (the static bootstrap
+//!   memory). Elsewhere one item each may opt out, named here: [`table`]'s slice over the
+//!   mapped memory, [`dump`]'s one static scratch area, and in this file the settings
+//!   written once at start-up, the slice over the fresh mapping, the panic handler's
+//!   abort and the loader's `.init_array`/`.fini_array` entries. Each block says why it
+//!   is sound.
 //!
 //! Release builds use `panic = "abort"` and are `no_std` (nothing of std is linked in,
 //! so nothing can allocate behind the tracer's back); debug builds link std only because
 //! a `no_std` library cannot be built with unwinding panics.
 #![cfg_attr(panic = "abort", no_std)]
-#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(unsafe_code, unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
 pub mod arena;
@@ -68,6 +71,7 @@ compile_error!("kleak-trace's call-site shims exist for x86_64 and aarch64 only"
 
 #[cfg(all(panic = "abort", not(test)))]
 #[panic_handler]
+#[allow(unsafe_code)]
 fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     // SAFETY: abort has no preconditions; nothing here may allocate or unwind.
     unsafe { libc::abort() }
@@ -95,9 +99,11 @@ static NEXT_DUMP_MS: AtomicU64 = AtomicU64::new(u64::MAX);
 struct ConfigCell(core::cell::UnsafeCell<config::Config>);
 // SAFETY: see the type's comment: one writer before READY is published (Release), readers
 // only after they saw READY (Acquire).
+#[allow(unsafe_code)]
 unsafe impl Sync for ConfigCell {}
 static CONFIG: ConfigCell = ConfigCell(core::cell::UnsafeCell::new(config::Config::default()));
 
+#[allow(unsafe_code)]
 fn config() -> &'static config::Config {
     // SAFETY: called only once STATE is READY (see ConfigCell): no writer remains.
     unsafe { &*CONFIG.0.get() }
@@ -110,23 +116,35 @@ pub fn ready() -> bool {
     STATE.load(Acquire) == READY || start()
 }
 
+/// The settings, to fill in at start-up. Only [`start`] calls it, once, after moving
+/// [`STATE`] from [`UNINIT`] to [`STARTING`].
+#[allow(unsafe_code)]
+fn config_starting() -> &'static mut config::Config {
+    // SAFETY: the caller moved STATE from UNINIT to STARTING: this thread is the only
+    // writer, and no reader looks before READY is published.
+    unsafe { &mut *CONFIG.0.get() }
+}
+
+/// The slots of a fresh mapping of `n` slots from [`sys::map_anon`].
+#[allow(unsafe_code)]
+fn mapped_slots(mem: *mut u8, n: usize) -> &'static [table::Slot] {
+    // SAFETY: a fresh zeroed mapping of `n` slots (all-zero bytes are empty atomics),
+    // never unmapped, so the slice is valid for 'static.
+    unsafe { core::slice::from_raw_parts(mem.cast::<table::Slot>(), n) }
+}
+
 #[cold]
 fn start() -> bool {
     if STATE.compare_exchange(UNINIT, STARTING, Acquire, Acquire).is_err() {
         return STATE.load(Acquire) == READY;
     }
-    // SAFETY: we moved STATE from UNINIT to STARTING: this thread is the only writer, and
-    // no reader looks before READY is published below.
-    let cfg = unsafe { &mut *CONFIG.0.get() };
+    let cfg = config_starting();
     cfg.from_env();
     shim::resolve();
     let bytes = cfg.slots * table::SLOT_BYTES;
     let mem = sys::map_anon(bytes);
     if !mem.is_null() {
-        // SAFETY: a fresh zeroed mapping of `slots` slots (all-zero bytes are empty
-        // atomics), never unmapped, so the slice is valid for 'static.
-        let slots = unsafe { core::slice::from_raw_parts(mem.cast::<table::Slot>(), cfg.slots) };
-        TABLE.attach(slots);
+        TABLE.attach(mapped_slots(mem, cfg.slots));
     }
     PID.store(sys::getpid(), Relaxed);
     INSTANCE.store(sys::monotonic_ns() / 1000, Relaxed);
@@ -229,13 +247,16 @@ extern "C" fn on_exit() {
     }
 }
 
+// The loader's constructor and destructor tables: the C ABI's one way in and out.
 #[cfg(not(test))]
 #[used]
+#[allow(unsafe_code)]
 #[link_section = ".init_array"]
 static ON_LOAD: extern "C" fn() = on_load;
 
 #[cfg(not(test))]
 #[used]
+#[allow(unsafe_code)]
 #[link_section = ".fini_array"]
 static ON_EXIT: extern "C" fn() = on_exit;
 

@@ -5,6 +5,7 @@
 //! next free argument register and jumps to a Rust function that takes the site as one
 //! more argument. The real allocator is the next definition after this library
 //! (`dlsym(RTLD_NEXT)`), looked up once at start-up; until then the bootstrap arena serves.
+#![allow(unsafe_code)] // the crate root denies it everywhere else
 
 use crate::{arena, forget, ready, record, sys, TABLE};
 use core::ffi::{c_int, c_void};

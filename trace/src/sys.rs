@@ -4,6 +4,7 @@
 //! `fork` before `exec`, so it only uses calls that are async-signal-safe in practice
 //! (`open`, `read`, `write`, `rename`, `clock_gettime`, ...). Paths come in as
 //! NUL-terminated byte strings built in fixed buffers ([`crate::fmt::Buf`]).
+#![allow(unsafe_code)] // the crate root denies it everywhere else
 
 use core::ffi::{c_char, c_int, c_void, CStr};
 

@@ -102,6 +102,7 @@ impl Table {
     }
 
     /// All slots, or an empty slice before [`Table::attach`].
+    #[allow(unsafe_code)]
     fn slots(&self) -> &[Slot] {
         let log2 = self.shard_log2.load(Acquire);
         if log2 == 0 {
