@@ -19,6 +19,10 @@
 //! Without them a panic still prints its message and aborts (exit by SIGABRT); the
 //! backtrace is just empty. Test builds unwind and keep every table; so do builds linked by
 //! another linker (`cross` links with the image's gcc).
+//!
+//! The same builds set `cfg(kleak_no_unwinder)`: with no tables there is nothing to unwind
+//! through, so `src/sys.rs` defines the unwinder's entry points as no-ops and the linker
+//! leaves out libunwind and, with it, std's backtrace symbolizer (~240 KB in all).
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -34,9 +38,11 @@ fn main() {
     if release && env::var_os("CARGO_CFG_FUZZING").is_none() {
         tracer_beside_kleak(musl);
     }
+    println!("cargo::rustc-check-cfg=cfg(kleak_no_unwinder)");
     if !(release && musl && lld) {
         return;
     }
+    println!("cargo:rustc-cfg=kleak_no_unwinder");
     let script = PathBuf::from(env::var("OUT_DIR").unwrap_or_default()).join("discard-unwind-tables.ld");
     let text = "SECTIONS { /DISCARD/ : { *(.eh_frame) *(.eh_frame_hdr) *(.gcc_except_table) } } INSERT AFTER .text;\n";
     if std::fs::write(&script, text).is_ok() {
