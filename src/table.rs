@@ -58,8 +58,10 @@ impl<const N: usize> Name<N> {
     #[inline]
     fn rest<'l>(&self, line: &'l [u8]) -> Option<&'l [u8]> {
         let len = self.len as usize;
-        (line.len() > len && same_bytes(&line[..len], &self.bytes[..len]) && matches!(line[len], b' ' | b'\t' | b':' | 0xc2))
-            .then(|| &line[len..])
+        (line.len() > len
+            && same_bytes(&line[..len], &self.bytes[..len])
+            && matches!(line[len], b' ' | b'\t' | b':' | 0xc2))
+        .then(|| &line[len..])
     }
 
     /// Length of `name tail \n` if `unread` starts with exactly that, else 0.
@@ -191,6 +193,9 @@ impl<const N: usize> core::fmt::Debug for Tail<N> {
 /// One cache's figures in one sample. Derived figures (bytes, slab memory, use %) are
 /// defined once, in [`crate::figures`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+///
+/// 40 bytes, three per cache: slab counts are `u32` (2^32 slabs of one page are 16 TiB of
+/// one cache; a larger count is stored as `u32::MAX`), object counts stay `u64`.
 pub struct SlabStats {
     /// Objects in use.
     pub active_objs: u64,
@@ -203,9 +208,9 @@ pub struct SlabStats {
     /// Pages per slab.
     pub pagesperslab: u32,
     /// Slabs with objects in use.
-    pub active_slabs: u64,
+    pub active_slabs: u32,
     /// Slabs allocated.
-    pub num_slabs: u64,
+    pub num_slabs: u32,
 }
 
 impl From<&SlabRecord<'_>> for SlabStats {
@@ -217,8 +222,8 @@ impl From<&SlabRecord<'_>> for SlabStats {
             objsize: u32c(r.objsize),
             objperslab: u32c(r.objperslab),
             pagesperslab: u32c(r.pagesperslab),
-            active_slabs: r.active_slabs,
-            num_slabs: r.num_slabs,
+            active_slabs: u32c(r.active_slabs),
+            num_slabs: u32c(r.num_slabs),
         }
     }
 }
@@ -731,6 +736,14 @@ impl<const N: usize> GaugeTable<N> {
 #[cfg(test)]
 mod test {
     use super::*;
+
+    #[test]
+    fn slab_counts_past_u32_are_stored_as_u32_max_not_wrapped() {
+        let r = SlabRecord { num_slabs: 5_000_000_000, active_slabs: 7, ..rec("huge", 1) };
+        let s = SlabStats::from(&r);
+        assert_eq!((s.num_slabs, s.active_slabs, s.num_objs), (u32::MAX, 7, 1));
+        assert_eq!(core::mem::size_of::<SlabStats>(), 40);
+    }
 
     #[test]
     fn same_bytes_finds_a_difference_in_any_byte_of_words_and_remainder() {
