@@ -62,11 +62,15 @@ fn tracer_beside_kleak(musl: bool) {
     let (target, host) = (env::var("TARGET").unwrap_or_default(), env::var("HOST").unwrap_or_default());
     let which = if target == host { "host" } else { target.as_str() };
     let name = if musl { "libkleak_trace-musl.so" } else { "libkleak_trace.so" };
-    let built = Command::new("bash")
-        .arg(Path::new("trace").join("build.sh"))
-        .arg(which)
-        .env("CARGO_TARGET_DIR", out.join("trace"))
-        .output();
+    let mut build = Command::new("bash");
+    build.arg(Path::new("trace").join("build.sh")).arg(which).env("CARGO_TARGET_DIR", out.join("trace"));
+    // The nightly board build (board-scripts/build-board.sh) builds std itself; the
+    // tracer comes from the toolchain that has the target's std installed.
+    println!("cargo:rerun-if-env-changed=KLEAK_TRACER_TOOLCHAIN");
+    if let Some(t) = env::var_os("KLEAK_TRACER_TOOLCHAIN") {
+        build.env("RUSTUP_TOOLCHAIN", t).env_remove("RUSTC").env_remove("RUSTC_WRAPPER");
+    }
+    let built = build.output();
     let lib = match built {
         Ok(o) if o.status.success() => PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()),
         Ok(o) => return warn(name, &String::from_utf8_lossy(&o.stderr)),
