@@ -19,6 +19,10 @@
 //! Without them a panic still prints its message and aborts (exit by SIGABRT); the
 //! backtrace is just empty. Test builds unwind and keep every table; so do builds linked by
 //! another linker (`cross` links with the image's gcc).
+//!
+//! The same builds set `cfg(kleak_no_unwinder)`: with no tables there is nothing to unwind
+//! through, so `src/sys.rs` defines the unwinder's entry points as no-ops and the linker
+//! leaves out libunwind and, with it, std's backtrace symbolizer (~240 KB in all).
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -34,9 +38,11 @@ fn main() {
     if release && env::var_os("CARGO_CFG_FUZZING").is_none() {
         tracer_beside_kleak(musl);
     }
+    println!("cargo::rustc-check-cfg=cfg(kleak_no_unwinder)");
     if !(release && musl && lld) {
         return;
     }
+    println!("cargo:rustc-cfg=kleak_no_unwinder");
     let script = PathBuf::from(env::var("OUT_DIR").unwrap_or_default()).join("discard-unwind-tables.ld");
     let text = "SECTIONS { /DISCARD/ : { *(.eh_frame) *(.eh_frame_hdr) *(.gcc_except_table) } } INSERT AFTER .text;\n";
     if std::fs::write(&script, text).is_ok() {
@@ -56,11 +62,15 @@ fn tracer_beside_kleak(musl: bool) {
     let (target, host) = (env::var("TARGET").unwrap_or_default(), env::var("HOST").unwrap_or_default());
     let which = if target == host { "host" } else { target.as_str() };
     let name = if musl { "libkleak_trace-musl.so" } else { "libkleak_trace.so" };
-    let built = Command::new("bash")
-        .arg(Path::new("trace").join("build.sh"))
-        .arg(which)
-        .env("CARGO_TARGET_DIR", out.join("trace"))
-        .output();
+    let mut build = Command::new("bash");
+    build.arg(Path::new("trace").join("build.sh")).arg(which).env("CARGO_TARGET_DIR", out.join("trace"));
+    // The nightly board build (board-scripts/build-board.sh) builds std itself; the
+    // tracer comes from the toolchain that has the target's std installed.
+    println!("cargo:rerun-if-env-changed=KLEAK_TRACER_TOOLCHAIN");
+    if let Some(t) = env::var_os("KLEAK_TRACER_TOOLCHAIN") {
+        build.env("RUSTUP_TOOLCHAIN", t).env_remove("RUSTC").env_remove("RUSTC_WRAPPER");
+    }
+    let built = build.output();
     let lib = match built {
         Ok(o) if o.status.success() => PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()),
         Ok(o) => return warn(name, &String::from_utf8_lossy(&o.stderr)),

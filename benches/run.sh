@@ -6,15 +6,24 @@ cd "$(dirname "$0")/.."
 cargo build -q --release
 bin=target/release/kleak
 
-echo "## sampling cost"
-cargo bench -q --bench sample 2>/dev/null | grep -v '^$'
+echo "## sampling cost (the benchmark built as the shipped binary is: static musl, release profile)"
+cargo bench -q --bench sample --target x86_64-unknown-linux-musl 2>/dev/null | grep -v '^$'
 
 echo "## kmemleak report parsing (target >= 200 MB/s)"
 cargo bench -q --bench kmemleak 2>/dev/null | grep -v '^$'
 
-echo "## binary size (stripped, static)"
+echo "## binary size (stripped, static; where the bytes are: bash benches/size.sh)"
 cargo build -q --release --target aarch64-unknown-linux-musl
 printf 'aarch64-unknown-linux-musl: %s bytes\n' "$(stat -c %s target/aarch64-unknown-linux-musl/release/kleak)"
+if board=$(bash board-scripts/build-board.sh 2>/dev/null); then
+    printf 'aarch64 board build (nightly, build-std, panic=immediate-abort): %s bytes\n' "$(stat -c %s "$board")"
+else
+    echo "aarch64 board build: not built (needs nightly with rust-src: board-scripts/build-board.sh)"
+fi
+
+echo "## peak RSS of the aarch64 binary watching 1,024 caches, under qemu-aarch64-static"
+printf 'kleak watch, 1024 caches (aarch64 musl static build): %s kB\n' \
+    "$(bash benches/rss-aarch64.sh target/aarch64-unknown-linux-musl/release/kleak)"
 
 echo "## peak RSS while watching (2000 samples back to back)"
 rss() { # peak RSS in KiB of "$@", read from /proc at exit through a wrapper shell

@@ -24,7 +24,7 @@ impl SlabStats {
 
     /// Memory in the cache's slabs: `num_slabs × pagesperslab × page_size`.
     pub fn slab_bytes(&self, page_size: u64) -> u64 {
-        self.num_slabs.saturating_mul(self.pagesperslab as u64).saturating_mul(page_size)
+        u64::from(self.num_slabs).saturating_mul(self.pagesperslab as u64).saturating_mul(page_size)
     }
 
     /// Objects in use as a percentage of objects allocated (0 for an empty cache).

@@ -192,8 +192,8 @@ fn slabs(t: &Tables) -> Vec<(Vec<u8>, [u64; 7])> {
             c.objsize as u64,
             c.objperslab as u64,
             c.pagesperslab as u64,
-            c.active_slabs,
-            c.num_slabs,
+            c.active_slabs.into(),
+            c.num_slabs.into(),
         ]
     };
     let mut v: Vec<_> =

@@ -1156,3 +1156,62 @@ pub fn run_child_polling<A: AsRef<[u8]>>(args: &[A], every: f64, tick: &mut dyn 
     }
     Ok(run)
 }
+
+/// The unwinder's entry points, as no-ops, for the release board build only (build.rs sets
+/// `kleak_no_unwinder` where it also drops the unwind tables; `panic = "abort"`).
+///
+/// Nothing in such a binary can unwind: a panic aborts, and without `.eh_frame` libunwind
+/// finds no frame to step through, so its only caller left, the panic hook's
+/// `RUST_BACKTRACE` printer, already printed an empty backtrace. Defining the symbols here
+/// keeps the linker from pulling libunwind (~40 KB of C++ and its `printf`) out of the
+/// `unwind` rlib, and because LTO sees that `_Unwind_Backtrace` never calls its callback,
+/// it drops std's backtrace symbolizer too (gimli, addr2line, the demangler: ~100 KB).
+/// A panic still prints its message and location, then aborts.
+#[cfg(all(kleak_no_unwinder, panic = "abort"))]
+mod no_unwinder {
+    use core::ffi::{c_int, c_void};
+
+    /// `_URC_END_OF_STACK`: no frames.
+    const END_OF_STACK: c_int = 5;
+
+    // SAFETY (all below): these replace libunwind's functions of the same C signatures
+    // (libunwind.h); none dereferences its arguments, so any pointer a caller passes is
+    // fine. The unwinder's state they would read or write does not exist (see above).
+    #[no_mangle]
+    extern "C" fn _Unwind_Backtrace(_trace: *const c_void, _arg: *mut c_void) -> c_int {
+        END_OF_STACK
+    }
+    #[no_mangle]
+    extern "C" fn _Unwind_GetIP(_ctx: *mut c_void) -> usize {
+        0
+    }
+    #[no_mangle]
+    extern "C" fn _Unwind_GetIPInfo(_ctx: *mut c_void, _before: *mut c_int) -> usize {
+        0
+    }
+    #[no_mangle]
+    extern "C" fn _Unwind_GetLanguageSpecificData(_ctx: *mut c_void) -> *mut c_void {
+        core::ptr::null_mut()
+    }
+    #[no_mangle]
+    extern "C" fn _Unwind_GetRegionStart(_ctx: *mut c_void) -> usize {
+        0
+    }
+    #[no_mangle]
+    extern "C" fn _Unwind_GetTextRelBase(_ctx: *mut c_void) -> usize {
+        0
+    }
+    #[no_mangle]
+    extern "C" fn _Unwind_GetDataRelBase(_ctx: *mut c_void) -> usize {
+        0
+    }
+    #[no_mangle]
+    extern "C" fn _Unwind_SetGR(_ctx: *mut c_void, _reg: c_int, _value: usize) {}
+    #[no_mangle]
+    extern "C" fn _Unwind_SetIP(_ctx: *mut c_void, _value: usize) {}
+    /// Only a landing pad calls this, after an unwind that cannot start here.
+    #[no_mangle]
+    extern "C" fn _Unwind_Resume(_exception: *mut c_void) -> ! {
+        std::process::abort()
+    }
+}

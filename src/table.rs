@@ -58,8 +58,10 @@ impl<const N: usize> Name<N> {
     #[inline]
     fn rest<'l>(&self, line: &'l [u8]) -> Option<&'l [u8]> {
         let len = self.len as usize;
-        (line.len() > len && line[..len] == self.bytes[..len] && matches!(line[len], b' ' | b'\t' | b':' | 0xc2))
-            .then(|| &line[len..])
+        (line.len() > len
+            && same_bytes(&line[..len], &self.bytes[..len])
+            && matches!(line[len], b' ' | b'\t' | b':' | 0xc2))
+        .then(|| &line[len..])
     }
 
     /// Length of `name tail \n` if `unread` starts with exactly that, else 0.
@@ -69,7 +71,7 @@ impl<const N: usize> Name<N> {
         if tail.len == u16::MAX || unread.len() <= n + t || unread[n + t] != b'\n' {
             return 0;
         }
-        if unread[..n] == self.bytes[..n] && line_hash(&unread[n..n + t]) ^ seed == tail.hash {
+        if same_bytes(&unread[..n], &self.bytes[..n]) && line_hash(&unread[n..n + t]) ^ seed == tail.hash {
             n + t + 1
         } else {
             0
@@ -99,6 +101,20 @@ impl<const N: usize> core::fmt::Debug for Name<N> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// `a == b`, eight bytes at a time. `==` on slices calls `memcmp`, which musl (the board
+/// build's libc) runs a byte at a time; this runs for the name of every unchanged row of
+/// every sample.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut wa, mut wb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let word = |w: &[u8]| u64::from_le_bytes(w.try_into().unwrap_or([0; 8]));
+    (&mut wa).zip(&mut wb).all(|(x, y)| word(x) == word(y))
+        && wa.remainder().iter().zip(wb.remainder()).all(|(x, y)| x == y)
 }
 
 /// What an entry remembers of its line after its name, as last parsed: its length and a
@@ -177,6 +193,9 @@ impl<const N: usize> core::fmt::Debug for Tail<N> {
 /// One cache's figures in one sample. Derived figures (bytes, slab memory, use %) are
 /// defined once, in [`crate::figures`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+///
+/// 40 bytes, three per cache: slab counts are `u32` (2^32 slabs of one page are 16 TiB of
+/// one cache; a larger count is stored as `u32::MAX`), object counts stay `u64`.
 pub struct SlabStats {
     /// Objects in use.
     pub active_objs: u64,
@@ -189,9 +208,9 @@ pub struct SlabStats {
     /// Pages per slab.
     pub pagesperslab: u32,
     /// Slabs with objects in use.
-    pub active_slabs: u64,
+    pub active_slabs: u32,
     /// Slabs allocated.
-    pub num_slabs: u64,
+    pub num_slabs: u32,
 }
 
 impl From<&SlabRecord<'_>> for SlabStats {
@@ -203,8 +222,8 @@ impl From<&SlabRecord<'_>> for SlabStats {
             objsize: u32c(r.objsize),
             objperslab: u32c(r.objperslab),
             pagesperslab: u32c(r.pagesperslab),
-            active_slabs: r.active_slabs,
-            num_slabs: r.num_slabs,
+            active_slabs: u32c(r.active_slabs),
+            num_slabs: u32c(r.num_slabs),
         }
     }
 }
@@ -734,6 +753,30 @@ impl<const N: usize> GaugeTable<N> {
 #[cfg(test)]
 mod test {
     use super::*;
+
+    #[test]
+    fn slab_counts_past_u32_are_stored_as_u32_max_not_wrapped() {
+        let r = SlabRecord { num_slabs: 5_000_000_000, active_slabs: 7, ..rec("huge", 1) };
+        let s = SlabStats::from(&r);
+        assert_eq!((s.num_slabs, s.active_slabs, s.num_objs), (u32::MAX, 7, 1));
+        assert_eq!(core::mem::size_of::<SlabStats>(), 40);
+    }
+
+    #[test]
+    fn same_bytes_finds_a_difference_in_any_byte_of_words_and_remainder() {
+        let a: Vec<u8> = (0..21u8).map(|i| b'a' + i).collect();
+        for len in 0..=a.len() {
+            assert!(same_bytes(&a[..len], &a[..len]));
+            for at in 0..len {
+                let mut b = a[..len].to_vec();
+                b[at] ^= 0x20;
+                assert!(!same_bytes(&a[..len], &b), "len {len}, byte {at}");
+            }
+            if len > 0 {
+                assert!(!same_bytes(&a[..len], &a[..len - 1]), "lengths differ");
+            }
+        }
+    }
 
     fn rec(name: &str, num_objs: u64) -> SlabRecord<'_> {
         SlabRecord { name: name.as_bytes(), active_objs: num_objs, num_objs, objsize: 64, ..Default::default() }

@@ -88,6 +88,28 @@ fn captured_tree_sampling_allocates_nothing_in_steady_state() {
     assert_eq!(steady_state(FsRoot::tree(tree.to_str().unwrap()), false), 0);
 }
 
+/// What `watch` allocates before its loop: the tables, the trend state, the read buffer,
+/// each once. A count, so a change that allocates per cache or per line at start (or grows
+/// the count for another reason) is noticed: the bound is the count measured, so a change
+/// that raises it says why here.
+#[test]
+fn starting_watch_allocates_a_fixed_few_blocks() {
+    let tree = common::fixtures().join("host-x86_64-6.18");
+    let n = allocations(|| {
+        let mut s = Sampler::new(FsRoot::tree(tree.to_str().unwrap()));
+        s.sample(0.0);
+        let mut w = Watch::new(s);
+        let mut out = Out::new(Target::Null, Style::default());
+        w.step(&mut out, 1.0).unwrap();
+        assert_eq!(w.sampler.tables.slab.entries().len(), 235);
+    });
+    assert!(n <= STARTUP_ALLOCATIONS, "{n} allocations to start watch, more than {STARTUP_ALLOCATIONS}");
+    assert!(n > 0, "the tables are allocated once at start");
+}
+
+/// Allocations `watch` makes to start, 235 caches: 10 blocks, measured (issue 21).
+const STARTUP_ALLOCATIONS: u64 = 10;
+
 /// A fake /proc where four caches leak for 100 s, rest 100 s, leak again, and one only
 /// churns; `Unaccounted` grows with them.
 fn leaky_samples() -> Vec<(Vec<u8>, Vec<u8>)> {

@@ -31,5 +31,26 @@ churn() {
 
 lab_note secs="$SECS"
 lab_start churn churn
-lab_run watch kleak --json watch --interval 1 --window 1m --count "$SECS" --exit-on-leak
+lab_start watch kleak --json watch --interval 1 --window 1m --count "$SECS" --exit-on-leak
+lab_peak_rss "$LAB_PID" watch_vmhwm_kb
+lab_wait watch
 lab_wait churn
+
+# kleak's peak RSS at its table's capacity: a captured tree with 1,024 caches (the
+# guest has ~45), sampled 300 times back to back.
+big=/tmp/big
+mkdir -p $big/proc/sys/kernel
+cp /proc/meminfo /proc/vmstat /proc/uptime $big/proc/
+cp /proc/sys/kernel/osrelease $big/proc/sys/kernel/
+{
+    head -2 /proc/slabinfo
+    i=0
+    while [ $i -lt 1024 ]; do
+        printf 'cache_%04d_name_padding   %6d %6d    128   32    1 : tunables    0    0    0 : slabdata %6d %6d      0\n' \
+            $i $((1000 + i)) $((1024 + i)) 40 40
+        i=$((i + 1))
+    done
+} >$big/proc/slabinfo
+lab_start watch1024 kleak --root $big watch --interval 0.01 --count 300
+lab_peak_rss "$LAB_PID" watch1024_vmhwm_kb
+lab_wait watch1024

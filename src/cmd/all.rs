@@ -78,8 +78,8 @@ pub fn compare(key: SortKey, a: &SlabEntry, b: &SlabEntry, page_size: u64) -> Or
         SortKey::Active => desc(x.active_objs, y.active_objs),
         SortKey::ObjsPerSlab => desc(x.objperslab as u64, y.objperslab as u64),
         SortKey::CacheSize => desc(x.slab_bytes(page_size), y.slab_bytes(page_size)),
-        SortKey::Slabs => desc(x.num_slabs, y.num_slabs),
-        SortKey::ActiveSlabs => desc(x.active_slabs, y.active_slabs),
+        SortKey::Slabs => desc(x.num_slabs.into(), y.num_slabs.into()),
+        SortKey::ActiveSlabs => desc(x.active_slabs.into(), y.active_slabs.into()),
         SortKey::Name => a.name.as_str().cmp(b.name.as_str()),
         SortKey::Objs => desc(x.num_objs, y.num_objs),
         SortKey::PagesPerSlab => desc(x.pagesperslab as u64, y.pagesperslab as u64),
@@ -168,8 +168,8 @@ fn totals(out: &mut Out, t: &Tables) -> Result<(), Closed> {
         let c = &e.cur;
         objs += c.num_objs;
         active += c.active_objs;
-        slabs += c.num_slabs;
-        aslabs += c.active_slabs;
+        slabs += u64::from(c.num_slabs);
+        aslabs += u64::from(c.active_slabs);
         size += c.bytes();
         asize += c.active_bytes();
         caches += 1;

@@ -77,19 +77,17 @@ pub struct Watch<R: Root> {
     pub sample_secs: f64,
     /// The latest kmemleak groups `--kmemleak-every` printed, with their rank as printed:
     /// named under a leak alert of the slab cache that holds their objects.
-    pub leak_groups: heapless::Vec<(u32, crate::leaks::Group), { crate::limits::LEAK_GROUPS_KEPT }>,
+    /// At most [`crate::limits::LEAK_GROUPS_KEPT`], on the heap, allocated once: inline,
+    /// their 40 KB made `Watch` that large, and every move of it touched 40 KB more of stack.
+    pub leak_groups: Vec<(u32, crate::leaks::Group)>,
 }
 
 /// Keeps a kmemleak group just printed as new (the oldest goes when full).
-fn remember_group(
-    kept: &mut heapless::Vec<(u32, crate::leaks::Group), { crate::limits::LEAK_GROUPS_KEPT }>,
-    rank: u32,
-    g: &crate::leaks::Group,
-) {
-    if kept.is_full() {
+fn remember_group(kept: &mut Vec<(u32, crate::leaks::Group)>, rank: u32, g: &crate::leaks::Group) {
+    if kept.len() >= crate::limits::LEAK_GROUPS_KEPT {
         kept.remove(0);
     }
-    let _ = kept.push((rank, g.clone()));
+    kept.push((rank, g.clone()));
 }
 
 impl<R: Root> Watch<R> {
@@ -121,7 +119,7 @@ impl<R: Root> Watch<R> {
             kmemleak: None,
             server: None,
             sample_secs: 0.0,
-            leak_groups: heapless::Vec::new(),
+            leak_groups: Vec::with_capacity(crate::limits::LEAK_GROUPS_KEPT),
         };
         let t = &w.sampler.tables;
         w.verdicts.update(t, t.times.cur, &mut |_: &Alert| {});

@@ -124,8 +124,8 @@ pub fn slab_json(out: &mut Out, e: &SlabEntry, page_size: u64, span: Span, secs:
         .u64("objsize", c.objsize as u64)
         .u64("objperslab", c.objperslab as u64)
         .u64("pagesperslab", c.pagesperslab as u64)
-        .u64("active_slabs", c.active_slabs)
-        .u64("num_slabs", c.num_slabs)
+        .u64("active_slabs", c.active_slabs.into())
+        .u64("num_slabs", c.num_slabs.into())
         .u64("bytes", c.bytes())
         .u64("slab_bytes", c.slab_bytes(page_size));
     if span != Span::Now {
