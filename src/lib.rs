@@ -63,6 +63,7 @@ pub mod allocator;
 pub mod arg;
 pub mod cli;
 pub mod cmd;
+pub mod dwarf;
 pub mod elf;
 pub mod fake;
 pub mod figures;
@@ -83,6 +84,7 @@ pub mod sample;
 pub mod snapshot;
 pub mod sys;
 pub mod table;
+pub mod trace;
 pub mod trend;
 pub mod verdict;
 
