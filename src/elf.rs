@@ -88,9 +88,12 @@ pub enum Sec {
     Str,
     /// `.note.gnu.build-id`: the build's identity, shared by a program and its debug file.
     BuildId,
+    /// `.gnu_debuglink`: the debug file's name and CRC-32 (toolchains without build-ids).
+    DebugLink,
 }
 
-const SECTION_NAMES: [&[u8]; 4] = [b".debug_line", b".debug_line_str", b".debug_str", b".note.gnu.build-id"];
+const SECTION_NAMES: [&[u8]; 5] =
+    [b".debug_line", b".debug_line_str", b".debug_str", b".note.gnu.build-id", b".gnu_debuglink"];
 
 #[derive(Clone, Copy, Debug)]
 struct Section {
@@ -153,7 +156,7 @@ pub struct Elf {
     interp: Option<(u64, u64)>,
     loads: heapless::Vec<Load, ELF_MAX_LOADS>,
     tabs: heapless::Vec<SymTab, 2>,
-    secs: [Option<Section>; 4],
+    secs: [Option<Section>; 5],
 }
 
 fn u16_at(b: &[u8], i: usize) -> u16 {
@@ -189,7 +192,7 @@ impl Elf {
             interp: None,
             loads: heapless::Vec::new(),
             tabs: heapless::Vec::new(),
-            secs: [None; 4],
+            secs: [None; 5],
         };
         let mut ph = [0u8; 56];
         for i in 0..phnum.min(256) {
@@ -361,6 +364,31 @@ impl Elf {
         let len = (u32_at(&note, 4) as usize).min(64).min(n - 16);
         buf[..len].copy_from_slice(&note[16..16 + len]);
         (len > 0).then_some(&buf[..len])
+    }
+
+    /// The `.gnu_debuglink` of a stripped file: the debug file's name (into `buf`) and the
+    /// CRC-32 of its contents.
+    pub fn debug_link<'b>(&self, buf: &'b mut [u8; 256]) -> Option<(&'b [u8], u32)> {
+        let s = self.secs[Sec::DebugLink as usize]?;
+        let n = read_exact(&self.file, &mut buf[..(s.size as usize).min(256)], s.offset).ok()?;
+        let name_len = buf[..n].iter().position(|&b| b == 0)?;
+        // The CRC follows the name's NUL, padded to 4 bytes.
+        let at = (name_len + 4) & !3;
+        let crc = buf.get(at..at + 4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))?;
+        (name_len > 0).then_some((&buf[..name_len], crc))
+    }
+
+    /// The CRC-32 of the whole file (what a `.gnu_debuglink` names its debug file by).
+    pub fn file_crc(&self, buf: &mut [u8]) -> Option<u32> {
+        let (mut crc, mut off) = (0u32, 0u64);
+        loop {
+            let n = read_exact(&self.file, buf, off).ok()?;
+            crc = crate::ring::crc32_update(crc, &buf[..n]);
+            off += n as u64;
+            if n < buf.len() || n == 0 {
+                return Some(crc);
+            }
+        }
     }
 
     /// The name of `sym` into `buf` (cut at the buffer's length).

@@ -121,11 +121,15 @@ fn fixture(t: &Target, b: Build) -> PathBuf {
         let ok = |c: &mut Command| assert!(c.status().unwrap().success(), "{c:?}");
         ok(Command::new(&objcopy).arg("--only-keep-debug").arg(&part).arg(&keep));
         ok(Command::new(&objcopy).arg("--strip-all").arg(&part));
-        // The layout gdb reads: .build-id/<first byte>/<the rest>.debug.
-        let id = build_id(&keep);
-        let by_id = debug.join(".build-id").join(&id[..2]);
-        std::fs::create_dir_all(&by_id).unwrap();
-        std::fs::copy(&keep, by_id.join(format!("{}.debug", &id[2..]))).unwrap();
+        // .gnu_debuglink: the way to the debug file where there is no build-id.
+        ok(Command::new(&objcopy).arg("--add-gnu-debuglink").arg(&keep).arg(&part));
+        // The layout gdb reads: .build-id/<first byte>/<the rest>.debug (gcc's default
+        // links with a build-id; Debian's musl-gcc wrapper does not).
+        if let Some(id) = build_id(&keep) {
+            let by_id = debug.join(".build-id").join(&id[..2]);
+            std::fs::create_dir_all(&by_id).unwrap();
+            std::fs::copy(&keep, by_id.join(format!("{}.debug", &id[2..]))).unwrap();
+        }
     }
     std::fs::rename(&part, &out).unwrap();
     built.push(out.clone());
@@ -133,10 +137,10 @@ fn fixture(t: &Target, b: Build) -> PathBuf {
 }
 
 /// The build-id of an ELF file, in hex, as `readelf -n` prints it.
-fn build_id(f: &Path) -> String {
+fn build_id(f: &Path) -> Option<String> {
     let o = Command::new("readelf").arg("-n").arg(f).output().unwrap();
     let text = String::from_utf8_lossy(&o.stdout);
-    text.lines().find_map(|l| l.trim().strip_prefix("Build ID: ")).expect("a build-id").trim().to_string()
+    text.lines().find_map(|l| l.trim().strip_prefix("Build ID: ")).map(|id| id.trim().to_string())
 }
 
 /// A fresh dump directory of one test's own, removed on drop.
@@ -372,6 +376,7 @@ fn the_release_build_a_user_makes_traces_with_no_setup() {
 }
 
 /// `kleak trace report` with one `--debug-dir`, every site shown.
+/// (The stripped fixture: found by build-id where it has one, else by `.gnu_debuglink`.)
 fn report_debug(dump: &Path, debug_dir: &Path) -> (String, String) {
     let (code, out, err) =
         run(&["trace", "report", "-n", "200", "--debug-dir", debug_dir.to_str().unwrap(), dump.to_str().unwrap()]);
@@ -398,9 +403,20 @@ fn lines_by_build(t: &Target, b: Build, name: &str) {
     let debug = fixture(t, b).parent().unwrap().join("debug");
     let (out, _) = report_debug(&d[0], &debug);
     check_leaks_report(&out);
-    // A build directory: the unstripped file under another name, no .build-id tree.
+    // A build directory: the unstripped file under another name, no .build-id tree (with
+    // no build-id, the debuglink's name).
     let plain = common::TempDir::new(&format!("{name}-plain"));
-    std::fs::copy(debug.join("leaky.debug"), plain.join("leaky.unstripped")).unwrap();
+    let has_id = build_id(&debug.join("leaky.debug")).is_some();
+    let copy = if has_id { "leaky.unstripped" } else { "leaky.debug" };
+    std::fs::copy(debug.join("leaky.debug"), plain.join(copy)).unwrap();
+    if !has_id {
+        // A debug file of another build under the linked name: its CRC differs.
+        let wrong = common::TempDir::new(&format!("{name}-wrong"));
+        let other = fixture(t, Build::Dwarf4);
+        std::fs::copy(&other, wrong.join("leaky.debug")).unwrap();
+        let (out, _) = report_debug(&d[0], &wrong);
+        assert!(!out.contains("leaky.c:"), "a debug file with another CRC was used:\n{out}");
+    }
     std::fs::write(plain.join("notes.txt"), "not ELF").unwrap();
     let (out, _) = report_debug(&d[0], &plain);
     check_leaks_report(&out);

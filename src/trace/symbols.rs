@@ -2,11 +2,13 @@
 //! the DWARF line tables of the files a traced process had mapped.
 //!
 //! A board's files are usually stripped. When a file has no line table, its unstripped
-//! twin is looked for by GNU build-id, the way gdb does: `DIR/.build-id/ab/cdef….debug`
+//! twin is looked for the way gdb does: by GNU build-id, `DIR/.build-id/ab/cdef….debug`
 //! under each debug directory (`--debug-dir`, then `/usr/lib/debug` under `--root`), then
-//! any file directly in a `--debug-dir` whose build-id is the same (a build directory).
-//! The twin then gives both the symbols and the lines; addresses agree because it is the
-//! same link.
+//! any file directly in a `--debug-dir` whose build-id is the same (a build directory);
+//! for a file without a build-id (some musl toolchains link without one), by the name and
+//! CRC-32 in its `.gnu_debuglink`, in each `--debug-dir`, beside the file and in its
+//! `.debug/`. The twin then gives both the symbols and the lines; addresses agree because
+//! it is the same link.
 
 use super::dump::{Modules, NO_MODULE};
 use crate::arg::Arg;
@@ -82,7 +84,8 @@ pub(crate) fn resolve(
         let Ok(elf) = Elf::open(&[prefix, modules.path(m).as_bytes()]) else { continue };
         let debug = match elf.has(Sec::Line) {
             true => None,
-            false => find_debug_file(&elf, prefix, debug_dirs),
+            false => find_debug_file(&elf, prefix, debug_dirs)
+                .or_else(|| find_linked_file(&elf, modules.path(m), prefix, debug_dirs, buf)),
         };
         notes.debug_files += debug.is_some() as u32;
         // The sites of this file, in batches the arrays hold.
@@ -194,4 +197,25 @@ fn find_debug_file(elf: &Elf, prefix: &[u8], debug_dirs: &[Arg]) -> Option<Elf> 
         }
     }
     None
+}
+
+/// The debug file named by `elf`'s `.gnu_debuglink` (its CRC must match), `elf` being
+/// the file at `path`.
+fn find_linked_file(elf: &Elf, path: &str, prefix: &[u8], debug_dirs: &[Arg], buf: &mut [u8]) -> Option<Elf> {
+    let mut lb = [0u8; 256];
+    let (name, crc) = elf.debug_link(&mut lb)?;
+    let dir = path.as_bytes();
+    let dir = &dir[..dir.iter().rposition(|&b| b == b'/').unwrap_or(0)];
+    let mut tries: Vec<Vec<&[u8]>> = Vec::new();
+    for d in debug_dirs {
+        tries.push(vec![d.as_bytes(), b"/", name]);
+        tries.push(vec![d.as_bytes(), dir, b"/", name]);
+    }
+    tries.push(vec![prefix, dir, b"/", name]);
+    tries.push(vec![prefix, dir, b"/.debug/", name]);
+    tries.push(vec![prefix, SYSTEM_DEBUG_DIR.as_bytes(), dir, b"/", name]);
+    tries.into_iter().find_map(|parts| {
+        let e = Elf::open(&parts).ok()?;
+        (e.has(Sec::Line) && e.file_crc(buf) == Some(crc)).then_some(e)
+    })
 }
