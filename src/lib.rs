@@ -50,9 +50,12 @@
 //!   ([`arg`]: a path or a command's argument need not be UTF-8).
 //!
 //! `kleak trace` follows the same flow for a user-space program's heap: the preload
-//! library (`trace/`, a second crate) writes text dumps; [`parse::tracedump`] reads them
-//! line by line like a /proc file; [`elf`] names the call sites from the symbol tables of
-//! the files the process had mapped, read in pieces; [`cmd::trace`] prints them.
+//! library (`trace/`, a second crate) writes text dumps and, when asked, a ring of every
+//! call; [`parse::tracedump`] reads dumps line by line like a /proc file; [`trace`] is the
+//! engine (finding the program and library, loading dumps, reading the allocation log,
+//! signalling a running process); [`elf`] names the call sites from the symbol tables of
+//! the files the process had mapped and [`dwarf`] gives their source lines, both read in
+//! pieces; [`cmd::trace`] prints them.
 //!
 //! A module never reaches back up the chain. Capacities live in [`limits`]. Nothing
 //! allocates once sampling has started: tables and the read buffer are allocated once.

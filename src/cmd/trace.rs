@@ -134,7 +134,7 @@ fn start(ctx: &mut Ctx, a: &TraceArgs) -> Result<Exit, Error> {
     let pid =
         sys::spawn(path.as_bytes(), &a.args[1..], &env, false).map_err(|e| Error::env(format_args!("{cmd}: {e}")))?;
     note(format_args!("tracing {cmd} (pid {pid}); dumps in {dir}"));
-    note(format_args!("`kill -USR2 {pid}` dumps now, `kill -USR1 {pid}` pauses recording"));
+    note(format_args!("`kleak trace dump {pid}` dumps now, `kleak trace off {pid}` stops recording"));
     let mut forwarded = false;
     let ended = loop {
         match sys::wait(pid) {

@@ -26,6 +26,9 @@ pub(crate) struct Header {
     pub(crate) instance: u64,
     /// Its dump directory.
     pub(crate) dir: Arg,
+    /// Wall clock minus the coarse monotonic clock at its start, ms: a record's time
+    /// (monotonic) plus this is its wall time.
+    pub(crate) wall_offset_ms: i64,
 }
 
 /// What one record says.
@@ -103,6 +106,7 @@ pub(crate) fn open(path: &Arg) -> Result<Log, Error> {
         instance: u64_at(&b, 32),
         head: u64_at(&b, 40),
         dir: Arg(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(dir).to_owned()),
+        wall_offset_ms: (u64_at(&b, 48) / 1_000_000) as i64 - (u64_at(&b, 56) / 1_000_000) as i64,
     };
     if h.capacity == 0 {
         return Err(Error::usage(format_args!("{path}: an allocation log of no records")));
@@ -131,7 +135,7 @@ impl Log {
                 }
                 let ks = u64_at(r, 16);
                 each(&Event {
-                    time_ms: u64_at(r, 8),
+                    time_ms: (u64_at(r, 8) as i64).saturating_add(self.h.wall_offset_ms).max(0) as u64,
                     kind: (ks >> 56) as u8,
                     size: ks & ((1 << 56) - 1),
                     ptr: u64_at(r, 24),

@@ -12,7 +12,8 @@
 //!       instance u64, head u64 (records ever written), realtime at start (ns) u64,
 //!       monotonic at start (ns) u64
 //! 64    the dump directory, NUL-terminated (256 bytes)
-//! 4096  records: seq, realtime ms, kind << 56 | size, pointer, previous pointer, call site
+//! 4096  records: seq, coarse monotonic ms (the table's clock: the wall time is the start's
+//!       plus the difference), kind << 56 | size, pointer, previous pointer, call site
 //! ```
 
 use crate::sys;
@@ -99,9 +100,16 @@ pub fn detach() {
     ON.store(false, Relaxed);
 }
 
-/// Logs one call. Never waits: one atomic add, six stores.
+/// True while this process logs.
 #[inline]
-pub fn log(kind: Kind, size: usize, ptr: usize, prev: usize, site: usize) {
+pub fn on() -> bool {
+    ON.load(Relaxed)
+}
+
+/// Logs one call made at `now_ms` (coarse monotonic). Never waits: one atomic add, six
+/// stores.
+#[inline]
+pub fn log(kind: Kind, size: usize, ptr: usize, prev: usize, site: usize, now_ms: u64) {
     if !ON.load(Acquire) {
         return;
     }
@@ -115,7 +123,7 @@ pub fn log(kind: Kind, size: usize, ptr: usize, prev: usize, site: usize) {
         (i, core::slice::from_raw_parts(base, RECORD_BYTES / 8))
     };
     rec[0].store(0, Relaxed);
-    rec[1].store(sys::coarse_realtime_ms(), Relaxed);
+    rec[1].store(now_ms, Relaxed);
     rec[2].store((kind as u64) << 56 | (size as u64 & ((1 << 56) - 1)), Relaxed);
     rec[3].store(ptr as u64, Relaxed);
     rec[4].store(prev as u64, Relaxed);

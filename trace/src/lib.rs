@@ -161,8 +161,8 @@ pub fn record(ptr: *mut libc::c_void, size: usize, site: usize, kind: events::Ki
     if ptr.is_null() || !ENABLED.load(Relaxed) {
         return;
     }
-    events::log(kind, size, ptr as usize, prev as usize, site);
     let now = sys::coarse_ms();
+    events::log(kind, size, ptr as usize, prev as usize, site, now);
     TABLE.insert(Entry { ptr: ptr as usize, size, site, time_ms: now });
     let next = NEXT_DUMP_MS.load(Relaxed);
     if now >= next && NEXT_DUMP_MS.compare_exchange(next, u64::MAX, Relaxed, Relaxed).is_ok() {
@@ -183,8 +183,8 @@ pub fn forget(ptr: *mut libc::c_void) -> Option<Entry> {
 /// Forgets a block `free` was given at `site`, and logs the free while tracing is on.
 #[inline]
 pub fn freed(ptr: *mut libc::c_void, site: usize) {
-    if forget(ptr).is_some() || ENABLED.load(Relaxed) {
-        events::log(events::Kind::Free, 0, ptr as usize, 0, site);
+    if (forget(ptr).is_some() || ENABLED.load(Relaxed)) && events::on() {
+        events::log(events::Kind::Free, 0, ptr as usize, 0, site, sys::coarse_ms());
     }
 }
 

@@ -91,11 +91,6 @@ pub fn coarse_ms() -> u64 {
     clock_ns(libc::CLOCK_MONOTONIC_COARSE) / 1_000_000
 }
 
-/// Milliseconds of the coarse wall clock since the epoch (the allocation log's times).
-pub fn coarse_realtime_ms() -> u64 {
-    clock_ns(libc::CLOCK_REALTIME_COARSE) / 1_000_000
-}
-
 /// Nanoseconds of the monotonic clock.
 pub fn monotonic_ns() -> u64 {
     clock_ns(libc::CLOCK_MONOTONIC)
