@@ -303,6 +303,7 @@ mod test {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "writes a dump file, which miri's isolation refuses")]
     fn sites_are_placed_in_their_file() {
         let dump = "# kleak-trace dump 1\npid 7\nreason exit\nlive_bytes 300\n\
                     --- sites address count bytes oldest_secs\n0x5000 1 100 1.0\n0x7f0000001010 2 200 2.0\n0x9 1 1 0\n\

@@ -207,7 +207,9 @@ extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut
     let saved = sys::errno();
     if STATE.load(Acquire) == READY {
         if sig == libc::SIGUSR1 {
-            match sys::queued_value(info) {
+            // SAFETY: a SA_SIGINFO handler's info is null or points to the kernel's
+            // siginfo_t for this signal, live until the handler returns.
+            match sys::queued_value(unsafe { info.as_ref() }) {
                 Some(v @ (SIGNAL_ON | SIGNAL_OFF)) => {
                     ENABLED.store(v == SIGNAL_ON, Relaxed);
                     write_dump(dump::Reason::Signal);

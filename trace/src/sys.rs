@@ -250,11 +250,9 @@ pub fn atfork(prepare: extern "C" fn(), parent: extern "C" fn(), child: extern "
 
 /// The value a `sigqueue(3)` sender attached to the signal `info` describes; `None` for
 /// a plain `kill`.
-pub fn queued_value(info: *const libc::siginfo_t) -> Option<usize> {
-    if info.is_null() {
-        return None;
-    }
-    // SAFETY: the kernel passes a SA_SIGINFO handler a valid siginfo_t; si_value is the
-    // union member that SI_QUEUE signals fill.
-    unsafe { ((*info).si_code == libc::SI_QUEUE).then(|| (*info).si_value().sival_ptr as usize) }
+pub fn queued_value(info: Option<&libc::siginfo_t>) -> Option<usize> {
+    let info = info?;
+    // SAFETY: si_value reads the union member that SI_QUEUE signals fill (checked first);
+    // the siginfo_t is the kernel's, valid for the handler's duration.
+    (info.si_code == libc::SI_QUEUE).then(|| unsafe { info.si_value() }.sival_ptr as usize)
 }
