@@ -402,7 +402,7 @@ pub fn lookup(src: &dyn Bytes, addrs: &[u64], hits: &mut [Option<Hit>], stats: &
         *o = i as u16;
     }
     let order = &mut order[..n];
-    order.sort_unstable_by_key(|&i| addrs[i as usize]);
+    crate::table::sort_by_key(order, |&i| addrs[i as usize]);
     let mut at = 0u64;
     while at < src.size() {
         stats.units += 1;

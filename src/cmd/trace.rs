@@ -16,12 +16,12 @@ use crate::cli::{parse_duration, Ctx};
 use crate::limits::{READ_BUF_BYTES, TRACE_MAX_PROCS, TRACE_MAX_SHOWN, TRACE_MAX_SITES};
 use crate::out::fmt::{Dur, Fit, Size};
 use crate::out::{note, Closed, Out};
-use crate::sys::{self, ChildExit, Errno};
-use crate::table::{sort_by, sort_by_key};
+use crate::sys::ChildExit;
+use crate::table::sort_by_key;
 use crate::trace::control::{self, Ask};
-use crate::trace::dump::{self, latest_dump, load, parse_dump_name, Dump, Modules, Site, DUMP_SUFFIX, NO_MODULE};
-use crate::trace::events::{self, Chain, Event};
-use crate::trace::program::{absolute, find_library, find_program, inspect, DEFAULT_DIR};
+use crate::trace::dump::{self, compare, latest_dump, load, Dump, Modules, Row, DUMP_SUFFIX, NO_MODULE};
+use crate::trace::events::{self, Event};
+use crate::trace::program::{absolute, Traced, DEFAULT_DIR};
 use crate::trace::symbols::{resolve, Named, Notes};
 use crate::{outln, Error, Exit};
 use argh::FromArgs;
@@ -105,51 +105,14 @@ pub fn run(ctx: &mut Ctx, a: &TraceArgs) -> Result<Exit, Error> {
 
 fn start(ctx: &mut Ctx, a: &TraceArgs) -> Result<Exit, Error> {
     let cmd = &a.args[0];
-    let path = find_program(cmd)?;
-    let prog = inspect(cmd, &path, 0)?;
-    let lib = find_library(&prog)?;
     let dir = absolute(a.output.as_ref().map_or(DEFAULT_DIR.as_bytes(), Arg::as_bytes));
-    sys::mkdirs(dir.as_bytes()).map_err(|e| Error::env(format_args!("{dir}: {e}")))?;
-    // The tracer writes its dumps there: a file or a directory it cannot write would only
-    // show at the end, as a dump that never came.
-    match sys::file_type(&[dir.as_bytes()]) {
-        Ok(sys::FileType::Dir) => {}
-        Ok(t) => return Err(Error::env(format_args!("-o {dir}: {}, not a directory for the dumps", t.name()))),
-        Err(e) => return Err(Error::env(format_args!("-o {dir}: {e}"))),
-    }
-    sys::writable_dir(&[dir.as_bytes()])
-        .map_err(|e| Error::env(format_args!("-o {dir}: the dumps cannot be written there: {e}")))?;
-    let preload = match std::env::var_os("LD_PRELOAD") {
-        Some(old) if !old.is_empty() => [lib.as_bytes(), b":", old.as_encoded_bytes()].concat(),
-        _ => lib.as_bytes().to_vec(),
-    };
-    let interval = crate::out::fmt::Fixed(a.interval, 3).to_string();
     let events = a.events.as_ref().map(|e| absolute(e.as_bytes()));
-    let env = [
-        ("LD_PRELOAD", preload.as_slice()),
-        ("KLEAK_TRACE_DIR", dir.as_bytes()),
-        ("KLEAK_TRACE_INTERVAL", interval.as_bytes()),
-        ("KLEAK_TRACE_EVENTS", events.as_ref().map_or(&b""[..], Arg::as_bytes)),
-    ];
-    let pid =
-        sys::spawn(path.as_bytes(), &a.args[1..], &env, false).map_err(|e| Error::env(format_args!("{cmd}: {e}")))?;
+    let traced = Traced::start(&a.args, &dir, a.interval, events.as_ref())?;
+    let pid = traced.pid;
     note(format_args!("tracing {cmd} (pid {pid}); dumps in {dir}"));
     note(format_args!("`kleak trace dump {pid}` dumps now, `kleak trace off {pid}` stops recording"));
-    let mut forwarded = false;
-    let ended = loop {
-        match sys::wait(pid) {
-            Ok(x) => break x,
-            Err(Errno::EINTR) => {
-                // Ctrl-C reaches the whole process group; SIGTERM may reach only kleak.
-                if sys::stop_requested() && !forwarded {
-                    let _ = sys::kill(pid, sys::stop_signal());
-                    forwarded = true;
-                }
-            }
-            Err(e) => return Err(Error::env(format_args!("waiting for {cmd}: {e}"))),
-        }
-    };
-    match latest_dump(&dir, pid as u32) {
+    let ended = traced.wait()?;
+    match latest_dump(&dir, pid as u32, None) {
         Some(dump) => {
             note(format_args!("{cmd} ended; its last dump: {dump}"));
             report(ctx, core::slice::from_ref(&dump), a)?;
@@ -176,16 +139,6 @@ fn start(ctx: &mut Ctx, a: &TraceArgs) -> Result<Exit, Error> {
 
 // ---- kleak trace report ----
 
-/// One line of a report.
-#[derive(Clone, Copy, Default)]
-struct Row {
-    site: Site,
-    /// Growth since the first dump (two-dump reports).
-    d_count: i64,
-    d_bytes: i64,
-    new: bool,
-}
-
 fn report(ctx: &mut Ctx, files: &[Arg], a: &TraceArgs) -> Result<Exit, Error> {
     if files.is_empty() || files.len() > 2 {
         return Err(Error::usage("trace report: give one dump, or two of the same program to compare"));
@@ -195,26 +148,7 @@ fn report(ctx: &mut Ctx, files: &[Arg], a: &TraceArgs) -> Result<Exit, Error> {
     let mut buf = vec![0u8; READ_BUF_BYTES];
     let last = load(&files[files.len() - 1], &mut modules, &mut buf, false)?;
     let first = if files.len() == 2 { Some(load(&files[0], &mut modules, &mut buf, false)?) } else { None };
-    let mut rows: Vec<Row> = Vec::with_capacity(TRACE_MAX_SITES);
-    match &first {
-        None => {
-            rows.extend(last.sites.iter().map(|&site| Row { site, ..Row::default() }));
-            sort_by(&mut rows, |a, b| a.site.rec.bytes > b.site.rec.bytes);
-        }
-        Some(f) => {
-            let mut before: Vec<Site> = f.sites.clone();
-            sort_by_key(&mut before, Site::sort_key);
-            for &s in &last.sites {
-                let old = before.binary_search_by_key(&s.sort_key(), Site::sort_key).ok().map(|i| before[i].rec);
-                let (c0, b0) = old.map_or((0, 0), |o| (o.count, o.bytes));
-                let d_bytes = s.rec.bytes as i64 - b0 as i64;
-                if d_bytes > 0 {
-                    rows.push(Row { site: s, d_count: s.rec.count as i64 - c0 as i64, d_bytes, new: old.is_none() });
-                }
-            }
-            sort_by(&mut rows, |a, b| a.d_bytes > b.d_bytes);
-        }
-    }
+    let mut rows = compare(&last, first.as_ref());
     let grown = rows.len();
     rows.truncate(n);
     let sites: Vec<(u16, u64)> = rows.iter().map(|r| (r.site.module, r.site.off)).collect();
@@ -450,7 +384,7 @@ fn report_events(ctx: &mut Ctx, a: &TraceArgs, path: &Arg) -> Result<Exit, Error
     let mut buf = vec![0u8; READ_BUF_BYTES];
     let dump_path = match &a.args[1..] {
         [d] => Some(d.clone()),
-        [] => newest_dump_of(&h.dir, h.pid, h.instance),
+        [] => latest_dump(&h.dir, h.pid, Some(h.instance)),
         _ => return Err(Error::usage("trace report --events FILE: give at most one dump (its maps name the callers)")),
     };
     let dump = match &dump_path {
@@ -460,20 +394,8 @@ fn report_events(ctx: &mut Ctx, a: &TraceArgs, path: &Arg) -> Result<Exit, Error
             None
         }
     };
-    // Pass 1: the events to print and their distinct sites.
-    let mut chain = ptr.map(Chain::new);
-    let mut shown: Vec<Event> = Vec::new();
-    let mut sites: Vec<u64> = Vec::new();
-    let skipped = log.read(|e| {
-        if chain.as_mut().is_none_or(|c| c.step(e)) {
-            shown.push(*e);
-            if sites.len() < EVENT_SITES {
-                sites.push(e.site);
-            }
-        }
-    });
-    sort_by_key(&mut sites, |&s| s);
-    sites.dedup();
+    let sel = events::select(&log, ptr, EVENT_SITES);
+    let (shown, sites, chain) = (&sel.events, &sel.sites, &sel.chain);
     let placed: Vec<(u16, u64)> = sites.iter().map(|&s| dump.as_ref().map_or((NO_MODULE, s), |d| d.place(s))).collect();
     let mut notes = Notes::default();
     let names = resolve(&placed, &modules, ctx.root.prefix(), &a.debug_dir, &mut buf, &mut notes);
@@ -501,15 +423,15 @@ fn report_events(ctx: &mut Ctx, a: &TraceArgs, path: &Arg) -> Result<Exit, Error
                 ptr.map_or(String::new(), |p| format!("; block {p:#x}: {} events", shown.len()))
             )?;
         }
-        for e in &shown {
+        for e in shown {
             event_line(out, e, &text(e.site), hu)?;
         }
         Ok(())
     })();
-    if skipped > 0 {
-        note(format_args!("{skipped} records skipped: being written while read (a live process)"));
+    if sel.skipped > 0 {
+        note(format_args!("{} records skipped: being written while read (a live process)", sel.skipped));
     }
-    if let (Some(p), Some(c)) = (ptr, &chain) {
+    if let (Some(p), Some(c)) = (ptr, chain) {
         if !c.seen() {
             note(format_args!("block {p:#x} is not in the log (overwritten, or never allocated while logging)"));
         } else if !c.freed() {
@@ -543,49 +465,11 @@ fn event_line(out: &mut Out, e: &Event, site: &str, hu: bool) -> Result<(), Clos
     out.emit()
 }
 
-/// The newest dump of one exec of a process.
-fn newest_dump_of(dir: &Arg, pid: u32, instance: u64) -> Option<Arg> {
-    let mut best = None;
-    sys::read_dir(&[dir.as_bytes()], |name, _| {
-        if let Some((p, i, seq)) = parse_dump_name(name) {
-            if p == pid && i == instance && best.is_none_or(|b| seq > b) {
-                best = Some(seq);
-            }
-        }
-        true
-    })
-    .ok()?;
-    best.map(|seq| dir.with_suffix(&format!("/{pid}.{instance}.{seq}{DUMP_SUFFIX}")))
-}
-
 // ---- kleak trace list ----
 
-/// A traced process (one exec of one PID) seen in the dump directory.
-#[derive(Clone, Copy)]
-struct Traced {
-    pid: u32,
-    instance: u64,
-    dumps: u32,
-    last_seq: u64,
-}
-
 fn list(ctx: &mut Ctx, dir: &Arg) -> Result<Exit, Error> {
-    let mut procs: Vec<Traced> = Vec::with_capacity(TRACE_MAX_PROCS);
-    let mut untracked = 0u32;
-    sys::read_dir(&[dir.as_bytes()], |name, _| {
-        let Some((pid, instance, seq)) = parse_dump_name(name) else { return true };
-        match procs.iter().position(|p| p.pid == pid && p.instance == instance) {
-            Some(i) => {
-                let p = &mut procs[i];
-                p.dumps += 1;
-                p.last_seq = p.last_seq.max(seq);
-            }
-            None if procs.len() < TRACE_MAX_PROCS => procs.push(Traced { pid, instance, dumps: 1, last_seq: seq }),
-            None => untracked += 1,
-        }
-        true
-    })
-    .map_err(|e| Error::env(format_args!("{dir}: {e} (no dumps there yet? `kleak trace -o {dir} -- CMD`)")))?;
+    let (mut procs, untracked) = dump::scan(dir)
+        .map_err(|e| Error::env(format_args!("{dir}: {e} (no dumps there yet? `kleak trace -o {dir} -- CMD`)")))?;
     // Oldest first: instances are the tracer's start times.
     sort_by_key(&mut procs, |p| p.instance);
     let mut modules = Modules::new();

@@ -61,7 +61,7 @@ pub fn ask<R: Root>(root: &R, pid: u32, ask: Ask) -> Result<Arg, Error> {
         )));
     }
     let dir = dump_dir(root, pid, &mut buf);
-    let before = latest_dump(&dir, pid);
+    let before = latest_dump(&dir, pid, None);
     let sent = match ask {
         Ask::On => sys::sigqueue(pid as i32, libc::SIGUSR1, SIGNAL_ON),
         Ask::Off => sys::sigqueue(pid as i32, libc::SIGUSR1, SIGNAL_OFF),
@@ -73,7 +73,7 @@ pub fn ask<R: Root>(root: &R, pid: u32, ask: Ask) -> Result<Arg, Error> {
     })?;
     let start = sys::monotonic_secs();
     loop {
-        match latest_dump(&dir, pid) {
+        match latest_dump(&dir, pid, None) {
             Some(d) if Some(&d) != before.as_ref() => return Ok(d),
             _ if sys::monotonic_secs() - start > WAIT_SECS => {
                 return Err(Error::env(format_args!(

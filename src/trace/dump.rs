@@ -4,13 +4,13 @@
 //! a report needs.
 
 use crate::arg::Arg;
-use crate::limits::{TRACE_MAX_MAPS, TRACE_MAX_MODULES, TRACE_MAX_SITES, TRACE_PATH_BYTES};
+use crate::limits::{TRACE_MAX_MAPS, TRACE_MAX_MODULES, TRACE_MAX_PROCS, TRACE_MAX_SITES, TRACE_PATH_BYTES};
 use crate::parse::parse_u64;
 use crate::parse::proc_pid;
 use crate::parse::tracedump::{DumpError, DumpLine, DumpParser, SiteRecord};
 use crate::sample::{read_lines, Root};
 use crate::sys::{self, Mode};
-use crate::table::{sort_by_key, Name};
+use crate::table::{sort_by, sort_by_key, Name};
 use crate::Error;
 
 /// Suffix of dump files: `<pid>.<instance>.<seq>.kleak-trace`.
@@ -26,12 +26,13 @@ pub(crate) fn parse_dump_name(name: &[u8]) -> Option<(u32, u64, u64)> {
     (it.next().is_none() && pid <= u32::MAX as u64).then_some((pid as u32, instance, seq))
 }
 
-/// The newest dump of `pid` in `dir` (latest instance, then highest number).
-pub(crate) fn latest_dump(dir: &Arg, pid: u32) -> Option<Arg> {
+/// The newest dump of `pid` in `dir` (of its exec `instance` if given; else the latest
+/// instance), by highest number.
+pub(crate) fn latest_dump(dir: &Arg, pid: u32, instance: Option<u64>) -> Option<Arg> {
     let mut best: Option<(u64, u64)> = None;
     sys::read_dir(&[dir.as_bytes()], |name, _| {
         if let Some((p, inst, seq)) = parse_dump_name(name) {
-            if p == pid && best.is_none_or(|b| (inst, seq) > b) {
+            if p == pid && instance.is_none_or(|i| i == inst) && best.is_none_or(|b| (inst, seq) > b) {
                 best = Some((inst, seq));
             }
         }
@@ -39,6 +40,36 @@ pub(crate) fn latest_dump(dir: &Arg, pid: u32) -> Option<Arg> {
     })
     .ok()?;
     best.map(|(inst, seq)| dir.with_suffix(&format!("/{pid}.{inst}.{seq}{DUMP_SUFFIX}")))
+}
+
+/// A traced process (one exec of one PID) seen in a dump directory.
+#[derive(Clone, Copy)]
+pub(crate) struct Process {
+    pub(crate) pid: u32,
+    pub(crate) instance: u64,
+    pub(crate) dumps: u32,
+    pub(crate) last_seq: u64,
+}
+
+/// The traced processes whose dumps are in `dir`, and how many more did not fit
+/// ([`TRACE_MAX_PROCS`]).
+pub(crate) fn scan(dir: &Arg) -> Result<(Vec<Process>, u32), sys::Errno> {
+    let mut procs: Vec<Process> = Vec::with_capacity(TRACE_MAX_PROCS);
+    let mut untracked = 0u32;
+    sys::read_dir(&[dir.as_bytes()], |name, _| {
+        let Some((pid, instance, seq)) = parse_dump_name(name) else { return true };
+        match procs.iter().position(|p| p.pid == pid && p.instance == instance) {
+            Some(i) => {
+                let p = &mut procs[i];
+                p.dumps += 1;
+                p.last_seq = p.last_seq.max(seq);
+            }
+            None if procs.len() < TRACE_MAX_PROCS => procs.push(Process { pid, instance, dumps: 1, last_seq: seq }),
+            None => untracked += 1,
+        }
+        true
+    })?;
+    Ok((procs, untracked))
 }
 
 /// The numeric header keys kleak reads, in the order of [`Header::num`].
@@ -266,6 +297,42 @@ pub(crate) fn load(path: &Arg, modules: &mut Modules, buf: &mut [u8], header_onl
         d.sites[i].off = off;
     }
     Ok(d)
+}
+
+/// One line of a report: a site, and with two dumps its growth since the first.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Row {
+    pub(crate) site: Site,
+    pub(crate) d_count: i64,
+    pub(crate) d_bytes: i64,
+    /// The first dump did not have the site.
+    pub(crate) new: bool,
+}
+
+/// The rows of a report: `last`'s sites by bytes; with a `first` dump, the sites that grew
+/// since it, by growth. Sites are matched by (file, offset), so two runs compare.
+pub(crate) fn compare(last: &Dump, first: Option<&Dump>) -> Vec<Row> {
+    let mut rows: Vec<Row> = Vec::with_capacity(TRACE_MAX_SITES);
+    match first {
+        None => {
+            rows.extend(last.sites.iter().map(|&site| Row { site, ..Row::default() }));
+            sort_by(&mut rows, |a, b| a.site.rec.bytes > b.site.rec.bytes);
+        }
+        Some(f) => {
+            let mut before: Vec<Site> = f.sites.clone();
+            sort_by_key(&mut before, Site::sort_key);
+            for &s in &last.sites {
+                let old = before.binary_search_by_key(&s.sort_key(), Site::sort_key).ok().map(|i| before[i].rec);
+                let (c0, b0) = old.map_or((0, 0), |o| (o.count, o.bytes));
+                let d_bytes = s.rec.bytes as i64 - b0 as i64;
+                if d_bytes > 0 {
+                    rows.push(Row { site: s, d_count: s.rec.count as i64 - c0 as i64, d_bytes, new: old.is_none() });
+                }
+            }
+            sort_by(&mut rows, |a, b| a.d_bytes > b.d_bytes);
+        }
+    }
+    rows
 }
 
 /// `alive`, `exited` (wrote its exit dump), `exec'd` (replaced by a newer program in the

@@ -206,6 +206,35 @@ impl Chain {
     }
 }
 
+/// The events a report prints, and the call sites to name.
+pub(crate) struct Selection {
+    /// Every event of the log, or of the block's chain, oldest first.
+    pub(crate) events: Vec<Event>,
+    /// Their distinct call sites, sorted, at most the `max_sites` lowest (the rest print
+    /// as addresses).
+    pub(crate) sites: Vec<u64>,
+    /// The chain followed (`--ptr`).
+    pub(crate) chain: Option<Chain>,
+    /// Records skipped (see [`Log::read`]).
+    pub(crate) skipped: u64,
+}
+
+/// Reads `log`: all of it, or the chain of the block `ptr`.
+pub(crate) fn select(log: &Log, ptr: Option<u64>, max_sites: usize) -> Selection {
+    let mut chain = ptr.map(Chain::new);
+    let mut events: Vec<Event> = Vec::new();
+    let skipped = log.read(|e| {
+        if chain.as_mut().is_none_or(|c| c.step(e)) {
+            events.push(*e);
+        }
+    });
+    let mut sites: Vec<u64> = events.iter().map(|e| e.site).collect();
+    crate::table::sort_by_key(&mut sites, |&s| s);
+    sites.dedup();
+    sites.truncate(max_sites);
+    Selection { events, sites, chain, skipped }
+}
+
 #[cfg(test)]
 mod test {
     use super::*;

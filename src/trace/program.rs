@@ -4,7 +4,7 @@
 
 use crate::arg::Arg;
 use crate::elf::{self, Elf, ElfError};
-use crate::sys::{self, Mode};
+use crate::sys::{self, ChildExit, Errno, Mode};
 use crate::Error;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
@@ -119,4 +119,64 @@ pub fn absolute(p: &[u8]) -> Arg {
         _ => p.to_vec(),
     };
     Arg(std::ffi::OsString::from_vec(bytes))
+}
+
+/// A program started under the tracer.
+pub struct Traced {
+    /// Its process id.
+    pub pid: i32,
+    cmd: Arg,
+}
+
+impl Traced {
+    /// Starts `args` (the command and its arguments) with the library preloaded, dumps
+    /// into `dir` every `interval` seconds, and the allocation log into `events` if given.
+    pub fn start(args: &[Arg], dir: &Arg, interval: f64, events: Option<&Arg>) -> Result<Traced, Error> {
+        let cmd = &args[0];
+        let path = find_program(cmd)?;
+        let prog = inspect(cmd, &path, 0)?;
+        let lib = find_library(&prog)?;
+        sys::mkdirs(dir.as_bytes()).map_err(|e| Error::env(format_args!("{dir}: {e}")))?;
+        // The tracer writes its dumps there: a file or a directory it cannot write would
+        // only show at the end, as a dump that never came.
+        match sys::file_type(&[dir.as_bytes()]) {
+            Ok(sys::FileType::Dir) => {}
+            Ok(t) => return Err(Error::env(format_args!("-o {dir}: {}, not a directory for the dumps", t.name()))),
+            Err(e) => return Err(Error::env(format_args!("-o {dir}: {e}"))),
+        }
+        sys::writable_dir(&[dir.as_bytes()])
+            .map_err(|e| Error::env(format_args!("-o {dir}: the dumps cannot be written there: {e}")))?;
+        let preload = match std::env::var_os("LD_PRELOAD") {
+            Some(old) if !old.is_empty() => [lib.as_bytes(), b":", old.as_encoded_bytes()].concat(),
+            _ => lib.as_bytes().to_vec(),
+        };
+        let interval = crate::out::fmt::Fixed(interval, 3).to_string();
+        let env = [
+            ("LD_PRELOAD", preload.as_slice()),
+            ("KLEAK_TRACE_DIR", dir.as_bytes()),
+            ("KLEAK_TRACE_INTERVAL", interval.as_bytes()),
+            ("KLEAK_TRACE_EVENTS", events.map_or(&b""[..], Arg::as_bytes)),
+        ];
+        let pid =
+            sys::spawn(path.as_bytes(), &args[1..], &env, false).map_err(|e| Error::env(format_args!("{cmd}: {e}")))?;
+        Ok(Traced { pid, cmd: cmd.clone() })
+    }
+
+    /// Waits for the program to end, passing a stop signal (SIGTERM; Ctrl-C reaches the
+    /// whole process group anyway) on to it once.
+    pub fn wait(&self) -> Result<ChildExit, Error> {
+        let mut forwarded = false;
+        loop {
+            match sys::wait(self.pid) {
+                Ok(x) => return Ok(x),
+                Err(Errno::EINTR) => {
+                    if sys::stop_requested() && !forwarded {
+                        let _ = sys::kill(self.pid, sys::stop_signal());
+                        forwarded = true;
+                    }
+                }
+                Err(e) => return Err(Error::env(format_args!("waiting for {}: {e}", self.cmd))),
+            }
+        }
+    }
 }
