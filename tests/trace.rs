@@ -683,6 +683,14 @@ fn usage_errors() {
     assert!(common::messages(&err)[0].contains("not a kleak trace dump"), "{err}");
     let (code, _, err) = run(&["trace", "--", "/nonexistent/prog"]);
     assert_eq!(code, 3, "{err}");
+    let (code, _, err) = run(&["trace", "report", "--ptr", "0x10", not_a_dump.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(common::messages(&err)[0].contains("--events"), "{err}");
+    let (code, _, err) = run(&["trace", "report", "--events", not_a_dump.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(common::messages(&err)[0].contains("not a kleak allocation log"), "{err}");
+    let (code, _, err) = run(&["trace", "dump", "x"]);
+    assert_eq!(code, 2, "{err}");
 }
 
 #[test]

@@ -72,6 +72,7 @@ pub fn run(ctx: &mut Ctx, a: &TraceArgs) -> Result<Exit, Error> {
         )),
         Some(b"report") => match &a.events {
             Some(log) => report_events(ctx, a, log),
+            None if a.ptr.is_some() => Err(Error::usage("trace report: --ptr follows a block through --events FILE")),
             None => report(ctx, &a.args[1..], a),
         },
         Some(b"list") => list(ctx, &dir()),

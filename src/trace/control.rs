@@ -29,8 +29,6 @@ const SIGNAL_ON: usize = 1;
 const SIGNAL_OFF: usize = 2;
 /// How long a dump may take to appear.
 const WAIT_SECS: f64 = 5.0;
-/// The library's default dump directory.
-const DEFAULT_DIR: &str = super::program::DEFAULT_DIR;
 
 /// Asks process `pid` for `ask` and waits for the dump it writes; the dump's path.
 pub fn ask<R: Root>(root: &R, pid: u32, ask: Ask) -> Result<Arg, Error> {
@@ -89,7 +87,7 @@ pub fn ask<R: Root>(root: &R, pid: u32, ask: Ask) -> Result<Arg, Error> {
 
 /// The process's dump directory: its `KLEAK_TRACE_DIR`, else the library's default.
 fn dump_dir<R: Root>(root: &R, pid: u32, buf: &mut [u8]) -> Arg {
-    let mut dir = Arg::from(DEFAULT_DIR);
+    let mut dir = Arg::from(super::program::DEFAULT_DIR);
     if let Ok(mut f) = root.open(&format!("/proc/{pid}/environ")) {
         let n = f.read_at(buf, 0).unwrap_or(0);
         for var in buf[..n].split(|&b| b == 0) {

@@ -11,6 +11,9 @@ const MAGIC: &[u8; 8] = b"KLEAKEV1";
 const VERSION: u32 = 1;
 const HEADER_BYTES: u64 = 4096;
 const RECORD_BYTES: usize = 48;
+/// The ring sizes the library makes (trace/src/events.rs).
+const MIN_RECORDS: u64 = 64;
+const MAX_RECORDS: u64 = 1 << 24;
 /// Records read per `pread`.
 const CHUNK: usize = 1024;
 
@@ -108,8 +111,9 @@ pub(crate) fn open(path: &Arg) -> Result<Log, Error> {
         dir: Arg(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(dir).to_owned()),
         wall_offset_ms: (u64_at(&b, 48) / 1_000_000) as i64 - (u64_at(&b, 56) / 1_000_000) as i64,
     };
-    if h.capacity == 0 {
-        return Err(Error::usage(format_args!("{path}: an allocation log of no records")));
+    // The library makes rings of 64 to 2^24 records; anything else is not its file.
+    if !(MIN_RECORDS..=MAX_RECORDS).contains(&h.capacity) {
+        return Err(Error::usage(format_args!("{path}: a damaged allocation log ({} records)", h.capacity)));
     }
     Ok(Log { file, h })
 }
@@ -258,5 +262,44 @@ mod test {
         let picked: Vec<usize> = (0..log.len()).filter(|&i| c.step(&log[i])).collect();
         assert_eq!(picked, [0, 2, 4, 5]);
         assert!(c.freed() && c.seen());
+    }
+
+    /// A log as the library writes it: header, then `n` records of `cap` written, the
+    /// file cut after `keep` records.
+    fn log_file(dir: &crate::tempdir::TempDir, cap: u64, n: u64, keep: usize) -> Arg {
+        let mut b = vec![0u8; HEADER_BYTES as usize];
+        b[..8].copy_from_slice(MAGIC);
+        b[8..12].copy_from_slice(&VERSION.to_le_bytes());
+        b[12..16].copy_from_slice(&(RECORD_BYTES as u32).to_le_bytes());
+        b[16..24].copy_from_slice(&cap.to_le_bytes());
+        b[24..28].copy_from_slice(&42u32.to_le_bytes());
+        b[40..48].copy_from_slice(&n.to_le_bytes());
+        b[64..68].copy_from_slice(b"/tmp");
+        for i in 0..n.min(cap).min(4096) {
+            let mut r = [0u8; RECORD_BYTES];
+            r[..8].copy_from_slice(&(i + 1).to_le_bytes());
+            r[16..24].copy_from_slice(&(1u64 << 56 | 100).to_le_bytes());
+            r[24..32].copy_from_slice(&(0x1000 + i).to_le_bytes());
+            b.extend_from_slice(&r);
+        }
+        b.truncate(HEADER_BYTES as usize + keep * RECORD_BYTES);
+        let path = dir.join("ev");
+        std::fs::write(&path, b).unwrap();
+        Arg::from(path.to_str().unwrap())
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "writes a log file, which miri's isolation refuses")]
+    fn a_cut_log_reads_what_it_has_and_counts_the_rest() {
+        let dir = crate::tempdir::TempDir::new("events-cut");
+        let log = open(&log_file(&dir, 64, 50, 10)).unwrap();
+        assert_eq!((log.h.pid, log.h.head, log.h.dir.to_string()), (42, 50, "/tmp".to_string()));
+        let mut ptrs = vec![];
+        let skipped = log.read(|e| ptrs.push(e.ptr));
+        assert_eq!((ptrs.len(), skipped), (10, 40));
+        assert_eq!(ptrs[9], 0x1009);
+        // A capacity the library never makes: refused, not looped over.
+        let bad = log_file(&dir, 1 << 40, u64::MAX, 0);
+        assert!(open(&bad).err().is_some_and(|e| e.msg.contains("damaged")));
     }
 }
