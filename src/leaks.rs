@@ -604,6 +604,7 @@ unreferenced object 0xffffc90000e71000 (size 200704):\n  backtrace:\n    [<00000
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "fills the whole site table: over a minute under miri; run natively")]
     fn the_table_is_bounded() {
         let mut text = String::new();
         for i in 0..MAX_LEAK_GROUPS + 10 {

@@ -483,6 +483,7 @@ ffffffc000200000 t kmemleak_test_init\t[kmemleak_test]\n";
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "reads a 90 KB kallsyms a page at a time, twice: minutes under miri; run natively")]
     fn a_prepared_read_reads_on_from_where_it_stopped() {
         let test_mod = "ffffffc000200000 t kmemleak_test_init\t[kmemleak_test]\n";
         let leaky_syms: String =
@@ -556,6 +557,7 @@ ffffffc000200000 t kmemleak_test_init\t[kmemleak_test]\n";
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "re-reads a kallsyms larger than the table at every poll: minutes under miri")]
     fn the_tables_are_bounded() {
         let r = FakeRoot::new();
         let mut buf = [0u8; 256];
