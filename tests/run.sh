@@ -86,9 +86,11 @@ done
 # it; see docs/BENCHMARKS.md. This guard keeps the binary from growing unnoticed. It
 # was 576 KiB; kmemleak attribution with the gzip decoder (+17.9 KB), the board farm
 # (watch --listen, the metrics renderer, kleak plot's SVG: +31.7 KB), arguments as bytes
-# and the hardening (signals, kernel state, bounded reads: +26 KB) raised it to 640 KiB.
+# and the hardening (signals, kernel state, bounded reads: +26 KB) raised it to 640 KiB;
+# issue 19 (the DWARF line reader, debug files by build-id and debuglink, the allocation
+# log's reader, trace on/off/dump: 697,200 bytes, +44.6 KB) to 688 KiB, not shaved yet.
 size=$(stat -c %s target/aarch64-unknown-linux-musl/release/kleak)
-[ "$size" -le $((640 * 1024)) ] || die "aarch64 binary is $size bytes, over its 640 KiB guard (target 512 KiB)"
+[ "$size" -le $((688 * 1024)) ] || die "aarch64 binary is $size bytes, over its 688 KiB guard (target 512 KiB)"
 qemu-aarch64-static target/aarch64-unknown-linux-musl/release/kleak --version
 
 step "the preload tracer, libkleak_trace.so (host, aarch64 glibc, aarch64 musl)"
