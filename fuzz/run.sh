@@ -14,7 +14,7 @@ for t in $targets; do
     seeds=fuzz/corpus/$t
     mkdir -p "$seeds"
     # Seeds: every real capture (plain files; the harness splits them as it needs).
-    for f in tests/corpus/*/*.txt tests/fixtures/*/proc/* tests/fixtures/lab/*.txt tests/fixtures/trace/* tests/fixtures/ring/* tests/fixtures/modsyms/*.seed tests/fixtures/gzip/*.gz; do
+    for f in tests/corpus/*/*.txt tests/fixtures/*/proc/* tests/fixtures/lab/*.txt tests/fixtures/trace/* tests/fixtures/ring/* tests/fixtures/modsyms/*.seed tests/fixtures/gzip/*.gz tests/fixtures/dwarf/*; do
         if [ -f "$f" ]; then cp -n "$f" "$seeds/$(echo "$f" | tr / _)" 2>/dev/null || true; fi
     done
     rm -rf "fuzz/artifacts/$t"

@@ -8,7 +8,8 @@
 //! 64-bit little-endian ELF (x86_64, aarch64) is understood; anything else is an
 //! [`ElfError`], never a panic.
 
-use crate::limits::{ELF_MAX_LOADS, ELF_MAX_SYMBOLS};
+use crate::dwarf::Bytes;
+use crate::limits::{DWARF_MAX_INFLATED, ELF_MAX_LOADS, ELF_MAX_SYMBOLS};
 use crate::sys::{self, Errno, Mode};
 
 /// Why a file could not be read as ELF.
@@ -53,6 +54,10 @@ const PT_LOAD: u32 = 1;
 const PT_INTERP: u32 = 3;
 const SHT_SYMTAB: u32 = 2;
 const SHT_DYNSYM: u32 = 11;
+const SHT_NOBITS: u32 = 8;
+const SHF_COMPRESSED: u64 = 0x800;
+const ELFCOMPRESS_ZLIB: u32 = 1;
+const NT_GNU_BUILD_ID: u32 = 3;
 const STT_FUNC: u8 = 2;
 const STT_GNU_IFUNC: u8 = 10;
 const SYM_BYTES: usize = 24;
@@ -70,6 +75,64 @@ struct SymTab {
     count: u64,
     strtab: u64,
     strsize: u64,
+}
+
+/// The sections kleak reads besides the symbol tables, by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sec {
+    /// `.debug_line`: the line tables.
+    Line,
+    /// `.debug_line_str`: DWARF 5 file and directory names.
+    LineStr,
+    /// `.debug_str`.
+    Str,
+    /// `.note.gnu.build-id`: the build's identity, shared by a program and its debug file.
+    BuildId,
+    /// `.gnu_debuglink`: the debug file's name and CRC-32 (toolchains without build-ids).
+    DebugLink,
+}
+
+const SECTION_NAMES: [&[u8]; 5] =
+    [b".debug_line", b".debug_line_str", b".debug_str", b".note.gnu.build-id", b".gnu_debuglink"];
+
+#[derive(Clone, Copy, Debug)]
+struct Section {
+    offset: u64,
+    size: u64,
+    compressed: bool,
+}
+
+/// A section's bytes: read from the file in pieces, or inflated (a compressed section).
+pub enum SectionData<'a> {
+    /// `size` bytes at `offset` of the file.
+    File {
+        /// The file.
+        file: &'a sys::File,
+        /// Where the section starts.
+        offset: u64,
+        /// Its length.
+        size: u64,
+    },
+    /// A decompressed section.
+    Inflated(Vec<u8>),
+}
+
+impl Bytes for SectionData<'_> {
+    fn read_at(&self, off: u64, buf: &mut [u8]) -> usize {
+        match self {
+            SectionData::File { file, offset, size } => {
+                let n = (size.saturating_sub(off)).min(buf.len() as u64) as usize;
+                read_exact(file, &mut buf[..n], offset + off).unwrap_or(0)
+            }
+            SectionData::Inflated(v) => v.read_at(off, buf),
+        }
+    }
+    fn size(&self) -> u64 {
+        match self {
+            SectionData::File { size, .. } => *size,
+            SectionData::Inflated(v) => v.len() as u64,
+        }
+    }
 }
 
 /// A function symbol found for an address.
@@ -93,6 +156,7 @@ pub struct Elf {
     interp: Option<(u64, u64)>,
     loads: heapless::Vec<Load, ELF_MAX_LOADS>,
     tabs: heapless::Vec<SymTab, 2>,
+    secs: [Option<Section>; 5],
 }
 
 fn u16_at(b: &[u8], i: usize) -> u16 {
@@ -121,7 +185,15 @@ impl Elf {
         let machine = u16_at(&h, 18);
         let (phoff, phentsize, phnum) = (u64_at(&h, 32), u16_at(&h, 54) as u64, u16_at(&h, 56) as u64);
         let (shoff, shentsize, shnum) = (u64_at(&h, 40), u16_at(&h, 58) as u64, u16_at(&h, 60) as u64);
-        let mut elf = Elf { file, machine, interp: None, loads: heapless::Vec::new(), tabs: heapless::Vec::new() };
+        let shstrndx = u16_at(&h, 62) as u64;
+        let mut elf = Elf {
+            file,
+            machine,
+            interp: None,
+            loads: heapless::Vec::new(),
+            tabs: heapless::Vec::new(),
+            secs: [None; 5],
+        };
         let mut ph = [0u8; 56];
         for i in 0..phnum.min(256) {
             if phentsize < 56 || read_exact(&elf.file, &mut ph, phoff + i * phentsize)? < 56 {
@@ -142,11 +214,32 @@ impl Elf {
         // Symbol tables: .symtab first (every function), then .dynsym (exports only).
         let mut sh = [0u8; 64];
         let mut found: [Option<SymTab>; 2] = [None, None];
+        // Section names: offsets into the section-name string table.
+        let mut names_at = None;
+        if shentsize >= 64 && shstrndx < shnum && read_exact(&elf.file, &mut sh, shoff + shstrndx * shentsize)? == 64 {
+            names_at = Some((u64_at(&sh, 24), u64_at(&sh, 32)));
+        }
         for i in 0..shnum.min(4096) {
             if shentsize < 64 || read_exact(&elf.file, &mut sh, shoff + i * shentsize)? < 64 {
                 break;
             }
             let kind = u32_at(&sh, 4);
+            if let Some((at, size)) = names_at.filter(|_| kind != SHT_NOBITS) {
+                let name_off = u32_at(&sh, 0) as u64;
+                let mut name = [0u8; 20];
+                let n = (size.saturating_sub(name_off)).min(name.len() as u64) as usize;
+                let n = read_exact(&elf.file, &mut name[..n], at + name_off)?;
+                let name = &name[..n];
+                let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(n)];
+                if let Some(k) = SECTION_NAMES.iter().position(|w| *w == name) {
+                    let flags = u64_at(&sh, 8);
+                    elf.secs[k] = Some(Section {
+                        offset: u64_at(&sh, 24),
+                        size: u64_at(&sh, 32),
+                        compressed: flags & SHF_COMPRESSED != 0,
+                    });
+                }
+            }
             let slot = match kind {
                 SHT_SYMTAB => 0,
                 SHT_DYNSYM => 1,
@@ -226,6 +319,76 @@ impl Elf {
             }
         }
         Ok(())
+    }
+
+    /// True if the file has a section of that kind.
+    pub fn has(&self, which: Sec) -> bool {
+        self.secs[which as usize].is_some()
+    }
+
+    /// The bytes of a section: read from the file in pieces, or inflated whole when it
+    /// is compressed (zlib; at most [`DWARF_MAX_INFLATED`] bytes). `None` if the file has
+    /// no such section or it cannot be decompressed (zstd, damaged, too large).
+    pub fn section(&self, which: Sec) -> Option<SectionData<'_>> {
+        let s = self.secs[which as usize]?;
+        if !s.compressed {
+            return Some(SectionData::File { file: &self.file, offset: s.offset, size: s.size });
+        }
+        // Elf64_Chdr: ch_type, ch_reserved, ch_size, ch_addralign; then the stream.
+        let mut ch = [0u8; 24];
+        if s.size < 24 || read_exact(&self.file, &mut ch, s.offset).ok()? < 24 || u32_at(&ch, 0) != ELFCOMPRESS_ZLIB {
+            return None;
+        }
+        let (packed, unpacked) = (s.size - 24, u64_at(&ch, 8));
+        if packed > DWARF_MAX_INFLATED || unpacked > DWARF_MAX_INFLATED {
+            return None;
+        }
+        let mut z = vec![0u8; packed as usize];
+        if read_exact(&self.file, &mut z, s.offset + 24).ok()? < z.len() {
+            return None;
+        }
+        let mut out = Vec::with_capacity(unpacked as usize);
+        crate::inflate::unzlib(&z, unpacked, &mut |p| out.extend_from_slice(p)).ok()?;
+        Some(SectionData::Inflated(out))
+    }
+
+    /// The GNU build-id (`NT_GNU_BUILD_ID` note) into `buf`: what ties a stripped file to
+    /// its separate debug file.
+    pub fn build_id<'b>(&self, buf: &'b mut [u8; 64]) -> Option<&'b [u8]> {
+        let s = self.secs[Sec::BuildId as usize]?;
+        let mut note = [0u8; 16 + 64];
+        let n = read_exact(&self.file, &mut note[..(s.size as usize).min(80)], s.offset).ok()?;
+        if n < 16 || u32_at(&note, 8) != NT_GNU_BUILD_ID || u32_at(&note, 0) != 4 || &note[12..16] != b"GNU\0" {
+            return None;
+        }
+        let len = (u32_at(&note, 4) as usize).min(64).min(n - 16);
+        buf[..len].copy_from_slice(&note[16..16 + len]);
+        (len > 0).then_some(&buf[..len])
+    }
+
+    /// The `.gnu_debuglink` of a stripped file: the debug file's name (into `buf`) and the
+    /// CRC-32 of its contents.
+    pub fn debug_link<'b>(&self, buf: &'b mut [u8; 256]) -> Option<(&'b [u8], u32)> {
+        let s = self.secs[Sec::DebugLink as usize]?;
+        let n = read_exact(&self.file, &mut buf[..(s.size as usize).min(256)], s.offset).ok()?;
+        let name_len = buf[..n].iter().position(|&b| b == 0)?;
+        // The CRC follows the name's NUL, padded to 4 bytes.
+        let at = (name_len + 4) & !3;
+        let crc = buf.get(at..at + 4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))?;
+        (name_len > 0).then_some((&buf[..name_len], crc))
+    }
+
+    /// The CRC-32 of the whole file (what a `.gnu_debuglink` names its debug file by).
+    pub fn file_crc(&self, buf: &mut [u8]) -> Option<u32> {
+        let (mut crc, mut off) = (0u32, 0u64);
+        loop {
+            let n = read_exact(&self.file, buf, off).ok()?;
+            crc = crate::ring::crc32_update(crc, &buf[..n]);
+            off += n as u64;
+            if n < buf.len() || n == 0 {
+                return Some(crc);
+            }
+        }
     }
 
     /// The name of `sym` into `buf` (cut at the buffer's length).

@@ -259,3 +259,30 @@ pub fn inflate(data: &[u8]) {
         assert!(seen <= LIMIT);
     }
 }
+
+/// `data` as a `.debug_line` section (and as its own `.debug_line_str`) with addresses
+/// taken from its bytes: an answer or a counted error, never a panic; one address looked up
+/// alone finds what it found in the batch, and every file name is read in bounds.
+pub fn dwarf_lines(data: &[u8]) {
+    use crate::dwarf::{file_name, lookup, Stats, Strings};
+    let mut addrs: Vec<u64> =
+        data.chunks_exact(8).take(24).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect();
+    addrs.extend([0, 1, 0x1000, 0x12c8, u64::MAX]);
+    let mut hits = vec![None; addrs.len()];
+    let mut st = Stats::default();
+    lookup(&data, &addrs, &mut hits, &mut st);
+    assert!(st.malformed + st.unknown_version <= st.units);
+    for (a, h) in addrs.iter().zip(&hits) {
+        let mut one = [None];
+        lookup(&data, &[*a], &mut one, &mut Stats::default());
+        assert_eq!(one[0], *h, "{a:#x}: alone and in a batch differ");
+        if let Some(h) = h {
+            assert!(h.unit < data.len() as u64);
+            let s = Strings { line: &data, line_str: Some(&data), str: Some(&data) };
+            let mut name = [0u8; 64];
+            if let Some(n) = file_name(&s, h, &mut name) {
+                assert!(!n.is_empty() && n.len() <= 64);
+            }
+        }
+    }
+}

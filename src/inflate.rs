@@ -33,7 +33,7 @@ pub enum Error {
 impl core::fmt::Display for Error {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(match self {
-            Error::NotGzip => "not gzip data",
+            Error::NotGzip => "not gzip (or zlib) data",
             Error::Truncated => "truncated gzip data",
             Error::BadBlock => "bad deflate block",
             Error::BadCode => "bad deflate code",
@@ -339,10 +339,37 @@ pub fn gunzip(data: &[u8], limit: u64, sink: &mut dyn FnMut(&[u8])) -> Result<u6
     Ok(out.total)
 }
 
+/// Decodes one zlib stream (RFC 1950: what an ELF section compressed with
+/// `ELFCOMPRESS_ZLIB` holds), like [`gunzip`]. The Adler-32 trailer is not checked.
+pub fn unzlib(data: &[u8], limit: u64, sink: &mut dyn FnMut(&[u8])) -> Result<u64, Error> {
+    let h = data.get(..2).ok_or(Error::Truncated)?;
+    // Method 8 (deflate), a window of at most 32 KiB, no preset dictionary, header check.
+    if h[0] & 0x0f != 8 || h[0] >> 4 > 7 || h[1] & 0x20 != 0 || (h[0] as u16 * 256 + h[1] as u16) % 31 != 0 {
+        return Err(Error::NotGzip);
+    }
+    let mut out = Output { window: [0; WINDOW], total: 0, limit, chunk: [0; OUT_CHUNK], used: 0, crc: 0, sink };
+    deflate(&data[2..], &mut out)?;
+    out.flush();
+    Ok(out.total)
+}
+
 #[cfg(test)]
 mod test {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn a_zlib_stream_decodes() {
+        let data: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
+        e.write_all(&data).unwrap();
+        let z = e.finish().unwrap();
+        let mut v = Vec::new();
+        assert_eq!(unzlib(&z, 1 << 20, &mut |p| v.extend_from_slice(p)), Ok(5000));
+        assert_eq!(v, data);
+        assert_eq!(unzlib(&z[1..], 1 << 20, &mut |_| {}), Err(Error::NotGzip));
+        assert_eq!(unzlib(&z, 100, &mut |_| {}), Err(Error::TooLong));
+    }
 
     fn gz(data: &[u8], level: u32) -> Vec<u8> {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));

@@ -9,14 +9,15 @@
 //!   │             procs.rs · kmsg.rs · kmemleak.rs · ring.rs · snapshot.rs · fake.rs
 //!   ▼
 //!  parse          parse/ (slabinfo, vmstat, meminfo, proc_pid, kmemleak, tracedump)
-//!   │             inflate.rs · kconfig.rs · elf.rs · modsyms.rs
+//!   │             inflate.rs · kconfig.rs · elf.rs · dwarf.rs · modsyms.rs
 //!   ▼
 //!  table+figures  table.rs · tables.rs (Tables) · figures.rs (every derived figure once)
 //!   │             matcher.rs · allocator.rs · leaks.rs (kmemleak groups)
 //!   ▼
 //!  trend/verdict  trend.rs · verdict.rs — pure: values in, alerts and requests out
 //!   ▼
-//!  engines        engine/ (watch, run, leaks): own the loop, do the I/O verdicts request
+//!  engines        engine/ (watch, run, leaks): own the loop, do the I/O verdicts request;
+//!   │             trace/ (kleak trace: program, dumps, allocation log, symbols, control)
 //!   ▼
 //!  out            out/ (lines, JSON, views, alerts, kmemleak groups, CSV and Prometheus,
 //!   │             the ring log's records, HTTP, SVG)
@@ -33,8 +34,8 @@
 //!   of the ring log; [`snapshot`] the snapshot file.
 //! - **parse**: [`parse`] turns a line into a record that borrows from the buffer; a line
 //!   that makes no sense is counted, never a panic. [`inflate`] and [`kconfig`] read
-//!   /proc/config.gz, [`elf`] symbol tables (`kleak trace`), [`modsyms`] the symbols of
-//!   modules `kleak run`'s command loaded.
+//!   /proc/config.gz, [`elf`] symbol tables and [`dwarf`] line tables (`kleak trace`),
+//!   [`modsyms`] the symbols of modules `kleak run`'s command loaded.
 //! - **table + figures**: [`table`] holds fixed-capacity tables whose entries keep first,
 //!   previous and current values, so a diff is a subtraction; [`tables::Tables`] holds one
 //!   run's tables. [`figures`] defines every derived figure once (cache bytes, growth,
@@ -78,9 +79,12 @@
 //!    [`out::Out::emit`] writes it whole with one `write(2)`.
 //!
 //! `kleak trace` follows the same flow for a user-space program's heap: the preload
-//! library (`trace/`, a second crate) writes text dumps; [`parse::tracedump`] reads them
-//! line by line like a /proc file; [`elf`] names the call sites; [`cmd::trace`] prints
-//! them (its engine parts move out of cmd/ with issue 19).
+//! library (`trace/`, a second crate) writes text dumps and, when asked, a ring of every
+//! call; [`parse::tracedump`] reads dumps line by line like a /proc file; [`trace`] is the
+//! engine (finding the program and library, loading dumps, reading the allocation log,
+//! signalling a running process); [`elf`] names the call sites from the symbol tables of
+//! the files the process had mapped and [`dwarf`] gives their source lines, both read in
+//! pieces; [`cmd::trace`] prints them.
 //!
 //! Capacities live in [`limits`]. Nothing allocates once sampling has started: tables and
 //! the read buffer are allocated once.
@@ -91,6 +95,7 @@ pub mod allocator;
 pub mod arg;
 pub mod cli;
 pub mod cmd;
+pub mod dwarf;
 pub mod elf;
 pub mod engine;
 pub mod fake;
@@ -113,6 +118,7 @@ pub mod snapshot;
 pub mod sys;
 pub mod table;
 pub mod tables;
+pub mod trace;
 pub mod trend;
 pub mod verdict;
 

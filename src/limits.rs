@@ -187,6 +187,13 @@ pub const ELF_MAX_LOADS: usize = 16;
 /// has ~1M).
 pub const ELF_MAX_SYMBOLS: u64 = 1 << 22;
 
+/// Addresses one walk over a DWARF line table looks up at once (callers ask in batches).
+pub const DWARF_MAX_QUERIES: usize = 256;
+
+/// Bytes a compressed debug section may inflate to (a `.debug_line` of a large program
+/// is a few MiB); a bigger one is refused and its file's lines not shown.
+pub const DWARF_MAX_INFLATED: u64 = 64 << 20;
+
 /// `--match` patterns of each kind (including, `!`excluding) at most.
 pub const MAX_MATCH_PATTERNS: usize = 16;
 

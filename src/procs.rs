@@ -6,7 +6,9 @@
 //! listing /proc (getdents64) each sample (`--procs N` shows the N that grew most). Each
 //! tracked process keeps its `/proc/PID/statm` open and is re-read with `pread`. Kernel
 //! threads are skipped (PF_KTHREAD). A process that exits is reported once; a PID that a
-//! new process reuses is told apart by its start time (`/proc/PID/stat` field 22).
+//! new process reuses is told apart by its start time (`/proc/PID/stat` field 22). A named
+//! PID also keeps `/proc/PID/comm` open: its name follows `exec` ("pid 1234 is now
+//! python3"), one more `pread` per named process and sample.
 
 use crate::limits::{MAX_KTHREADS, MAX_PIDS_LISTED, MAX_PROCS, MAX_WATCH_PIDS, PROC_EVENTS, PROC_READ_BYTES};
 use crate::parse::parse_u64;
@@ -54,6 +56,8 @@ pub struct Proc<F> {
     /// Still running (as of the latest sample).
     pub alive: bool,
     statm: Option<F>,
+    /// `/proc/PID/comm`, held open for named PIDs (their name follows `exec`).
+    comm_file: Option<F>,
     seen: bool,
 }
 
@@ -83,6 +87,15 @@ pub enum Event {
         /// The process that had it.
         old: Name<16>,
         /// The process that has it now.
+        new: Name<16>,
+    },
+    /// A named process ran `exec`: same PID and start time, a new program.
+    Renamed {
+        /// The PID.
+        pid: u32,
+        /// Its name before.
+        old: Name<16>,
+        /// Its name now.
         new: Name<16>,
     },
     /// A PID named with `--pid` does not exist (or is a kernel thread).
@@ -184,6 +197,7 @@ impl<R: Root> Procs<R> {
             if e.alive && !e.seen {
                 e.alive = false;
                 e.statm = None;
+                e.comm_file = None;
                 let ev = Event::Exited { pid: e.pid, comm: e.comm };
                 self.event(ev);
             }
@@ -230,12 +244,27 @@ impl<R: Root> Procs<R> {
                 let e = &mut self.entries[i];
                 e.cur = Footprint::from(&s, page_size);
                 e.seen = true;
+                self.check_name(i);
                 return;
             }
             // The open statm no longer reads: the process exited. A process now using the
             // PID (read below) is a new one.
         }
         self.track(pid, page_size);
+    }
+
+    /// A named process's name, re-read through its open `comm`: an `exec` changes it.
+    fn check_name(&mut self, i: usize) {
+        let Some(f) = self.entries[i].comm_file.as_mut() else { return };
+        let Ok(n) = f.read_at(&mut self.buf, 0) else { return };
+        let name = crate::parse::trim(&self.buf[..n]);
+        let e = &mut self.entries[i];
+        if name.is_empty() || e.comm.matches(name) {
+            return;
+        }
+        let (pid, old, new) = (e.pid, e.comm, Name::new(name).0);
+        e.comm = new;
+        self.event(Event::Renamed { pid, old, new });
     }
 
     fn read_statm(&mut self, i: usize) -> Option<Statm> {
@@ -285,11 +314,20 @@ impl<R: Root> Procs<R> {
             let old = self.entries[i].comm;
             self.entries[i].alive = false;
             self.entries[i].statm = None;
+            self.entries[i].comm_file = None;
             self.event(Event::Reused { pid, old, new: comm });
         }
         let Some(slot) = self.slot(pid) else {
             self.untracked += 1;
             return;
+        };
+        let comm_file = match self.wanted.contains(&pid) {
+            true => {
+                path.clear();
+                let _ = write!(path, "/proc/{pid}/comm");
+                self.root.open(&path).ok()
+            }
+            false => None,
         };
         self.entries[slot] = Proc {
             pid,
@@ -301,6 +339,7 @@ impl<R: Root> Procs<R> {
             first_sample: self.sample,
             alive: true,
             statm: Some(statm),
+            comm_file,
             seen: true,
         };
         match self.read_statm(slot) {
@@ -335,6 +374,7 @@ impl<R: Root> Procs<R> {
                 first_sample: self.sample,
                 alive: false,
                 statm: None,
+                comm_file: None,
                 seen: false,
             });
             return Some(self.entries.len() - 1);
@@ -405,6 +445,26 @@ mod test {
         );
         let n = p.entries().iter().find(|e| e.pid == 200 && e.alive).unwrap();
         assert_eq!((n.comm.as_str(), n.base.rss), ("newcomer", 5 * 4096));
+    }
+
+    #[test]
+    fn a_named_process_that_runs_exec_is_renamed_once() {
+        let root = FakeRoot::new();
+        spawn(&root, 15837, "sh", 40, 3);
+        root.set("/proc/15837/comm", b"sh\n");
+        let mut p = Procs::new(root.clone(), &[15837]);
+        p.sample(4096);
+        assert!(p.events().is_empty());
+        // exec: same PID, same start time; the kernel changes comm.
+        spawn(&root, 15837, "python3", 40, 900);
+        root.set("/proc/15837/comm", b"python3\n");
+        p.sample(4096);
+        let (old, new) = (Name::new(b"sh").0, Name::new(b"python3").0);
+        assert_eq!(p.events(), &[Event::Renamed { pid: 15837, old, new }]);
+        let e = &p.entries()[0];
+        assert_eq!((e.label().as_str(), e.alive, e.base.rss), ("python3[15837]", true, 3 * 4096));
+        p.sample(4096);
+        assert!(p.events().is_empty(), "renamed once");
     }
 
     #[test]

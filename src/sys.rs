@@ -1042,6 +1042,18 @@ pub fn kill(pid: i32, sig: i32) -> Result<(), Errno> {
     }
 }
 
+/// Sends `sig` to process `pid` with `value` attached (`sigqueue(3)`): the tracer reads it
+/// to tell `trace on` from `trace off`.
+pub fn sigqueue(pid: i32, sig: i32, value: usize) -> Result<(), Errno> {
+    let v = libc::sigval { sival_ptr: value as *mut libc::c_void };
+    // SAFETY: sigqueue has no memory effects on this process; the value is passed by copy.
+    if unsafe { libc::sigqueue(pid, sig, v) } < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(())
+    }
+}
+
 /// Seconds a child is given to end after kleak passed a stop signal on to it, before its
 /// process group is killed (SIGKILL).
 pub const CHILD_GRACE_SECS: f64 = 5.0;

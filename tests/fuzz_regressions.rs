@@ -17,6 +17,7 @@ const TARGETS: &[(&str, Harness)] = &[
     ("trace_dump", harness::trace_dump),
     ("module_symbols", harness::module_symbols),
     ("inflate", harness::inflate),
+    ("dwarf_lines", harness::dwarf_lines),
 ];
 
 /// The files of `dir`, sorted; a missing folder fails the test (it would replay nothing).
@@ -103,6 +104,22 @@ fn every_gzip_fixture_passes_the_inflate_harness() {
         // Cut anywhere: an error, never a panic.
         for cut in (0..data.len()).step_by(997) {
             harness::inflate(&data[..cut]);
+        }
+    }
+}
+
+#[test]
+fn every_dwarf_fixture_passes_the_line_table_harness() {
+    let tables = files(&common::fixtures().join("dwarf"));
+    assert!(tables.len() >= 4);
+    for f in tables {
+        let data = std::fs::read(&f).unwrap();
+        harness::dwarf_lines(&data);
+        for cut in (0..data.len()).step_by(13) {
+            harness::dwarf_lines(&data[..cut]);
+            let mut flipped = data.clone();
+            flipped[cut] ^= 0x5a;
+            harness::dwarf_lines(&flipped);
         }
     }
 }

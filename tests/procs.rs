@@ -220,3 +220,56 @@ fn watch_procs_shows_the_growing_process_within_80_columns() {
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("--pid 4194304: no such process"), "{err}");
 }
+
+/// A shell that runs `exec sleep` once told to (a line on its stdin): one PID, two names.
+fn exec_child() -> std::process::Child {
+    std::process::Command::new("sh")
+        .args(["-c", "read x; exec sleep 30"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until /proc/PID/comm says `name`.
+fn wait_comm(pid: u32, name: &str) {
+    for _ in 0..500 {
+        if std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == name) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("pid {pid} never became {name}");
+}
+
+#[test]
+fn a_followed_pid_is_renamed_when_it_runs_exec() {
+    use std::io::{BufRead, Write};
+    let mut child = exec_child();
+    let pid = child.id();
+    wait_comm(pid, "sh");
+    let mut kleak = common::kleak()
+        .args(["--json", "watch", "--interval", "0.1", "--count", "12", "--pid", &pid.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = String::new();
+    let mut stdout = std::io::BufReader::new(kleak.stdout.take().unwrap());
+    while !out.contains(r#"{"kind":"sample""#) {
+        assert!(stdout.read_line(&mut out).unwrap() > 0, "kleak ended early: {out}");
+    }
+    writeln!(child.stdin.take().unwrap()).unwrap();
+    wait_comm(pid, "sleep");
+    std::io::Read::read_to_string(&mut stdout, &mut out).unwrap();
+    let o = kleak.wait_with_output().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = common::json_lines(&out);
+    let ev: Vec<_> = v.iter().filter(|o| o["kind"] == "process-event").collect();
+    assert_eq!(ev.len(), 1, "{ev:#?}");
+    assert_eq!((&ev[0]["event"], &ev[0]["pid"]), (&"exec".into(), &pid.into()));
+    assert_eq!((&ev[0]["comm"], &ev[0]["new_comm"]), (&"sh".into(), &"sleep".into()));
+    let last = v.iter().rev().find(|o| o["kind"] == "process" && o["pid"] == pid).unwrap();
+    assert_eq!(last["comm"], "sleep", "{last}");
+}

@@ -75,29 +75,72 @@ fn lib(t: &Target) -> PathBuf {
     .clone()
 }
 
-/// tests/fixtures/trace/leaky.c built for `t` (static: `-static`), once per test run.
-fn fixture(t: &Target, static_: bool) -> PathBuf {
+/// How a fixture is built.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Build {
+    /// `-g`: the compiler's default DWARF (5 for gcc 12), line tables zlib-compressed by
+    /// the linker (`--compress-debug-sections=zlib`: SHF_COMPRESSED sections).
+    Debug,
+    /// `-gdwarf-4`.
+    Dwarf4,
+    /// `-g`, then stripped (`strip`) with the debug part kept apart (`objcopy
+    /// --only-keep-debug`) as `debug/leaky.debug` and `debug/.build-id/xx/yyyy.debug`.
+    Stripped,
+    /// `-static`.
+    Static,
+}
+
+/// tests/fixtures/trace/leaky.c built for `t` as `b` says, once per test run.
+fn fixture(t: &Target, b: Build) -> PathBuf {
     static BUILT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = tmp().join("trace-fixtures").join(t.triple);
+    let dir = tmp().join("trace-fixtures").join(t.triple).join(format!("{b:?}"));
     std::fs::create_dir_all(&dir).unwrap();
-    let out = dir.join(if static_ { "leaky-static" } else { "leaky" });
+    let out = dir.join("leaky");
     if built.contains(&out) {
         return out;
     }
     let src = repo().join("tests/fixtures/trace/leaky.c");
     // Built beside and renamed: another test process (the aarch64 run) may be running it.
-    let part = dir.join(format!("{}.{}", out.file_name().unwrap().to_str().unwrap(), std::process::id()));
+    let part = dir.join(format!("leaky.{}", std::process::id()));
     let mut c = Command::new(t.cc);
-    c.args(["-O1", "-g", "-fno-optimize-sibling-calls", "-fno-inline", "-pthread", "-o"]).arg(&part).arg(&src);
-    if static_ {
-        c.arg("-static");
+    c.args(["-O1", "-fno-optimize-sibling-calls", "-fno-inline", "-pthread", "-o"]).arg(&part).arg(&src);
+    c.arg(if b == Build::Dwarf4 { "-gdwarf-4" } else { "-g" });
+    match b {
+        Build::Static => drop(c.arg("-static")),
+        Build::Debug => drop(c.arg("-Wl,--compress-debug-sections=zlib")),
+        _ => {}
     }
     let o = c.output().unwrap_or_else(|e| panic!("{}: {e} (run tests/deps.sh)", t.cc));
     assert!(o.status.success(), "{}: {}", t.cc, String::from_utf8_lossy(&o.stderr));
+    if b == Build::Stripped {
+        let objcopy = if t.triple == "host" { "objcopy".to_string() } else { "aarch64-linux-gnu-objcopy".to_string() };
+        let debug = dir.join("debug");
+        std::fs::create_dir_all(&debug).unwrap();
+        let keep = debug.join("leaky.debug");
+        let ok = |c: &mut Command| assert!(c.status().unwrap().success(), "{c:?}");
+        ok(Command::new(&objcopy).arg("--only-keep-debug").arg(&part).arg(&keep));
+        ok(Command::new(&objcopy).arg("--strip-all").arg(&part));
+        // .gnu_debuglink: the way to the debug file where there is no build-id.
+        ok(Command::new(&objcopy).arg("--add-gnu-debuglink").arg(&keep).arg(&part));
+        // The layout gdb reads: .build-id/<first byte>/<the rest>.debug (gcc's default
+        // links with a build-id; Debian's musl-gcc wrapper does not).
+        if let Some(id) = build_id(&keep) {
+            let by_id = debug.join(".build-id").join(&id[..2]);
+            std::fs::create_dir_all(&by_id).unwrap();
+            std::fs::copy(&keep, by_id.join(format!("{}.debug", &id[2..]))).unwrap();
+        }
+    }
     std::fs::rename(&part, &out).unwrap();
     built.push(out.clone());
     out
+}
+
+/// The build-id of an ELF file, in hex, as `readelf -n` prints it.
+fn build_id(f: &Path) -> Option<String> {
+    let o = Command::new("readelf").arg("-n").arg(f).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    text.lines().find_map(|l| l.trim().strip_prefix("Build ID: ")).map(|id| id.trim().to_string())
 }
 
 /// A fresh dump directory of one test's own, removed on drop.
@@ -107,7 +150,12 @@ fn dump_dir(name: &str) -> common::TempDir {
 
 /// The command that runs the fixture for `t` with the tracer preloaded by hand.
 fn preloaded(t: &Target, dir: &Path, args: &[&str]) -> Command {
-    let prog = fixture(t, false);
+    preloaded_build(t, Build::Debug, dir, args)
+}
+
+/// [`preloaded`] for the fixture built as `b`.
+fn preloaded_build(t: &Target, b: Build, dir: &Path, args: &[&str]) -> Command {
+    let prog = fixture(t, b);
     let mut c = match t.runner.split_first() {
         Some((first, rest)) => {
             let mut c = Command::new(first);
@@ -183,23 +231,34 @@ fn row<'a>(report: &'a str, f: &str) -> Option<Vec<&'a str>> {
     report.lines().find(|l| l.contains(&needle)).map(|l| l.split_whitespace().collect())
 }
 
-/// Every allocator entry point leaks 10 blocks of a size of its own from its own function;
-/// tidy_alloc's blocks were freed by tidy_free.
-const LEAKS: [(&str, u64); 8] = [
-    ("leak_malloc", 1000),
-    ("leak_calloc", 1200),
-    ("leak_realloc", 2000),
-    ("leak_reallocarray", 3000),
-    ("leak_posix_memalign", 2560),
-    ("leak_aligned_alloc", 3200),
-    ("leak_memalign", 3840),
-    ("leak_valloc", 4480),
+/// Every allocator entry point leaks 10 blocks of a size of its own from its own function
+/// (the call's text in leaky.c follows); tidy_alloc's blocks were freed by tidy_free.
+const LEAKS: [(&str, u64, &str); 8] = [
+    ("leak_malloc", 1000, "malloc(100)"),
+    ("leak_calloc", 1200, "calloc(3, 40)"),
+    ("leak_realloc", 2000, "realloc(p, 200)"),
+    ("leak_reallocarray", 3000, "reallocarray(NULL, 5, 60)"),
+    ("leak_posix_memalign", 2560, "posix_memalign(&p, 64, 256)"),
+    ("leak_aligned_alloc", 3200, "aligned_alloc(64, 320)"),
+    ("leak_memalign", 3840, "(memalign(64, 384)"),
+    ("leak_valloc", 4480, "valloc(448)"),
 ];
 
+/// `leaky.c:N`, N the line of leaky.c that holds `text` (exactly one does).
+fn source_line(text: &str) -> String {
+    let src = std::fs::read_to_string(repo().join("tests/fixtures/trace/leaky.c")).unwrap();
+    let found: Vec<usize> = src.lines().enumerate().filter(|(_, l)| l.contains(text)).map(|(i, _)| i + 1).collect();
+    assert_eq!(found.len(), 1, "{text:?} in leaky.c: lines {found:?}");
+    format!("leaky.c:{}", found[0])
+}
+
+/// Each leaking function's row: 10 blocks, named with the file and line of its call.
 fn check_leaks_report(out: &str) {
-    for (f, bytes) in LEAKS {
+    for (f, bytes, call) in LEAKS {
         let r = row(out, f).unwrap_or_else(|| panic!("{f} ({bytes} bytes) missing from the report:\n{out}"));
         assert_eq!(r[0], "10", "{f}: {out}");
+        let line = source_line(call);
+        assert!(r.contains(&line.as_str()), "{f}: {line} expected:\n{out}");
     }
     assert!(!out.contains("tidy_alloc") && !out.contains("tidy_free"), "freed memory reported:\n{out}");
 }
@@ -209,9 +268,12 @@ fn check_leaks_json(dump: &Path) {
     let (code, out, err) = run(&["--json", "trace", "report", "-n", "200", dump.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     let v = common::json_lines(&out);
-    for (f, bytes) in LEAKS {
+    for (f, bytes, call) in LEAKS {
         let site = v.iter().find(|o| o["function"] == f).unwrap_or_else(|| panic!("{f} not in {out}"));
         assert_eq!((site["count"].as_u64(), site["bytes"].as_u64()), (Some(10), Some(bytes)), "{f}");
+        let line = source_line(call);
+        let got = format!("leaky.c:{}", site["line"]);
+        assert!(site["source"].as_str().unwrap().ends_with("leaky.c") && got == line, "{f}: {line}: {out}");
     }
     assert!(!v.iter().any(|o| o["function"] == "tidy_alloc"));
     let s = v.last().unwrap();
@@ -234,7 +296,7 @@ fn leaks_by_hand(t: &Target, name: &str) {
 #[test]
 fn host_kleak_trace_runs_the_program_and_names_the_leaking_functions() {
     let dir = dump_dir("host-run");
-    let prog = fixture(&HOST, false);
+    let prog = fixture(&HOST, Build::Debug);
     let o = kleak()
         .args(["trace", "--interval", "0", "-o", dir.to_str().unwrap(), "-n", "50", "--"])
         .arg(&prog)
@@ -279,7 +341,7 @@ fn the_release_build_a_user_makes_traces_with_no_setup() {
         assert!(target_dir.join("release/libkleak_trace.so").exists(), "the library is beside kleak");
         let o = Command::new(&kleak)
             .args(["trace", "--interval", "0", "-o", d, "-n", "50", "--"])
-            .arg(fixture(&HOST, false))
+            .arg(fixture(&HOST, Build::Debug))
             .arg("leaks")
             .env_remove("KLEAK_TRACE_LIB")
             .output()
@@ -294,7 +356,7 @@ fn the_release_build_a_user_makes_traces_with_no_setup() {
     let elf = kleak::elf::Elf::open(&[lib.to_str().unwrap().as_bytes()]).expect("libkleak_trace-musl.so beside kleak");
     assert_eq!(elf.machine, kleak::elf::EM_AARCH64);
     let o = Command::new(MUSL.runner[0])
-        .arg(fixture(&MUSL, false))
+        .arg(fixture(&MUSL, Build::Debug))
         .arg("leaks")
         .env("LD_PRELOAD", &lib)
         .env("KLEAK_TRACE_DIR", d)
@@ -311,6 +373,135 @@ fn the_release_build_a_user_makes_traces_with_no_setup() {
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     check_leaks_report(&String::from_utf8_lossy(&o.stdout));
+}
+
+/// `kleak trace report` with one `--debug-dir`, every site shown.
+/// (The stripped fixture: found by build-id where it has one, else by `.gnu_debuglink`.)
+fn report_debug(dump: &Path, debug_dir: &Path) -> (String, String) {
+    let (code, out, err) =
+        run(&["trace", "report", "-n", "200", "--debug-dir", debug_dir.to_str().unwrap(), dump.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    (out, err)
+}
+
+/// The leaks fixture built as `b`: the report names each leak's file and line; a stripped
+/// build has none until `--debug-dir` gives its debug file, found by build-id both in the
+/// `.build-id` layout and among plain files of a directory.
+fn lines_by_build(t: &Target, b: Build, name: &str) {
+    let dir = dump_dir(name);
+    let o = run_bounded(preloaded_build(t, b, &dir, &["leaks"]), 120);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let d = dumps(&dir, 0);
+    if b != Build::Stripped {
+        check_leaks_report(&report(&[&d[0]]));
+        return;
+    }
+    let (code, out, err) = run(&["trace", "report", "-n", "200", d[0].to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("leaky.c:") && !out.contains("leak_malloc"), "stripped, yet named:\n{out}");
+    assert!(common::messages(&err).join(" ").contains("--debug-dir"), "{err}");
+    let debug = fixture(t, b).parent().unwrap().join("debug");
+    let (out, _) = report_debug(&d[0], &debug);
+    check_leaks_report(&out);
+    // A build directory: the unstripped file under another name, no .build-id tree (with
+    // no build-id, the debuglink's name).
+    let plain = common::TempDir::new(&format!("{name}-plain"));
+    let has_id = build_id(&debug.join("leaky.debug")).is_some();
+    let copy = if has_id { "leaky.unstripped" } else { "leaky.debug" };
+    std::fs::copy(debug.join("leaky.debug"), plain.join(copy)).unwrap();
+    if !has_id {
+        // A debug file of another build under the linked name: its CRC differs.
+        let wrong = common::TempDir::new(&format!("{name}-wrong"));
+        let other = fixture(t, Build::Dwarf4);
+        std::fs::copy(&other, wrong.join("leaky.debug")).unwrap();
+        let (out, _) = report_debug(&d[0], &wrong);
+        assert!(!out.contains("leaky.c:"), "a debug file with another CRC was used:\n{out}");
+    }
+    std::fs::write(plain.join("notes.txt"), "not ELF").unwrap();
+    let (out, _) = report_debug(&d[0], &plain);
+    check_leaks_report(&out);
+    // A directory without it: still no lines, and no error.
+    let empty = common::TempDir::new(&format!("{name}-empty"));
+    let (out, _) = report_debug(&d[0], &empty);
+    assert!(!out.contains("leaky.c:"), "{out}");
+}
+
+#[test]
+fn host_lines_from_dwarf4() {
+    lines_by_build(&HOST, Build::Dwarf4, "host-dwarf4");
+}
+
+#[test]
+fn host_lines_of_a_stripped_program_from_its_debug_file() {
+    lines_by_build(&HOST, Build::Stripped, "host-stripped");
+}
+
+#[test]
+fn aarch64_glibc_lines_from_dwarf4_and_a_debug_file_under_qemu() {
+    lines_by_build(&GNU, Build::Dwarf4, "gnu-dwarf4");
+    lines_by_build(&GNU, Build::Stripped, "gnu-stripped");
+}
+
+#[test]
+fn aarch64_musl_lines_from_dwarf4_and_a_debug_file_under_qemu() {
+    lines_by_build(&MUSL, Build::Dwarf4, "musl-dwarf4");
+    lines_by_build(&MUSL, Build::Stripped, "musl-stripped");
+}
+
+/// The allocation log of `leaky chain`: `--ptr` follows the block from chain_start's
+/// malloc through chain_grow's two reallocs to chain_end's free, each named with its line;
+/// churn's blocks are in the log but not in the dump's report.
+fn events_chain(t: &Target, name: &str) {
+    let dir = dump_dir(name);
+    let log = dir.join("events");
+    let mut c = preloaded(t, &dir, &["chain"]);
+    c.env("KLEAK_TRACE_EVENTS", &log);
+    let o = run_bounded(c, 120);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let said = |k: &str| stdout.lines().find_map(|l| l.strip_prefix(k)).unwrap().to_string();
+    let (first, last) = (said("first "), said("last "));
+    assert_ne!(first, last, "the reallocs moved the block");
+    let (code, out, err) = run(&["trace", "report", "--events", log.to_str().unwrap(), "--ptr", &first]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().skip(1).collect();
+    let kinds: Vec<&str> = lines.iter().map(|l| l.split(' ').next().unwrap()).collect();
+    assert_eq!(kinds, ["MALLOC", "REALLOC", "REALLOC", "FREE"], "{out}");
+    assert!(lines[0].contains(&format!(" {first} chain_start+0x")), "{out}");
+    assert!(lines[0].contains(" 16B ") && lines[1].contains(" 3.9K ") && lines[2].contains(" 1.0M "), "{out}");
+    assert!(lines[1].contains(&format!(" {first} -> ")), "{out}");
+    assert!(lines[3].contains(&format!(" {last} chain_end+0x")), "{out}");
+    let grow = source_line("return realloc(p, n)");
+    for (l, want) in [(lines[0], source_line("*p = malloc(16)")), (lines[1], grow.clone()), (lines[2], grow)] {
+        assert!(l.contains(&want), "{want}: {l}");
+    }
+    assert!(lines[3].contains(&source_line("void chain_end(void *p) { free(p); }")), "{out}");
+    assert!(common::messages(&err).is_empty(), "a whole chain, freed: {err}");
+    // The whole log: churn's 100 mallocs and frees are there; the dump names no churn.
+    let (code, all, _) = run(&["trace", "report", "--events", log.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let churn: Vec<&str> = all.lines().filter(|l| l.contains(" churn+0x")).collect();
+    assert_eq!(churn.len(), 200, "{all}");
+    assert_eq!(churn.iter().filter(|l| l.starts_with("FREE ")).count(), 100);
+    let d = dumps(&dir, 0);
+    let rep = report(&[d.last().unwrap()]);
+    assert!(row(&rep, "churn").is_none() && row(&rep, "chain_start").is_none(), "freed memory reported:\n{rep}");
+    assert_eq!(row(&rep, "leak_malloc").unwrap()[0], "10", "{rep}");
+}
+
+#[test]
+fn host_events_follow_a_block_through_its_reallocs_to_its_free() {
+    events_chain(&HOST, "host-events");
+}
+
+#[test]
+fn aarch64_glibc_events_under_qemu() {
+    events_chain(&GNU, "gnu-events");
+}
+
+#[test]
+fn aarch64_musl_events_under_qemu() {
+    events_chain(&MUSL, "musl-events");
 }
 
 #[test]
@@ -415,7 +606,7 @@ fn list_shows_a_live_process_then_notices_its_death() {
     };
     let alive = list();
     let cols: Vec<&str> = alive.split_whitespace().collect();
-    assert_eq!(&cols[1..4], ["alive", "1", "1000B"], "{alive}");
+    assert_eq!(&cols[1..5], ["alive", "on", "1", "1000B"], "{alive}");
     child.0.kill().unwrap();
     child.0.wait().unwrap();
     let dead = list();
@@ -428,9 +619,50 @@ fn list_shows_a_live_process_then_notices_its_death() {
     assert_eq!(v.last().unwrap()["processes"], 1);
 }
 
+/// `trace off`, `dump`, `on` on a running traced process: each answers with a dump, and
+/// `list` shows the state; a process that is not traced is refused and left alive.
+#[test]
+fn on_off_and_dump_a_running_process_and_list_says_which() {
+    let dir = dump_dir("control");
+    let d = dir.to_str().unwrap();
+    let mut c = preloaded(&HOST, &dir, &["wait"]);
+    let mut child = Reaped(c.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap());
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    let pid = child.0.id().to_string();
+    let tracing = || {
+        let (code, out, err) = run(&["trace", "list", "-o", d]);
+        assert_eq!(code, 0, "{err}");
+        let l = out.lines().find(|l| l.split_whitespace().next() == Some(&pid)).unwrap().to_string();
+        l.split_whitespace().nth(2).unwrap().to_string()
+    };
+    assert_eq!(tracing(), "on");
+    let (code, _, err) = run(&["trace", "off", &pid]);
+    assert_eq!(code, 0, "{err}");
+    assert!(common::messages(&err)[0].contains("recording off"), "{err}");
+    assert_eq!(tracing(), "off");
+    let before = dumps(&dir, 0).len();
+    let (code, out, err) = run(&["trace", "dump", &pid]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(dumps(&dir, 0).len(), before + 1);
+    assert_eq!(row(&out, "leak_malloc").unwrap()[0], "10", "{out}");
+    let (code, _, err) = run(&["trace", "on", &pid]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(tracing(), "on");
+    // Not traced: SIGUSR1 would kill it, so kleak refuses before signalling.
+    let mut plain = Reaped(Command::new("sleep").arg("30").spawn().unwrap());
+    let (code, _, err) = run(&["trace", "off", &plain.0.id().to_string()]);
+    assert_eq!(code, 3, "{err}");
+    assert!(common::messages(&err)[0].contains("is not traced"), "{err}");
+    assert!(plain.0.try_wait().unwrap().is_none(), "the untraced process was signalled");
+    let (code, _, _) = run(&["trace", "on"]);
+    assert_eq!(code, 2);
+}
+
 #[test]
 fn a_static_program_is_refused_with_a_hint() {
-    let prog = fixture(&HOST, true);
+    let prog = fixture(&HOST, Build::Static);
     let o = kleak().args(["trace", "--"]).arg(&prog).env("KLEAK_TRACE_LIB", lib(&HOST)).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(3), "{err}");
@@ -451,6 +683,14 @@ fn usage_errors() {
     assert!(common::messages(&err)[0].contains("not a kleak trace dump"), "{err}");
     let (code, _, err) = run(&["trace", "--", "/nonexistent/prog"]);
     assert_eq!(code, 3, "{err}");
+    let (code, _, err) = run(&["trace", "report", "--ptr", "0x10", not_a_dump.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(common::messages(&err)[0].contains("--events"), "{err}");
+    let (code, _, err) = run(&["trace", "report", "--events", not_a_dump.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(common::messages(&err)[0].contains("not a kleak allocation log"), "{err}");
+    let (code, _, err) = run(&["trace", "dump", "x"]);
+    assert_eq!(code, 2, "{err}");
 }
 
 #[test]

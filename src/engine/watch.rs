@@ -372,7 +372,10 @@ impl<R: Root> Watch<R> {
         let t = &self.sampler.tables;
         for ev in p.events() {
             let pid = match *ev {
-                ProcEvent::Exited { pid, .. } | ProcEvent::Reused { pid, .. } | ProcEvent::NotFound { pid } => pid,
+                ProcEvent::Exited { pid, .. }
+                | ProcEvent::Reused { pid, .. }
+                | ProcEvent::Renamed { pid, .. }
+                | ProcEvent::NotFound { pid } => pid,
             };
             if !p.named() && !was_shown.contains(&pid) {
                 continue;
@@ -392,6 +395,9 @@ impl<R: Root> Watch<R> {
                 ProcEvent::Exited { pid, comm } => outln!(out, "{}[{pid}] exited", comm.as_str())?,
                 ProcEvent::Reused { pid, old, new } => {
                     outln!(out, "{}[{pid}] exited; PID {pid} is {} now", old.as_str(), new.as_str())?
+                }
+                ProcEvent::Renamed { pid, old, new } => {
+                    outln!(out, "pid {pid} is now {} (was {}: exec)", new.as_str(), old.as_str())?
                 }
                 ProcEvent::NotFound { pid } => outln!(out, "{pid}: no such process (or a kernel thread)")?,
             }
@@ -592,6 +598,9 @@ fn event_json(l: &mut Line, ev: &ProcEvent, elapsed: f64) {
         ProcEvent::Exited { pid, comm } => j.str("event", "exited").u64("pid", pid as u64).str("comm", comm.as_str()),
         ProcEvent::Reused { pid, old, new } => {
             j.str("event", "reused").u64("pid", pid as u64).str("comm", old.as_str()).str("new_comm", new.as_str())
+        }
+        ProcEvent::Renamed { pid, old, new } => {
+            j.str("event", "exec").u64("pid", pid as u64).str("comm", old.as_str()).str("new_comm", new.as_str())
         }
         ProcEvent::NotFound { pid } => j.str("event", "not-found").u64("pid", pid as u64),
     };

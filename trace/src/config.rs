@@ -32,6 +32,10 @@ pub struct Config {
     pub keep: u64,
     /// `KLEAK_TRACE_SIGNALS` (1/0): install the SIGUSR1/SIGUSR2 handlers.
     pub signals: bool,
+    /// `KLEAK_TRACE_EVENTS`: the allocation log's file (empty: no log).
+    pub events: Buf<DIR_BYTES>,
+    /// `KLEAK_TRACE_EVENTS_SIZE`: records in the log's ring.
+    pub events_records: usize,
 }
 
 impl Config {
@@ -44,6 +48,8 @@ impl Config {
             slots: DEFAULT_SLOTS,
             keep: DEFAULT_KEEP,
             signals: true,
+            events: Buf::new(),
+            events_records: crate::events::DEFAULT_RECORDS,
         }
     }
 
@@ -64,6 +70,12 @@ impl Config {
         }
         if let Some(n) = sys::getenv(c"KLEAK_TRACE_KEEP").and_then(parse_u64) {
             self.keep = n;
+        }
+        if let Some(f) = sys::getenv(c"KLEAK_TRACE_EVENTS") {
+            self.events.push(f);
+        }
+        if let Some(n) = sys::getenv(c"KLEAK_TRACE_EVENTS_SIZE").and_then(parse_u64) {
+            self.events_records = n.min(usize::MAX as u64) as usize;
         }
     }
 }

@@ -21,6 +21,8 @@
 //! - [`table`] holds live allocations: sharded open addressing with spinlocks, in memory
 //!   the tracer mapped itself. It never calls malloc, so no lock is held across re-entry.
 //! - [`dump`] groups the table by site in static memory and writes the dump file.
+//! - [`events`] is the opt-in allocation log: every call as a record in a ring in a file
+//!   mapped shared, written with one atomic add and never a wait.
 //! - [`config`] reads the `KLEAK_TRACE_*` environment once; [`sys`] wraps libc.
 //!
 //! # Rules the design follows
@@ -38,14 +40,14 @@
 //! - **fork**: `pthread_atfork` takes every lock before the fork and releases them after
 //!   it, in parent and child, so the child starts with a consistent table (its own
 //!   outstanding memory is the parent's at the fork) and dumps under its own PID.
-//! - **unsafe** is denied at the crate root (`#![deny(unsafe_code)]`) and allowed in three
+//! - **unsafe** is denied at the crate root (`#![deny(unsafe_code)]`) and allowed in four
 //!   modules: [`sys`] (system calls), [`shim`] (the exported functions, which call the
-//!   real allocator through function pointers) and [`arena`] (the static bootstrap
-//!   memory). Elsewhere one item each may opt out, named here: [`table`]'s slice over the
-//!   mapped memory, [`dump`]'s one static scratch area, and in this file the settings
-//!   written once at start-up, the slice over the fresh mapping, the panic handler's
-//!   abort and the loader's `.init_array`/`.fini_array` entries. Each block says why it
-//!   is sound.
+//!   real allocator through function pointers), [`arena`] (the static bootstrap memory)
+//!   and [`events`] (the allocation log's mapped ring). Elsewhere one item each may opt
+//!   out, named here: [`table`]'s slice over the mapped memory, [`dump`]'s one static
+//!   scratch area, and in this file the settings written once at start-up, the slice
+//!   over the fresh mapping, the panic handler's abort, the signal handler's siginfo and
+//!   the loader's `.init_array`/`.fini_array` entries. Each block says why it is sound.
 //!
 //! Release builds use `panic = "abort"` and are `no_std` (nothing of std is linked in,
 //! so nothing can allocate behind the tracer's back); debug builds link std only because
@@ -57,6 +59,7 @@
 pub mod arena;
 pub mod config;
 pub mod dump;
+pub mod events;
 pub mod fmt;
 #[cfg(not(test))]
 pub mod shim;
@@ -149,6 +152,10 @@ fn start() -> bool {
     PID.store(sys::getpid(), Relaxed);
     INSTANCE.store(sys::monotonic_ns() / 1000, Relaxed);
     ENABLED.store(cfg.enabled, Relaxed);
+    if !cfg.events.as_bytes().is_empty() {
+        let (pid, instance) = (PID.load(Relaxed), INSTANCE.load(Relaxed));
+        events::open(cfg.events.as_cstr(), cfg.events_records, pid, instance, cfg.dir.as_bytes());
+    }
     schedule_next(sys::coarse_ms());
     STATE.store(READY, Release);
     // These may allocate (glibc's pthread_atfork does): only now that we are READY.
@@ -165,14 +172,15 @@ fn schedule_next(now_ms: u64) {
     NEXT_DUMP_MS.store(if iv == 0 { u64::MAX } else { now_ms + iv }, Relaxed);
 }
 
-/// Records a new allocation from `site` (if tracing is on), and writes the interval dump
-/// when it is due.
+/// Records a new allocation from `site` (if tracing is on), logs it (`prev`: the block a
+/// realloc replaced), and writes the interval dump when it is due.
 #[inline]
-pub fn record(ptr: *mut libc::c_void, size: usize, site: usize) {
+pub fn record(ptr: *mut libc::c_void, size: usize, site: usize, kind: events::Kind, prev: *mut libc::c_void) {
     if ptr.is_null() || !ENABLED.load(Relaxed) {
         return;
     }
     let now = sys::coarse_ms();
+    events::log(kind, size, ptr as usize, prev as usize, site, now);
     TABLE.insert(Entry { ptr: ptr as usize, size, site, time_ms: now });
     let next = NEXT_DUMP_MS.load(Relaxed);
     if now >= next && NEXT_DUMP_MS.compare_exchange(next, u64::MAX, Relaxed, Relaxed).is_ok() {
@@ -190,6 +198,14 @@ pub fn forget(ptr: *mut libc::c_void) -> Option<Entry> {
     TABLE.remove(ptr as usize)
 }
 
+/// Forgets a block `free` was given at `site`, and logs the free while tracing is on.
+#[inline]
+pub fn freed(ptr: *mut libc::c_void, site: usize) {
+    if (forget(ptr).is_some() || ENABLED.load(Relaxed)) && events::on() {
+        events::log(events::Kind::Free, 0, ptr as usize, 0, site, sys::coarse_ms());
+    }
+}
+
 /// Writes a dump now.
 pub fn write_dump(reason: dump::Reason) {
     let cfg = config();
@@ -199,11 +215,29 @@ pub fn write_dump(reason: dump::Reason) {
     });
 }
 
-extern "C" fn on_signal(sig: libc::c_int, _info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+/// `sigqueue` values of SIGUSR1 that `kleak trace on|off PID` sends: recording on or off
+/// (a plain SIGUSR1 toggles), then a dump that tells the new state.
+pub const SIGNAL_ON: usize = 1;
+/// See [`SIGNAL_ON`].
+pub const SIGNAL_OFF: usize = 2;
+
+// Opts out of the crate's unsafe ban: the kernel hands the handler a raw siginfo pointer.
+#[allow(unsafe_code)]
+extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
     let saved = sys::errno();
     if STATE.load(Acquire) == READY {
         if sig == libc::SIGUSR1 {
-            ENABLED.fetch_xor(true, Relaxed);
+            // SAFETY: a SA_SIGINFO handler's info is null or points to the kernel's
+            // siginfo_t for this signal, live until the handler returns.
+            match sys::queued_value(unsafe { info.as_ref() }) {
+                Some(v @ (SIGNAL_ON | SIGNAL_OFF)) => {
+                    ENABLED.store(v == SIGNAL_ON, Relaxed);
+                    write_dump(dump::Reason::Signal);
+                }
+                _ => {
+                    ENABLED.fetch_xor(true, Relaxed);
+                }
+            }
         } else {
             write_dump(dump::Reason::Signal);
         }
@@ -225,7 +259,8 @@ extern "C" fn after_fork_child() {
     TABLE.unlock_all();
     dump::unblock();
     // The child is a new process: its dumps get its PID, their own numbering, and a
-    // fresh interval.
+    // fresh interval; the allocation log stays its parent's.
+    events::detach();
     PID.store(sys::getpid(), Relaxed);
     INSTANCE.store(sys::monotonic_ns() / 1000, Relaxed);
     SEQ.store(0, Relaxed);

@@ -7,7 +7,8 @@
 //! (`dlsym(RTLD_NEXT)`), looked up once at start-up; until then the bootstrap arena serves.
 #![allow(unsafe_code)] // the crate root denies it everywhere else
 
-use crate::{arena, forget, ready, record, sys, TABLE};
+use crate::events::Kind;
+use crate::{arena, forget, freed, ready, record, sys, TABLE};
 use core::ffi::{c_int, c_void};
 use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
@@ -100,12 +101,12 @@ shim!(
     valloc(size: usize) -> *mut c_void => valloc_at, "rsi", "x1"
 );
 
-/// `free(3)`: forgets the block, then frees it. Arena blocks are never freed.
-///
-/// # Safety
-/// The C contract of `free`: `p` is null or a live block of this allocator.
-#[no_mangle]
-pub unsafe extern "C" fn free(p: *mut c_void) {
+shim!(
+    /// `free(3)`: forgets the block, then frees it. Arena blocks are never freed.
+    free(p: *mut c_void) -> () => free_at, "rsi", "x1"
+);
+
+extern "C" fn free_at(p: *mut c_void, site: usize) {
     if p.is_null() || arena::contains(p) {
         return;
     }
@@ -119,7 +120,7 @@ pub unsafe extern "C" fn free(p: *mut c_void) {
     }
     // Forget before freeing: once freed, another thread may get the same address back
     // and record it before we could remove the old entry.
-    forget(p);
+    freed(p, site);
     if let Some(f) = real!(FREE as Free) {
         // SAFETY: as above.
         unsafe { f(p) };
@@ -134,7 +135,7 @@ extern "C" fn malloc_at(size: usize, site: usize) -> *mut c_void {
     let Some(f) = ready().then(|| real!(MALLOC as Alloc1)).flatten() else { return arena::alloc(size, 16) };
     // SAFETY: the real malloc takes any size.
     let p = unsafe { f(size) };
-    record(p, size, site);
+    record(p, size, site, Kind::Malloc, core::ptr::null_mut());
     p
 }
 
@@ -146,7 +147,7 @@ extern "C" fn calloc_at(n: usize, size: usize, site: usize) -> *mut c_void {
     let Some(f) = ready().then(|| real!(CALLOC as Alloc2)).flatten() else { return arena::alloc(total, 16) };
     // SAFETY: the real calloc takes any counts (it checks the product itself).
     let p = unsafe { f(n, size) };
-    record(p, total, site);
+    record(p, total, site, Kind::Calloc, core::ptr::null_mut());
     p
 }
 
@@ -179,7 +180,7 @@ extern "C" fn realloc_at(p: *mut c_void, size: usize, site: usize) -> *mut c_voi
         }
         return q;
     }
-    record(q, size, site);
+    record(q, size, site, Kind::Realloc, p);
     q
 }
 
@@ -195,7 +196,7 @@ extern "C" fn reallocarray_at(p: *mut c_void, n: usize, size: usize, site: usize
 
 /// Aligned allocation through the real `memalign`-like function in `slot`, falling back
 /// to `memalign`, then to the arena during start-up.
-fn aligned(slot: &AtomicUsize, align: usize, size: usize, site: usize) -> *mut c_void {
+fn aligned(slot: &AtomicUsize, align: usize, size: usize, site: usize, kind: Kind) -> *mut c_void {
     if !ready() {
         return if align.is_power_of_two() { arena::alloc(size, align) } else { core::ptr::null_mut() };
     }
@@ -210,16 +211,16 @@ fn aligned(slot: &AtomicUsize, align: usize, size: usize, site: usize) -> *mut c
     };
     // SAFETY: the real function validates align and size itself.
     let p = unsafe { f(align, size) };
-    record(p, size, site);
+    record(p, size, site, kind, core::ptr::null_mut());
     p
 }
 
 extern "C" fn aligned_alloc_at(align: usize, size: usize, site: usize) -> *mut c_void {
-    aligned(&ALIGNED_ALLOC, align, size, site)
+    aligned(&ALIGNED_ALLOC, align, size, site, Kind::AlignedAlloc)
 }
 
 extern "C" fn memalign_at(align: usize, size: usize, site: usize) -> *mut c_void {
-    aligned(&MEMALIGN, align, size, site)
+    aligned(&MEMALIGN, align, size, site, Kind::Memalign)
 }
 
 extern "C" fn valloc_at(size: usize, site: usize) -> *mut c_void {
@@ -227,11 +228,11 @@ extern "C" fn valloc_at(size: usize, site: usize) -> *mut c_void {
         if let Some(f) = real!(VALLOC as Alloc1) {
             // SAFETY: the real valloc takes any size.
             let p = unsafe { f(size) };
-            record(p, size, site);
+            record(p, size, site, Kind::Valloc, core::ptr::null_mut());
             return p;
         }
     }
-    aligned(&MEMALIGN, sys::page_size(), size, site)
+    aligned(&MEMALIGN, sys::page_size(), size, site, Kind::Valloc)
 }
 
 extern "C" fn posix_memalign_at(out: *mut *mut c_void, align: usize, size: usize, site: usize) -> c_int {
@@ -242,7 +243,7 @@ extern "C" fn posix_memalign_at(out: *mut *mut c_void, align: usize, size: usize
         if !align.is_power_of_two() || align < core::mem::size_of::<usize>() {
             return libc::EINVAL;
         }
-        let p = aligned(&MEMALIGN, align, size, site);
+        let p = aligned(&MEMALIGN, align, size, site, Kind::PosixMemalign);
         if p.is_null() {
             return libc::ENOMEM;
         }
@@ -255,7 +256,7 @@ extern "C" fn posix_memalign_at(out: *mut *mut c_void, align: usize, size: usize
     let r = unsafe { f(out, align, size) };
     if r == 0 {
         // SAFETY: on success the real function stored the block in *out.
-        record(unsafe { *out }, size, site);
+        record(unsafe { *out }, size, site, Kind::PosixMemalign, core::ptr::null_mut());
     }
     r
 }

@@ -58,6 +58,27 @@ pub fn map_anon(bytes: usize) -> *mut u8 {
     }
 }
 
+/// A file of `bytes` bytes (created or emptied, mode 0644) mapped shared and writable, or
+/// `None`. The mapping outlives the descriptor, which is closed at once.
+pub fn map_file(path: &CStr, bytes: usize) -> Option<*mut u8> {
+    let flags = libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC;
+    // SAFETY: path is NUL-terminated and outlives the call.
+    let fd = unsafe { libc::open(path.as_ptr(), flags, 0o644 as libc::c_uint) };
+    if fd < 0 {
+        return None;
+    }
+    let fd = Fd(fd);
+    // SAFETY: fd is an open, writable file; a fresh shared mapping of it touches no
+    // existing memory of this process.
+    let p = unsafe {
+        if libc::ftruncate(fd.0, bytes as libc::off_t) != 0 {
+            return None;
+        }
+        libc::mmap(core::ptr::null_mut(), bytes, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd.0, 0)
+    };
+    (p != libc::MAP_FAILED).then_some(p.cast())
+}
+
 fn clock_ns(id: libc::clockid_t) -> u64 {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: ts is a valid, writable timespec; the clocks used always exist on Linux.
@@ -226,4 +247,13 @@ pub fn install_handler(sig: c_int, handler: Handler) -> bool {
 pub fn atfork(prepare: extern "C" fn(), parent: extern "C" fn(), child: extern "C" fn()) {
     // SAFETY: the handlers are plain functions that live as long as the library.
     unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
+}
+
+/// The value a `sigqueue(3)` sender attached to the signal `info` describes; `None` for
+/// a plain `kill`.
+pub fn queued_value(info: Option<&libc::siginfo_t>) -> Option<usize> {
+    let info = info?;
+    // SAFETY: si_value reads the union member that SI_QUEUE signals fill (checked first);
+    // the siginfo_t is the kernel's, valid for the handler's duration.
+    (info.si_code == libc::SI_QUEUE).then(|| unsafe { info.si_value() }.sival_ptr as usize)
 }
