@@ -162,10 +162,12 @@ pub struct Elf {
 fn u16_at(b: &[u8], i: usize) -> u16 {
     u16::from_le_bytes([b[i], b[i + 1]])
 }
-fn u32_at(b: &[u8], i: usize) -> u32 {
+/// The little-endian u32 at `b[i..]` (ELF and the tracer's event log are read the same way).
+pub(crate) fn u32_at(b: &[u8], i: usize) -> u32 {
     u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]])
 }
-fn u64_at(b: &[u8], i: usize) -> u64 {
+/// The little-endian u64 at `b[i..]`.
+pub(crate) fn u64_at(b: &[u8], i: usize) -> u64 {
     let mut a = [0u8; 8];
     a.copy_from_slice(&b[i..i + 8]);
     u64::from_le_bytes(a)

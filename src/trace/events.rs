@@ -4,6 +4,7 @@
 //! (being written, or overwritten while we read a live log) is skipped and counted.
 
 use crate::arg::Arg;
+use crate::elf::{u32_at, u64_at};
 use crate::sys::{self, Mode};
 use crate::Error;
 
@@ -69,15 +70,6 @@ pub(crate) fn kind_name(kind: u8) -> &'static str {
         8 => "VALLOC",
         _ => "?",
     }
-}
-
-fn u32_at(b: &[u8], i: usize) -> u32 {
-    u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]])
-}
-fn u64_at(b: &[u8], i: usize) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[i..i + 8]);
-    u64::from_le_bytes(a)
 }
 
 /// An open log.
